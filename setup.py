@@ -1,0 +1,29 @@
+"""Installs tfp_realnvp."""
+
+import setuptools
+
+setuptools.setup(
+    name='tfp_realnvp',
+    version='0.1.0',
+    description='Real NVP (Dinh et al., 2017) as TensorFlow Probability bijectors.',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache 2.0',
+    packages=setuptools.find_packages(include=['tfp_realnvp', 'tfp_realnvp.*']),
+    python_requires='>=3.10',
+    # Ranges are the versions tested together (TF 2.21 / TFP 0.25 / tf-keras
+    # 2.21); TFP pins the TF minor it supports, tf-keras must match TF.
+    install_requires=[
+        'tensorflow>=2.21,<2.22',
+        'tensorflow-probability>=0.25,<0.26',
+        'tf-keras>=2.21,<2.22',
+        'tensorflow-datasets>=4.9.10,<5',
+        'absl-py>=2.1,<3',
+    ],
+    extras_require={
+        'test': [
+            'pytest>=8,<10',
+            'hypothesis>=6.100,<7',
+        ],
+    },
+)

@@ -1,0 +1,27 @@
+"""Real NVP (Dinh et al., 2017) as TensorFlow Probability bijectors."""
+
+from tfp_realnvp import bijectors
+from tfp_realnvp import networks
+from tfp_realnvp.bijectors import BatchNormalization
+from tfp_realnvp.bijectors import FactorOut
+from tfp_realnvp.bijectors import join_multiscale_latents
+from tfp_realnvp.bijectors import Logit
+from tfp_realnvp.bijectors import MaskedAffineCoupling
+from tfp_realnvp.bijectors import split_multiscale_latents
+from tfp_realnvp.bijectors import Squeeze
+from tfp_realnvp.bijectors import training_mode
+
+__version__ = '0.1.0'
+
+__all__ = [
+    'BatchNormalization',
+    'FactorOut',
+    'Logit',
+    'MaskedAffineCoupling',
+    'Squeeze',
+    'bijectors',
+    'join_multiscale_latents',
+    'networks',
+    'split_multiscale_latents',
+    'training_mode',
+]

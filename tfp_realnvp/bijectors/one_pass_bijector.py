@@ -1,0 +1,98 @@
+"""Base class for bijectors that produce their output and log-det together."""
+
+import tensorflow as tf
+from tensorflow_probability.python.bijectors import bijector as bijector_lib
+from tensorflow_probability.python.internal import cache_util
+
+from tfp_realnvp.bijectors import training_mode
+
+__all__ = ['OnePassBijector']
+
+
+class OnePassBijector(bijector_lib.Bijector):
+  """A bijector whose transform and log-det come from one evaluation.
+
+  TFP asks a bijector for `inverse(y)` and `inverse_log_det_jacobian(y)` in
+  separate calls. For a coupling layer both need the same shift and log-scale
+  network output, and TFP's own `RealNVP`/`Glow` evaluate that network twice.
+  Subclasses here write `_augmented_forward(x, **kwargs)` and
+  `_augmented_inverse(y, **kwargs)` returning `(output, ildj)`; TFP's
+  `BijectorCacheWithGreedyAttrs` (the cache FFJORD uses) stores the `ildj`
+  with the `x <-> y` pair, so the log-det calls that follow are cache hits.
+
+  Subclasses that set `_uses_training = True` receive a resolved `training`
+  keyword (see `training_mode.resolve_training`) in every call, so training
+  and evaluation results are cached under different keys.
+  """
+
+  _cache = cache_util.BijectorCacheWithGreedyAttrs(
+      forward_name='_augmented_forward_with_attrs',
+      inverse_name='_augmented_inverse_with_attrs')
+
+  _uses_training = False
+
+  def _augmented_forward(self, x, **kwargs):
+    raise NotImplementedError('`_augmented_forward` not implemented.')
+
+  def _augmented_inverse(self, y, **kwargs):
+    raise NotImplementedError('`_augmented_inverse` not implemented.')
+
+  def _augmented_forward_with_attrs(self, x, **kwargs):
+    y, ildj = self._augmented_forward(x, **kwargs)
+    return y, {'ildj': ildj}
+
+  def _augmented_inverse_with_attrs(self, y, **kwargs):
+    x, ildj = self._augmented_inverse(y, **kwargs)
+    return x, {'ildj': ildj}
+
+  def _forward(self, x, **kwargs):
+    return self._augmented_forward(x, **kwargs)[0]
+
+  def _inverse(self, y, **kwargs):
+    return self._augmented_inverse(y, **kwargs)[0]
+
+  def _inverse_log_det_jacobian(self, y, **kwargs):
+    # Reached only on a cache miss for `y`; the cache then holds both ways.
+    self.inverse(y, **kwargs)
+    return self._cache.inverse_attributes(y, **kwargs)['ildj']
+
+  def _forward_log_det_jacobian(self, x, **kwargs):
+    self.forward(x, **kwargs)
+    return -self._cache.forward_attributes(x, **kwargs)['ildj']
+
+  def _with_training(self, kwargs):
+    if self._uses_training:
+      kwargs = dict(kwargs)
+      kwargs['training'] = training_mode.resolve_training(
+          kwargs.get('training'))
+    return kwargs
+
+  def _call_forward(self, x, name, **kwargs):
+    return super()._call_forward(x, name, **self._with_training(kwargs))
+
+  def _call_inverse(self, y, name, **kwargs):
+    return super()._call_inverse(y, name, **self._with_training(kwargs))
+
+  def _call_forward_log_det_jacobian(self, x, event_ndims, name, **kwargs):
+    return super()._call_forward_log_det_jacobian(
+        x, event_ndims, name, **self._with_training(kwargs))
+
+  def _call_inverse_log_det_jacobian(self, y, event_ndims, name, **kwargs):
+    return super()._call_inverse_log_det_jacobian(
+        y, event_ndims, name, **self._with_training(kwargs))
+
+
+def check_float_input(bijector, x, event_ndims):
+  """Raises clear errors for a non-float dtype or too low a rank."""
+  if not x.dtype.is_floating:
+    raise TypeError(
+        f'{bijector.name}: expected a floating-point tensor, got dtype '
+        f'{x.dtype.name}; cast the input, e.g. `tf.cast(x, tf.float32)`.')
+  rank = x.shape.rank
+  if rank is not None and rank < event_ndims:
+    raise ValueError(
+        f'{bijector.name}: expected a tensor of rank >= {event_ndims} '
+        f'(batch dimensions, then the event), got shape {x.shape}.')
+
+
+__all__ += ['check_float_input']

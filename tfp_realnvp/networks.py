@@ -1,0 +1,188 @@
+"""Shift and log-scale networks for Real NVP coupling layers (paper §3.7, §4.1).
+
+Both networks are tf_keras layers mapping the conditioning half of a coupling
+input to `(shift, log_scale)` for the transformed half, with
+`log_scale = scale * tanh(h)` (a learned per-channel `scale`) and an affine
+`shift`. Their last layer starts at zero, so a new coupling is the identity.
+Every weight matrix is weight-normalized (`w = g * v / ||v||`); the `g`
+variables are named `weight_scale` so the paper's L2 penalty on them
+(5e-5, §4.1) can find them.
+"""
+
+import tensorflow as tf
+import tf_keras
+
+__all__ = [
+    'DenseResNet',
+    'ResNet',
+    'WeightNormConv2D',
+    'WeightNormDense',
+    'weight_scale_variables',
+]
+
+
+def weight_scale_variables(module):
+  """Returns the weight-norm scales `g` of every network inside `module`."""
+  return [v for v in module.trainable_variables if 'weight_scale' in v.name]
+
+
+def _batch_norm(dtype, name):
+  # Synchronized statistics only when built under a multi-replica strategy:
+  # the cross-replica sum is needed there and costs a fused kernel elsewhere.
+  synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+  return tf_keras.layers.BatchNormalization(
+      momentum=0.99, epsilon=1e-4, synchronized=synchronized,
+      dtype=dtype, name=name)
+
+
+class _WeightNorm(tf_keras.layers.Layer):
+  """Shared weight normalization: `kernel = v * g / ||v||` per output unit."""
+
+  _kernel_rank = None
+
+  def __init__(self, units, zero_init=False, **kwargs):
+    super().__init__(**kwargs)
+    self.units = int(units)
+    self.zero_init = bool(zero_init)
+
+  def _build_weight_norm(self, kernel_shape):
+    self.direction = self.add_weight(
+        name='direction', shape=kernel_shape,
+        initializer=tf_keras.initializers.HeNormal(), trainable=True)
+    # He initialization gives ||v||^2 = 2 in expectation, so g = sqrt(2)
+    # keeps its scale; a layer whose output must start at zero gets g = 0.
+    scale_init = tf_keras.initializers.Constant(0. if self.zero_init
+                                                else 2. ** 0.5)
+    self.weight_scale = self.add_weight(
+        name='weight_scale', shape=[self.units], initializer=scale_init,
+        trainable=True)
+    self.bias = self.add_weight(
+        name='bias', shape=[self.units], initializer='zeros', trainable=True)
+
+  def _kernel(self):
+    reduce_axes = list(range(len(self.direction.shape) - 1))
+    direction = tf.math.l2_normalize(self.direction, axis=reduce_axes)
+    return direction * self.weight_scale
+
+  def get_config(self):
+    return dict(super().get_config(), units=self.units,
+                zero_init=self.zero_init)
+
+
+class WeightNormConv2D(_WeightNorm):
+  """A 'same'-padded, stride-1 2-D convolution with weight normalization."""
+
+  def __init__(self, filters, kernel_size=3, zero_init=False, **kwargs):
+    super().__init__(filters, zero_init=zero_init, **kwargs)
+    self.kernel_size = int(kernel_size)
+
+  def build(self, input_shape):
+    self._build_weight_norm(
+        [self.kernel_size, self.kernel_size, int(input_shape[-1]), self.units])
+    super().build(input_shape)
+
+  def call(self, inputs):
+    outputs = tf.nn.conv2d(inputs, self._kernel(), strides=1, padding='SAME')
+    return tf.nn.bias_add(outputs, self.bias)
+
+  def get_config(self):
+    return dict(super().get_config(), kernel_size=self.kernel_size)
+
+
+class WeightNormDense(_WeightNorm):
+  """A dense layer with weight normalization."""
+
+  def build(self, input_shape):
+    self._build_weight_norm([int(input_shape[-1]), self.units])
+    super().build(input_shape)
+
+  def call(self, inputs):
+    return tf.matmul(inputs, self._kernel()) + self.bias
+
+
+class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
+  """A pre-activation ResNet ending in `(shift, scale * tanh(h))`."""
+
+  def __init__(self, output_channels, num_res_blocks, num_filters, **kwargs):
+    super().__init__(**kwargs)
+    self.output_channels = int(output_channels)
+    self.num_res_blocks = int(num_res_blocks)
+    self.num_filters = int(num_filters)
+    if self.output_channels < 1:
+      raise ValueError(
+          f'`output_channels` must be positive, got {output_channels}.')
+    if self.num_res_blocks < 0:
+      raise ValueError(
+          f'`num_res_blocks` must be >= 0, got {num_res_blocks}.')
+    if self.num_filters < 1:
+      raise ValueError(f'`num_filters` must be positive, got {num_filters}.')
+    dtype = self.dtype
+    self.input_layer = self._linear(self.num_filters, 'input')
+    self.blocks = []
+    for i in range(self.num_res_blocks):
+      self.blocks.append((
+          _batch_norm(dtype, f'block{i}_bn1'),
+          self._linear(self.num_filters, f'block{i}_layer1'),
+          _batch_norm(dtype, f'block{i}_bn2'),
+          self._linear(self.num_filters, f'block{i}_layer2'),
+      ))
+    self.output_bn = _batch_norm(dtype, 'output_bn')
+    self.output_layer = self._linear(
+        2 * self.output_channels, 'output', zero_init=True)
+
+  def _linear(self, units, name, zero_init=False):
+    raise NotImplementedError
+
+  def build(self, input_shape):
+    hidden_shape = tf.TensorShape(input_shape)[:-1].concatenate(
+        [self.num_filters])
+    self.input_layer.build(input_shape)
+    for bn1, layer1, bn2, layer2 in self.blocks:
+      for layer in (bn1, layer1, bn2, layer2):
+        layer.build(hidden_shape)
+    self.output_bn.build(hidden_shape)
+    self.output_layer.build(hidden_shape)
+    self.log_scale_factor = self.add_weight(
+        name='log_scale_factor', shape=[self.output_channels],
+        initializer='ones', trainable=True)
+    super().build(input_shape)
+
+  def call(self, inputs, training=None):
+    h = self.input_layer(inputs)
+    for bn1, layer1, bn2, layer2 in self.blocks:
+      r = layer1(tf.nn.relu(bn1(h, training=training)))
+      r = layer2(tf.nn.relu(bn2(r, training=training)))
+      h = h + r
+    h = self.output_layer(tf.nn.relu(self.output_bn(h, training=training)))
+    shift, raw_log_scale = tf.split(h, 2, axis=-1)
+    return shift, self.log_scale_factor * tf.tanh(raw_log_scale)
+
+  def get_config(self):
+    return dict(super().get_config(), output_channels=self.output_channels,
+                num_res_blocks=self.num_res_blocks,
+                num_filters=self.num_filters)
+
+
+class ResNet(_ShiftAndLogScaleNet):
+  """Convolutional shift/log-scale network for image couplings.
+
+  Input `(N, H, W, C_in)`, outputs two `(N, H, W, output_channels)` tensors.
+  3x3 weight-normalized convolutions, `num_res_blocks` pre-activation residual
+  blocks (batch norm, ReLU, conv, twice, plus the skip), `num_filters` wide.
+  """
+
+  def _linear(self, units, name, zero_init=False):
+    return WeightNormConv2D(units, 3, zero_init=zero_init, dtype=self.dtype,
+                            name=name)
+
+
+class DenseResNet(_ShiftAndLogScaleNet):
+  """Fully connected shift/log-scale network for vector couplings.
+
+  Input `(N, D_in)`, outputs two `(N, output_channels)` tensors; the same
+  residual structure as `ResNet` with weight-normalized dense layers.
+  """
+
+  def _linear(self, units, name, zero_init=False):
+    return WeightNormDense(units, zero_init=zero_init, dtype=self.dtype,
+                           name=name)
