@@ -1,5 +1,7 @@
 """Tests of MaskedAffineCoupling: exactness for every mask, network and dtype."""
 
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -219,3 +221,7 @@ def test_dtype_mismatch_with_network_raises():
   coupling = _coupling([4, 4, 2], 'checkerboard', 0, tf.float32)
   with pytest.raises(TypeError, match='dtype=tf.float64'):
     coupling.forward(tf.zeros([1, 4, 4, 2], tf.float64))
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))
