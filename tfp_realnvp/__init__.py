@@ -2,6 +2,12 @@
 
 from tfp_realnvp import bijectors
 from tfp_realnvp import networks
+from tfp_realnvp.model import default_num_scales
+from tfp_realnvp.model import PRESETS
+from tfp_realnvp.model import RealNVP
+from tfp_realnvp.model import to_uint8
+from tfp_realnvp.model import VectorRealNVP
+from tfp_realnvp.training import FlowModel
 from tfp_realnvp.bijectors import BatchNormalization
 from tfp_realnvp.bijectors import FactorOut
 from tfp_realnvp.bijectors import join_multiscale_latents
@@ -16,12 +22,18 @@ __version__ = '0.1.0'
 __all__ = [
     'BatchNormalization',
     'FactorOut',
+    'FlowModel',
     'Logit',
     'MaskedAffineCoupling',
+    'PRESETS',
+    'RealNVP',
     'Squeeze',
+    'VectorRealNVP',
     'bijectors',
+    'default_num_scales',
     'join_multiscale_latents',
     'networks',
     'split_multiscale_latents',
+    'to_uint8',
     'training_mode',
 ]

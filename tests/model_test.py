@@ -1,0 +1,146 @@
+"""Tests of the multi-scale RealNVP model and VectorRealNVP."""
+
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_realnvp
+from tests import bijector_test_util
+
+IMAGE_SHAPE = (4, 4, 2)
+
+
+def _tiny_model(dtype=tf.float64, **kwargs):
+  model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2, num_res_blocks=1,
+                              num_filters=4, dtype=dtype, **kwargs)
+  bijector_test_util.randomize_variables(model)
+  return model
+
+
+def _pixels(n, seed=0, dtype=tf.float64):
+  return tf.random.stateless_uniform((n,) + IMAGE_SHAPE, [seed, 3], 0., 256.,
+                                     dtype=dtype)
+
+
+def test_log_prob_matches_brute_force_jacobian_of_the_whole_model():
+  model = _tiny_model()
+  pixels = _pixels(2)
+  latents = model.bijector.inverse(tf.identity(pixels))
+  brute_force = bijector_test_util.brute_force_log_det(
+      lambda x: model.bijector.inverse(tf.identity(x)), pixels, 3)
+  np.testing.assert_allclose(
+      model.log_prob(pixels),
+      model.distribution.log_prob(latents) + brute_force, rtol=1e-10)
+
+
+def test_round_trip_is_exact():
+  model = _tiny_model()
+  pixels = _pixels(3)
+  latents = model.bijector.inverse(tf.identity(pixels))
+  assert latents.shape == pixels.shape
+  np.testing.assert_allclose(model.bijector.forward(tf.identity(latents)),
+                             pixels, rtol=1e-10, atol=1e-10)
+
+
+def test_per_scale_latents_split_and_join_back():
+  model = _tiny_model()
+  latents = model.bijector.inverse(_pixels(3))
+  parts = model.split_latents(latents)
+  assert [p.shape for p in parts] == [(3, 2, 2, 4), (3, 2, 2, 4)]
+  np.testing.assert_array_equal(model.join_latents(parts), latents)
+
+
+def test_eval_log_prob_of_an_example_does_not_depend_on_its_batch():
+  model = _tiny_model()
+  pixels = _pixels(4)
+  alone = [model.log_prob(tf.identity(pixels[i:i + 1]))[0] for i in range(4)]
+  np.testing.assert_allclose(model.log_prob(pixels), alone, rtol=1e-12)
+
+
+def test_bits_per_dim_is_negative_log_prob_over_d_ln_2():
+  model = _tiny_model()
+  pixels = _pixels(3)
+  expected = -model.log_prob(pixels).numpy() / (4 * 4 * 2 * np.log(2.))
+  np.testing.assert_allclose(model.bits_per_dim(pixels), expected, rtol=1e-12)
+
+
+def test_samples_have_the_image_shape_lie_in_range_and_are_finite():
+  model = _tiny_model(dtype=tf.float32)
+  for temperature in (0., 0.5, 1.):
+    samples = model.sample_pixels(5, temperature=temperature, seed=1).numpy()
+    assert samples.shape == (5,) + IMAGE_SHAPE
+    assert np.all(np.isfinite(samples))
+    assert np.all((samples >= 0.) & (samples < 256.))
+  images = tfp_realnvp.to_uint8(model.sample_pixels(2, seed=2))
+  assert images.dtype == tf.uint8
+
+
+def test_zero_temperature_decodes_the_zero_latent():
+  model = _tiny_model()
+  samples = model.sample_pixels(2, temperature=0., seed=3)
+  expected = model.bijector.forward(tf.zeros((1,) + IMAGE_SHAPE, tf.float64))
+  np.testing.assert_allclose(samples, np.broadcast_to(
+      np.clip(expected, 0., 256.), samples.shape), rtol=1e-12)
+
+
+def test_to_uint8_floors_and_clips():
+  np.testing.assert_array_equal(
+      tfp_realnvp.to_uint8(tf.constant([-1., 0.5, 17.99, 255.9, 300.])),
+      [0, 0, 17, 255, 255])
+
+
+@pytest.mark.parametrize('image_shape,expected', [
+    ((32, 32, 3), 4), ((64, 64, 3), 5), ((28, 28, 1), 3), ((8, 8, 1), 2),
+    ((4, 4, 1), 1)])
+def test_default_num_scales_recurses_to_4x4(image_shape, expected):
+  assert tfp_realnvp.default_num_scales(image_shape) == expected
+
+
+def test_paper_presets():
+  assert tfp_realnvp.PRESETS['cifar10'] == dict(
+      image_shape=(32, 32, 3), num_scales=2, num_res_blocks=8, num_filters=64)
+  for name, config in tfp_realnvp.PRESETS.items():
+    assert tfp_realnvp.default_num_scales(config['image_shape']) >= (
+        config['num_scales']), name
+  model = tfp_realnvp.RealNVP.from_preset('mnist', num_filters=4,
+                                          num_res_blocks=1)
+  assert model.num_scales == 3 and model.event_shape == (28, 28, 1)
+
+
+def test_bad_configurations_raise():
+  with pytest.raises(ValueError, match=r'\(H, W, C\)'):
+    tfp_realnvp.RealNVP((8, 8))
+  with pytest.raises(ValueError, match='divisible by 4'):
+    tfp_realnvp.RealNVP((6, 6, 1), num_scales=3)
+  with pytest.raises(ValueError, match='Unknown preset'):
+    tfp_realnvp.RealNVP.from_preset('svhn')
+  with pytest.raises(ValueError, match='even number'):
+    tfp_realnvp.VectorRealNVP(3)
+
+
+def test_validate_args_rejects_out_of_range_pixels():
+  model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2, num_res_blocks=1,
+                              num_filters=4, validate_args=True)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r'\[0, 256\)'):
+    model.log_prob(tf.fill((1,) + IMAGE_SHAPE, 256.))
+
+
+def test_vector_model_log_det_is_exact():
+  model = tfp_realnvp.VectorRealNVP(4, num_couplings=3, num_res_blocks=1,
+                                    num_hidden=8, dtype=tf.float64)
+  bijector_test_util.randomize_variables(model)
+  x = tf.random.stateless_normal([5, 4], [1, 9], dtype=tf.float64)
+  latents = model.bijector.inverse(tf.identity(x))
+  brute_force = bijector_test_util.brute_force_log_det(
+      lambda x: model.bijector.inverse(tf.identity(x)), x, 1)
+  np.testing.assert_allclose(
+      model.log_prob(x), model.distribution.log_prob(latents) + brute_force,
+      rtol=1e-10)
+  np.testing.assert_allclose(model.bijector.forward(tf.identity(latents)), x,
+                             rtol=1e-10, atol=1e-10)
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

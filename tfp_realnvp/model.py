@@ -1,0 +1,318 @@
+"""The multi-scale Real NVP model as a TransformedDistribution (paper §3.6, §4.1)."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_realnvp import bijectors as rnvp_bijectors
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ['PRESETS', 'RealNVP', 'VectorRealNVP', 'default_num_scales',
+           'to_uint8']
+
+# Paper §4.1: CIFAR-10 uses 8 residual blocks, 64 feature maps and downscales
+# once; the others 4 blocks (2 for LSUN) and 32 feature maps, recursing down to
+# 4 x 4. The small presets are for CPU runs.
+PRESETS = {
+    'cifar10': dict(image_shape=(32, 32, 3), num_scales=2, num_res_blocks=8,
+                    num_filters=64),
+    'imagenet32': dict(image_shape=(32, 32, 3), num_scales=4,
+                       num_res_blocks=4, num_filters=32),
+    'imagenet64': dict(image_shape=(64, 64, 3), num_scales=5,
+                       num_res_blocks=4, num_filters=32),
+    'celeba': dict(image_shape=(64, 64, 3), num_scales=5, num_res_blocks=4,
+                   num_filters=32),
+    'lsun': dict(image_shape=(64, 64, 3), num_scales=5, num_res_blocks=2,
+                 num_filters=32),
+    'mnist': dict(image_shape=(28, 28, 1), num_scales=3, num_res_blocks=2,
+                  num_filters=32),
+    'digits': dict(image_shape=(8, 8, 1), num_scales=2, num_res_blocks=1,
+                   num_filters=16),
+}
+
+
+def default_num_scales(image_shape):
+  """Scales until the last one's input is 4 x 4 (or cannot be squeezed)."""
+  height, width = image_shape[0], image_shape[1]
+  num_scales = 1
+  while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+    height, width = height // 2, width // 2
+    num_scales += 1
+  return num_scales
+
+
+def to_uint8(pixels):
+  """Dequantized pixel values in [0, 256) to `uint8` images (floor, clip)."""
+  return tf.cast(tf.clip_by_value(tf.floor(pixels), 0., 255.), tf.uint8)
+
+
+class RealNVP(tfd.TransformedDistribution):
+  """Real NVP's multi-scale model over dequantized pixels in [0, 256)^(H, W, C).
+
+  A standard normal over `image_shape` pushed through the paper's chain. In
+  the inference direction (`bijector.inverse`, images to latents):
+
+  ```none
+  logit preprocessing (§4.1)
+  each scale but the last, on (h, w, c):
+    3 checkerboard couplings, parities 0, 1, 0   (each followed by batch norm)
+    squeeze to (h/2, w/2, 4c)
+    3 channel couplings, parities 0, 1, 0         (each followed by batch norm)
+    factor out the first 2c channels; the rest, (h/2, w/2, 2c), goes on
+  last scale: 4 checkerboard couplings, parities 0, 1, 0, 1
+  ```
+
+  The latent has the image's shape; `split_latents` gives the per-scale parts.
+  Coupling networks at scale `i` (from 0) have `num_filters * 2**i` filters,
+  doubled again after the squeeze. `log_prob` is the exact log-density of
+  dequantized pixels, so `bits_per_dim(x) = -log_prob(x) / (D ln 2)`.
+  Batch norm follows the training mode (see
+  `tfp_realnvp.bijectors.resolve_training`).
+
+  #### Examples
+
+  ```python
+  import tensorflow as tf
+  import tfp_realnvp
+
+  dist = tfp_realnvp.RealNVP.from_preset('digits')
+  pixels = tf.random.uniform([4, 8, 8, 1], 0., 256.)
+  dist.bits_per_dim(pixels)                   # shape [4]
+  samples = dist.sample_pixels(9, temperature=0.7, seed=1)
+  images = tfp_realnvp.to_uint8(samples)      # uint8, shape [9, 8, 8, 1]
+  ```
+
+  #### References
+
+  [1]: Laurent Dinh, Jascha Sohl-Dickstein, Samy Bengio. Density estimation
+       using Real NVP. In _International Conference on Learning
+       Representations_, 2017. https://arxiv.org/abs/1605.08803
+  """
+
+  def __init__(self,
+               image_shape,
+               num_scales=None,
+               num_res_blocks=4,
+               num_filters=32,
+               batch_norm=True,
+               bn_momentum=0.99,
+               logit_alpha=0.05,
+               dtype=tf.float32,
+               validate_args=False,
+               name='real_nvp'):
+    """Builds the model and all its variables.
+
+    Args:
+      image_shape: `(H, W, C)`.
+      num_scales: number of scales `L`; `None` recurses until the last
+        scale's input is 4 x 4 (see `default_num_scales`).
+      num_res_blocks: residual blocks per coupling network.
+      num_filters: filters of the finest scale's coupling networks.
+      batch_norm: Python `bool`, batch-norm bijectors after the couplings.
+      bn_momentum: momentum of every batch norm's moving averages.
+      logit_alpha: `alpha` of the logit preprocessing.
+      dtype: float dtype of the weights, latents and pixels.
+      validate_args: Python `bool`; checks inputs (pixel range, shapes).
+      name: name of the distribution.
+
+    Raises:
+      ValueError: for a shape that is not `(H, W, C)` or cannot be squeezed
+        `num_scales - 1` times.
+    """
+    parameters = dict(locals())
+    image_shape = tuple(int(n) for n in image_shape)
+    if len(image_shape) != 3:
+      raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
+    if num_scales is None:
+      num_scales = default_num_scales(image_shape)
+    if not isinstance(num_scales, int) or num_scales < 1:
+      raise ValueError(f'`num_scales` must be an int >= 1, got {num_scales!r}.')
+    height, width, _ = image_shape
+    divisor = 2 ** (num_scales - 1)
+    if height % divisor or width % divisor:
+      raise ValueError(
+          f'An image of shape {image_shape} cannot be squeezed '
+          f'{num_scales - 1} times: height and width must be divisible by '
+          f'{divisor}. Use fewer scales.')
+    self._image_shape = image_shape
+    self._num_scales = num_scales
+    self._dtype_arg = tf.as_dtype(dtype)
+    self._config = dict(num_res_blocks=num_res_blocks,
+                        num_filters=num_filters, batch_norm=batch_norm,
+                        bn_momentum=bn_momentum, validate_args=validate_args)
+    with tf.name_scope(name) as name:
+      flow = tfb.Chain(
+          [rnvp_bijectors.Logit(alpha=logit_alpha,
+                                validate_args=validate_args)] +
+          [self._scale(image_shape, 0)], name='real_nvp_flow')
+      base = tfd.Sample(
+          tfd.Normal(tf.zeros([], self._dtype_arg), 1.), image_shape)
+      super().__init__(distribution=base, bijector=flow,
+                       validate_args=validate_args, parameters=parameters,
+                       name=name)
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only: no tensor parameters, and so a scalar batch shape.
+    return dict()
+
+  @classmethod
+  def from_preset(cls, preset, **overrides):
+    """Builds a paper configuration from `PRESETS`, with overrides."""
+    if preset not in PRESETS:
+      raise ValueError(
+          f'Unknown preset {preset!r}; choose one of {sorted(PRESETS)}.')
+    return cls(**dict(PRESETS[preset], **overrides))
+
+  def _coupling_block(self, shape, mask_type, parity, filters):
+    """A coupling followed (in the inference direction) by batch norm."""
+    config = self._config
+    coupling = rnvp_bijectors.MaskedAffineCoupling(
+        shape, mask_type=mask_type, parity=parity,
+        num_res_blocks=config['num_res_blocks'], num_filters=filters,
+        dtype=self._dtype_arg, validate_args=config['validate_args'])
+    if not config['batch_norm']:
+      return [coupling]
+    return [coupling, rnvp_bijectors.BatchNormalization(
+        shape, momentum=config['bn_momentum'], dtype=self._dtype_arg,
+        validate_args=config['validate_args'])]
+
+  def _scale(self, shape, index):
+    """The bijector of scale `index` (from 0) and every coarser one."""
+    height, width, channels = shape
+    filters = self._config['num_filters'] * 2 ** index
+    if index == self._num_scales - 1:
+      return tfb.Chain(
+          [b for parity in (0, 1, 0, 1)
+           for b in self._coupling_block(shape, 'checkerboard', parity,
+                                         filters)],
+          name=f'scale_{index}')
+    squeezed = (height // 2, width // 2, 4 * channels)
+    bijectors = [b for parity in (0, 1, 0)
+                 for b in self._coupling_block(shape, 'checkerboard', parity,
+                                               filters)]
+    bijectors.append(tfb.Invert(rnvp_bijectors.Squeeze()))
+    bijectors += [b for parity in (0, 1, 0)
+                  for b in self._coupling_block(squeezed, 'channel', parity,
+                                                2 * filters)]
+    coarser = self._scale((height // 2, width // 2, 2 * channels), index + 1)
+    bijectors += [rnvp_bijectors.FactorOut(coarser), rnvp_bijectors.Squeeze()]
+    return tfb.Chain(bijectors, name=f'scale_{index}')
+
+  @property
+  def image_shape(self):
+    return self._image_shape
+
+  @property
+  def num_scales(self):
+    return self._num_scales
+
+  @property
+  def num_dims(self):
+    return int(np.prod(self._image_shape))
+
+  def bits_per_dim(self, pixels):
+    """`-log_prob(pixels) / (D ln 2)` for dequantized pixels in [0, 256)."""
+    return -self.log_prob(pixels) / (self.num_dims * math.log(2.))
+
+  def sample_pixels(self, num_samples, temperature=1.0, seed=None):
+    """Samples with the base's standard deviation scaled by `temperature`.
+
+    Args:
+      num_samples: Python `int` or scalar integer `Tensor`.
+      temperature: Python float or scalar `Tensor` > 0.
+      seed: a seed for `tfd.Distribution.sample`.
+
+    Returns:
+      Pixel values clipped to [0, 256), shape `(num_samples, H, W, C)`.
+    """
+    latents = self.distribution.sample(num_samples, seed=seed)
+    latents = latents * tf.cast(temperature, latents.dtype)
+    pixels = self.bijector.forward(latents)
+    # The largest value below 256 in the pixels' own dtype (in float64 it
+    # would round back up to 256 in float32).
+    numpy_dtype = pixels.dtype.as_numpy_dtype
+    below_256 = np.nextafter(numpy_dtype(256.), numpy_dtype(0.))
+    return tf.clip_by_value(pixels, 0., below_256)
+
+  def split_latents(self, latents):
+    """Per-scale parts `z(1)..z(L)` of latents from `bijector.inverse`."""
+    return rnvp_bijectors.split_multiscale_latents(latents, self._num_scales)
+
+  def join_latents(self, parts):
+    """Inverse of `split_latents`."""
+    return rnvp_bijectors.join_multiscale_latents(parts)
+
+
+class VectorRealNVP(tfd.TransformedDistribution):
+  """Real NVP on vectors (paper Fig. 1, tabular data).
+
+  A standard normal over `(D,)` pushed through `num_couplings` couplings with
+  alternating-half masks and dense ResNet networks, each followed (in the
+  inference direction) by batch norm. There is no preprocessing: the event
+  space is all of R^D.
+  """
+
+  def __init__(self,
+               event_size,
+               num_couplings=8,
+               num_res_blocks=2,
+               num_hidden=64,
+               batch_norm=True,
+               bn_momentum=0.99,
+               dtype=tf.float32,
+               validate_args=False,
+               name='vector_real_nvp'):
+    """Builds the model.
+
+    Args:
+      event_size: `D`, an even number >= 2.
+      num_couplings: number of coupling layers.
+      num_res_blocks: residual blocks per network.
+      num_hidden: width of the networks.
+      batch_norm: Python `bool`, batch-norm bijectors after the couplings.
+      bn_momentum: momentum of the batch norms' moving averages.
+      dtype: float dtype.
+      validate_args: Python `bool`.
+      name: name of the distribution.
+
+    Raises:
+      ValueError: for an odd or too small `event_size` or no couplings.
+    """
+    parameters = dict(locals())
+    if event_size < 2 or event_size % 2:
+      raise ValueError(
+          f'`event_size` must be an even number >= 2, got {event_size}.')
+    if num_couplings < 1:
+      raise ValueError(f'`num_couplings` must be >= 1, got {num_couplings}.')
+    dtype = tf.as_dtype(dtype)
+    self._event_size = int(event_size)
+    with tf.name_scope(name) as name:
+      bijectors = []
+      for i in range(num_couplings):
+        bijectors.append(rnvp_bijectors.MaskedAffineCoupling(
+            [event_size], mask_type='channel', parity=i % 2,
+            num_res_blocks=num_res_blocks, num_filters=num_hidden,
+            dtype=dtype, validate_args=validate_args))
+        if batch_norm:
+          bijectors.append(rnvp_bijectors.BatchNormalization(
+              [event_size], momentum=bn_momentum, dtype=dtype,
+              validate_args=validate_args))
+      base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), 1.), [event_size])
+      super().__init__(distribution=base,
+                       bijector=tfb.Chain(bijectors, name='vector_flow'),
+                       validate_args=validate_args, parameters=parameters,
+                       name=name)
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only: no tensor parameters, and so a scalar batch shape.
+    return dict()
+
+  @property
+  def num_dims(self):
+    return self._event_size
