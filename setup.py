@@ -19,6 +19,8 @@ setuptools.setup(
         'tf-keras>=2.21,<2.22',
         'tensorflow-datasets>=4.9.10,<5',
         'absl-py>=2.1,<3',
+        # The embedded offline dataset (8x8 digits) and 2-D toy sets.
+        'scikit-learn>=1.5,<2',
     ],
     extras_require={
         'test': [

@@ -29,7 +29,7 @@ PRESETS = {
     'lsun': dict(image_shape=(64, 64, 3), num_scales=5, num_res_blocks=2,
                  num_filters=32),
     'mnist': dict(image_shape=(28, 28, 1), num_scales=3, num_res_blocks=2,
-                  num_filters=32),
+                  num_filters=16),
     'digits': dict(image_shape=(8, 8, 1), num_scales=2, num_res_blocks=1,
                    num_filters=16),
 }

@@ -1,0 +1,66 @@
+"""Trains Real NVP on the embedded digits, a 2-D toy set or a TFDS dataset.
+
+  python bin/train.py                                   # embedded digits
+  python bin/train.py --dataset=mnist --data_dir=../shared/data/tfds \
+      --download=false --epochs=5
+"""
+
+import dataclasses
+
+from absl import app
+from absl import flags
+
+from tfp_realnvp import run as run_lib
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Defines one flag per `TrainConfig` field, with its defaults."""
+  defaults = run_lib.TrainConfig()
+  flags.DEFINE_string('dataset', defaults.dataset,
+                      '"digits" (embedded, offline), a 2-D toy set (moons, '
+                      'circles, eight_gaussians, checkerboard) or a TFDS name.')
+  flags.DEFINE_string('data_dir', defaults.data_dir, 'TFDS data directory.')
+  flags.DEFINE_string('validation_split', defaults.validation_split,
+                      'TFDS split for validation.')
+  flags.DEFINE_string('model_dir', defaults.model_dir,
+                      'Where config.json and results.json are written.')
+  flags.DEFINE_string('preset', defaults.preset,
+                      'A paper configuration (default: the dataset name if '
+                      'it is one).')
+  flags.DEFINE_integer('num_scales', defaults.num_scales, 'Overrides preset.')
+  flags.DEFINE_integer('num_res_blocks', defaults.num_res_blocks,
+                       'Overrides preset.')
+  flags.DEFINE_integer('num_filters', defaults.num_filters,
+                       'Overrides preset.')
+  flags.DEFINE_integer('batch_size', defaults.batch_size, 'Batch size.')
+  flags.DEFINE_integer('epochs', defaults.epochs, 'Epochs.')
+  flags.DEFINE_integer('steps_per_epoch', defaults.steps_per_epoch,
+                       'Steps per epoch (default: the whole split).')
+  flags.DEFINE_float('learning_rate', defaults.learning_rate, 'Adam rate.')
+  flags.DEFINE_float('l2_scale', defaults.l2_scale,
+                     'L2 penalty on weight-norm scales.')
+  flags.DEFINE_float('bn_momentum', defaults.bn_momentum,
+                     'Batch-norm moving-average momentum.')
+  flags.DEFINE_integer('seed', defaults.seed, 'Random seed.')
+  flags.DEFINE_bool('jit_compile', defaults.jit_compile, 'Compile with XLA.')
+  flags.DEFINE_bool('download', defaults.download,
+                    'Let TFDS download missing data.')
+  flags.DEFINE_bool('flip', defaults.flip,
+                    'Random horizontal flips in training (default: for '
+                    'colour images only).')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  config = run_lib.TrainConfig(**{
+      field.name: FLAGS[field.name].value
+      for field in dataclasses.fields(run_lib.TrainConfig)})
+  run_lib.run(config)
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)

@@ -1,0 +1,116 @@
+"""Tests of the data pipelines, on real MNIST/CIFAR-10 prepared for TFDS."""
+
+import os
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import tfp_realnvp
+from tfp_realnvp import data
+
+# The prepared TFDS data_dir beside the checkout (CI has it); never copied.
+SHARED_TFDS_DIR = os.environ.get(
+    'TFP_REALNVP_DATA_DIR',
+    str(pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' /
+        'tfds'))
+needs_shared_data = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(SHARED_TFDS_DIR, 'mnist')),
+    reason=f'no prepared TFDS data at {SHARED_TFDS_DIR}')
+
+
+def test_dequantize_stays_in_pixel_bins():
+  images = tf.constant([[0, 17, 255]], tf.uint8)
+  pixels = data.dequantize(images, seed=[1, 2]).numpy()
+  assert np.all(pixels >= [0, 17, 255]) and np.all(pixels < [1, 18, 256])
+
+
+@needs_shared_data
+@pytest.mark.parametrize('name,shape', [('mnist', (28, 28, 1)),
+                                        ('cifar10', (32, 32, 3))])
+def test_tfds_images_load_offline_as_dequantized_pixels(name, shape):
+  dataset = data.image_dataset(name, 'test[:64]', data_dir=SHARED_TFDS_DIR,
+                               batch_size=32, download=False, seed=0)
+  batch = next(iter(dataset)).numpy()
+  assert batch.shape == (32,) + shape and batch.dtype == np.float32
+  assert batch.min() >= 0. and batch.max() < 256.
+  assert len(np.unique(np.floor(batch))) > 50  # Real images, not noise.
+
+
+@needs_shared_data
+def test_flips_mirror_images():
+  unflipped = next(iter(data.image_dataset(
+      'mnist', 'test[:8]', data_dir=SHARED_TFDS_DIR, batch_size=8,
+      shuffle=False, download=False)))
+  tf.random.set_seed(3)
+  flipped = next(iter(data.image_dataset(
+      'mnist', 'test[:8]', data_dir=SHARED_TFDS_DIR, batch_size=8,
+      shuffle=False, flip=True, download=False)))
+  same = np.floor(flipped) == np.floor(unflipped)
+  mirrored = np.floor(flipped) == np.floor(unflipped)[:, :, ::-1]
+  per_image = [s.all() or m.all() for s, m in zip(same, mirrored)]
+  assert all(per_image)
+  assert not all(s.all() for s in same)
+
+
+def test_missing_dataset_names_the_place_looked(tmp_path):
+  with pytest.raises(ValueError, match=f'mnist.*{tmp_path}'):
+    data.image_dataset('mnist', 'train', data_dir=str(tmp_path),
+                       download=False)
+
+
+def test_unknown_recipe_raises():
+  with pytest.raises(ValueError, match='recipe'):
+    data.image_dataset('mnist', 'train', recipe='imagenet')
+
+
+@pytest.mark.parametrize('recipe,shape', [('celeba', (218, 178, 3)),
+                                          ('lsun', (120, 160, 3))])
+def test_paper_recipes_give_64x64(recipe, shape):
+  image = tf.cast(tf.random.uniform(shape, 0, 256, tf.int32), tf.uint8)
+  assert data._RECIPES[recipe](image).shape == (64, 64, 3)
+
+
+def test_embedded_digits_need_no_network():
+  train = np.concatenate(list(data.digits_dataset('train', batch_size=500)))
+  test = np.concatenate(list(data.digits_dataset('test', batch_size=500)))
+  assert train.shape == (1500, 8, 8, 1) and test.shape == (297, 8, 8, 1)
+  assert train.min() >= 0. and train.max() < 256.
+  assert np.floor(train).max() == 255.
+  with pytest.raises(ValueError, match='split'):
+    data.digits_dataset('validation')
+
+
+@pytest.mark.parametrize('name', sorted(data.TOY_DATASETS))
+def test_toy_datasets(name):
+  points = data.toy_samples(name, 1000, seed=0)
+  assert points.shape == (1000, 2) and points.dtype == np.float32
+  assert np.all(np.abs(points) < 4.)
+  np.testing.assert_array_equal(points, data.toy_samples(name, 1000, seed=0))
+  assert next(iter(data.toy_dataset(name, 512, batch_size=128))).shape == (
+      128, 2)
+
+
+@needs_shared_data
+def test_short_fit_on_mnist_lowers_validation_bits_per_dim():
+  tf.random.set_seed(0)
+  train = data.image_dataset('mnist', 'train[:1024]', data_dir=SHARED_TFDS_DIR,
+                             batch_size=64, download=False, seed=0)
+  validation = data.image_dataset('mnist', 'test[:256]',
+                                  data_dir=SHARED_TFDS_DIR, batch_size=128,
+                                  shuffle=False, download=False)
+  model = tfp_realnvp.FlowModel(tfp_realnvp.RealNVP(
+      (28, 28, 1), num_scales=2, num_res_blocks=1, num_filters=8,
+      bn_momentum=0.9))
+  model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
+  before = model.evaluate(validation, verbose=0, return_dict=True)
+  model.fit(train, epochs=2, verbose=0)
+  after = model.evaluate(validation, verbose=0, return_dict=True)
+  assert after['bits_per_dim'] < before['bits_per_dim'] - 0.5
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

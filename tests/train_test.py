@@ -1,0 +1,34 @@
+"""Smoke test of bin/train.py with tiny flags, run as a user would."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_train_binary_on_the_embedded_dataset(tmp_path):
+  result = subprocess.run(
+      [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
+       '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
+       f'--model_dir={tmp_path}'],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((tmp_path / 'results.json').read_text())
+  assert results['validation_bits_per_dim'] > 0.
+  assert 'Validation bits/dim' in result.stderr
+
+
+def test_train_binary_rejects_stray_arguments():
+  result = subprocess.run(
+      [sys.executable, str(ROOT / 'bin' / 'train.py'), 'mnist'],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode != 0
+  assert 'Unexpected arguments' in result.stderr
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

@@ -1,0 +1,197 @@
+"""tf.data pipelines for Real NVP: TFDS images, an embedded dataset, 2-D toys.
+
+Images come out as dequantized float pixels in [0, 256) (paper §4.1: uniform
+noise added to the integer values), which is the event space of
+`tfp_realnvp.RealNVP`.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from sklearn import datasets as sklearn_datasets
+
+__all__ = [
+    'TOY_DATASETS',
+    'dequantize',
+    'digits_dataset',
+    'image_dataset',
+    'toy_dataset',
+    'toy_samples',
+]
+
+
+def dequantize(images, seed=None):
+  """Integer pixel values to floats in [0, 256): `x + u`, `u ~ U[0, 1)`."""
+  images = tf.cast(images, tf.float32)
+  if seed is None:
+    noise = tf.random.uniform(tf.shape(images))
+  else:
+    noise = tf.random.stateless_uniform(tf.shape(images), seed)
+  return images + noise
+
+
+def _celeba_recipe(image):
+  # Paper §4.1: an approximately central 148 x 148 crop, resized to 64 x 64.
+  image = tf.image.crop_to_bounding_box(image, 40, 15, 148, 148)
+  return tf.image.resize(image, [64, 64], method='area')
+
+
+def _lsun_recipe(image):
+  # Paper §4.1: downsample so the shorter side is 96, then random 64 x 64 crops.
+  shape = tf.cast(tf.shape(image)[:2], tf.float32)
+  scale = 96. / tf.reduce_min(shape)
+  new_size = tf.cast(tf.round(shape * scale), tf.int32)
+  image = tf.image.resize(image, new_size, method='area')
+  return tf.image.random_crop(image, [64, 64, 3])
+
+
+_RECIPES = {'celeba': _celeba_recipe, 'lsun': _lsun_recipe}
+
+
+def _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
+             shuffle_buffer):
+  if shuffle:
+    images = images.shuffle(shuffle_buffer, seed=seed,
+                            reshuffle_each_iteration=True)
+  if flip:
+    images = images.map(tf.image.random_flip_left_right,
+                        num_parallel_calls=tf.data.AUTOTUNE)
+  images = images.map(dequantize, num_parallel_calls=tf.data.AUTOTUNE)
+  return images.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+      tf.data.AUTOTUNE)
+
+
+def image_dataset(name,
+                  split,
+                  data_dir=None,
+                  batch_size=64,
+                  shuffle=True,
+                  flip=False,
+                  recipe=None,
+                  download=True,
+                  seed=None,
+                  drop_remainder=False,
+                  shuffle_buffer=10000):
+  """A batched dataset of dequantized pixels from any TFDS image dataset.
+
+  Args:
+    name: TFDS name, e.g. `'mnist'`, `'cifar10'`, `'celeb_a'`.
+    split: TFDS split, e.g. `'train'`, `'test'`, `'train[:90%]'`.
+    data_dir: TFDS data directory (`None`: TFDS's default).
+    batch_size: examples per batch.
+    shuffle: Python `bool`.
+    flip: random horizontal flips (paper §4.1 uses them in training).
+    recipe: `None`, `'celeba'` or `'lsun'`: the paper's resize and crop.
+    download: let TFDS download and prepare missing data; `False` for
+      offline use of a prepared `data_dir`.
+    seed: shuffle seed.
+    drop_remainder: drop a last, smaller batch.
+    shuffle_buffer: examples in the shuffle buffer.
+
+  Returns:
+    A `tf.data.Dataset` of float32 `(batch, H, W, C)` pixels in [0, 256).
+
+  Raises:
+    ValueError: for an unknown recipe, or data that is missing or has no
+      `image` feature, with where TFDS looked.
+  """
+  if recipe is not None and recipe not in _RECIPES:
+    raise ValueError(
+        f'Unknown recipe {recipe!r}; choose one of {sorted(_RECIPES)}.')
+  try:
+    images = tfds.load(name, split=split, data_dir=data_dir,
+                       download=download, shuffle_files=shuffle)
+  except (tfds.core.registered.DatasetNotFoundError, AssertionError,
+          FileNotFoundError, tf.errors.NotFoundError) as error:
+    where = data_dir or tfds.core.constants.DATA_DIR
+    raise ValueError(
+        f'Could not load TFDS dataset {name!r} split {split!r} from '
+        f'{where!r} (download={download}): {error}') from error
+  if 'image' not in images.element_spec:
+    raise ValueError(f'TFDS dataset {name!r} has no "image" feature; it has '
+                     f'{sorted(images.element_spec)}.')
+  images = images.map(lambda example: example['image'],
+                      num_parallel_calls=tf.data.AUTOTUNE)
+  if recipe is not None:
+    images = images.map(_RECIPES[recipe], num_parallel_calls=tf.data.AUTOTUNE)
+  return _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
+                  shuffle_buffer)
+
+
+def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None):
+  """The embedded default: scikit-learn's bundled 8x8 handwritten digits.
+
+  1797 images of 17 grey levels, shipped inside scikit-learn, so it needs no
+  network. Levels `0..16` map to `round(level * 255 / 16)`, the 8-bit range the
+  models expect. `'train'` is the first 1500 images, `'test'` the remaining 297.
+
+  Args:
+    split: `'train'` or `'test'`.
+    batch_size: examples per batch.
+    shuffle: Python `bool`.
+    seed: shuffle seed.
+
+  Returns:
+    A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256).
+
+  Raises:
+    ValueError: for an unknown split.
+  """
+  splits = {'train': slice(0, 1500), 'test': slice(1500, None)}
+  if split not in splits:
+    raise ValueError(f'`split` must be one of {sorted(splits)}, got {split!r}.')
+  levels = sklearn_datasets.load_digits().images[splits[split]]
+  images = np.round(levels * (255. / 16.)).astype(np.uint8)[..., np.newaxis]
+  return _prepare(tf.data.Dataset.from_tensor_slices(images), batch_size,
+                  shuffle, False, seed, False, len(images))
+
+
+def _moons(n, rng):
+  points, _ = sklearn_datasets.make_moons(
+      n, noise=0.05, random_state=int(rng.integers(2**31)))
+  return points
+
+
+def _circles(n, rng):
+  points, _ = sklearn_datasets.make_circles(
+      n, noise=0.05, factor=0.5, random_state=int(rng.integers(2**31)))
+  return points
+
+
+def _eight_gaussians(n, rng):
+  angles = rng.integers(0, 8, n) * np.pi / 4.
+  centers = 2. * np.stack([np.cos(angles), np.sin(angles)], 1)
+  return centers + 0.2 * rng.normal(size=(n, 2))
+
+
+def _checkerboard(n, rng):
+  x = rng.uniform(-2., 2., n)
+  y = rng.uniform(0., 1., n) + rng.integers(0, 2, n) * 2. - 2.
+  y = y + (np.floor(x) % 2)
+  return np.stack([x, y], 1)
+
+
+TOY_DATASETS = {
+    'moons': _moons,
+    'circles': _circles,
+    'eight_gaussians': _eight_gaussians,
+    'checkerboard': _checkerboard,
+}
+
+
+def toy_samples(name, num_samples, seed=0):
+  """`num_samples` float32 points of a classic 2-D toy density."""
+  if name not in TOY_DATASETS:
+    raise ValueError(
+        f'Unknown toy dataset {name!r}; choose one of {sorted(TOY_DATASETS)}.')
+  rng = np.random.default_rng(seed)
+  return TOY_DATASETS[name](num_samples, rng).astype(np.float32)
+
+
+def toy_dataset(name, num_samples=10000, batch_size=256, shuffle=True, seed=0):
+  """A batched dataset of a 2-D toy density (paper Fig. 1)."""
+  points = tf.data.Dataset.from_tensor_slices(
+      toy_samples(name, num_samples, seed))
+  if shuffle:
+    points = points.shuffle(num_samples, seed=seed)
+  return points.batch(batch_size).prefetch(tf.data.AUTOTUNE)
