@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_realnvp
+from tfp_realnvp import data
 from tfp_realnvp import networks
 
 
@@ -97,13 +98,6 @@ def test_bad_arguments_raise():
     tfp_realnvp.FlowModel(_small_model(), clip_norm=0.)
 
 
-def _eight_gaussians(n, seed):
-  rng = np.random.default_rng(seed)
-  angles = rng.integers(0, 8, size=n) * np.pi / 4.
-  centers = 2. * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-  return (centers + 0.2 * rng.normal(size=(n, 2))).astype(np.float32)
-
-
 def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
   # The plain loop for users whose own models are Keras 3: tf.keras here is
   # Keras 3, and training_mode() replaces Keras 2's training flag.
@@ -111,8 +105,9 @@ def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
   distribution = tfp_realnvp.VectorRealNVP(
       2, num_couplings=6, num_res_blocks=1, num_hidden=32, bn_momentum=0.9)
   optimizer = tf.keras.optimizers.Adam(3e-3)
-  data = tf.data.Dataset.from_tensor_slices(_eight_gaussians(4096, 0))
-  data = data.repeat().shuffle(4096, seed=0).batch(256)
+  points = tf.data.Dataset.from_tensor_slices(
+      data.toy_samples('eight_gaussians', 4096, seed=0))
+  points = points.repeat().shuffle(4096, seed=0).batch(256)
 
   @tf.function
   def train_step(x):
@@ -122,17 +117,17 @@ def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 
-  held_out = _eight_gaussians(2048, 1)
+  held_out = data.toy_samples('eight_gaussians', 2048, seed=1)
   untrained_nll = -float(tf.reduce_mean(distribution.log_prob(held_out)))
-  for x in data.take(600):
+  for x in points.take(600):
     train_step(x)
   trained_nll = -float(tf.reduce_mean(distribution.log_prob(held_out)))
   assert trained_nll < untrained_nll - 1.
 
   grid = np.linspace(-4., 4., 201, dtype=np.float32)
   xs, ys = np.meshgrid(grid, grid)
-  points = np.stack([xs.ravel(), ys.ravel()], axis=1)
-  density = np.exp(distribution.log_prob(points).numpy())
+  grid_points = np.stack([xs.ravel(), ys.ravel()], axis=1)
+  density = np.exp(distribution.log_prob(grid_points).numpy())
   cell_area = (grid[1] - grid[0]) ** 2
   np.testing.assert_allclose(density.sum() * cell_area, 1., atol=0.02)
 

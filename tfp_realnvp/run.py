@@ -37,7 +37,7 @@ class TrainConfig:
   num_res_blocks: int | None = None
   num_filters: int | None = None
   batch_size: int = 64
-  epochs: int = 1
+  epochs: int = 50
   steps_per_epoch: int | None = None
   learning_rate: float = 1e-3
   l2_scale: float = 5e-5

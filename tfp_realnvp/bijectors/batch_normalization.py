@@ -188,23 +188,6 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
   def training_statistics(self):
     return self._training_statistics
 
-  def _check_input(self, x):
-    one_pass_bijector.check_float_input(self, x, self._event_shape.rank)
-    if x.dtype != self._variable_dtype:
-      raise TypeError(
-          f'{self.name}: built for {self._variable_dtype.name} but the input '
-          f'is {x.dtype.name}; construct it with dtype=tf.{x.dtype.name}.')
-    event_shape = x.shape[-self._event_shape.rank:]
-    if not self._event_shape.is_compatible_with(event_shape):
-      raise ValueError(
-          f'{self.name}: expected an event of shape {self._event_shape}, got '
-          f'a tensor of shape {x.shape}.')
-    if self.validate_args:
-      return [tf.debugging.assert_equal(
-          tf.shape(x)[-1], self._event_shape[-1],
-          message=f'{self.name}: wrong number of channels.')]
-    return []
-
   def _units_per_channel(self, x):
     """`H * W` for images, 1 for vectors, as `x.dtype`."""
     spatial = tf.shape(x)[-self._event_shape.rank:-1]
@@ -244,7 +227,8 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
       return tf.identity(new_mean), tf.identity(new_variance)
 
   def _augmented_inverse(self, y, training=False):
-    with tf.control_dependencies(self._check_input(y)):
+    with tf.control_dependencies(one_pass_bijector.check_event(
+        self, y, self._event_shape, self._variable_dtype)):
       y = tf.identity(y)
     if y.shape.rank is None:
       raise ValueError(f'{self.name}: the input rank must be known.')
@@ -260,7 +244,8 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
 
   def _augmented_forward(self, x, training=False):
     del training  # The generative direction always uses the moving averages.
-    with tf.control_dependencies(self._check_input(x)):
+    with tf.control_dependencies(one_pass_bijector.check_event(
+        self, x, self._event_shape, self._variable_dtype)):
       x = tf.identity(x)
     mean = tf.convert_to_tensor(self.moving_mean)
     variance = tf.convert_to_tensor(self.moving_variance)

@@ -201,25 +201,6 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
   def shift_and_log_scale_fn(self):
     return self._shift_and_log_scale_fn
 
-  def _check_input(self, x):
-    one_pass_bijector.check_float_input(self, x, self._event_shape.rank)
-    if self._uses_default_network and x.dtype != self._network_dtype:
-      raise TypeError(
-          f'{self.name}: the network was built for {self._network_dtype.name} '
-          f'but the input is {x.dtype.name}; construct the coupling with '
-          f'dtype=tf.{x.dtype.name}.')
-    event_shape = x.shape[-self._event_shape.rank:]
-    if not self._event_shape.is_compatible_with(event_shape):
-      raise ValueError(
-          f'{self.name}: expected an event of shape {self._event_shape}, got '
-          f'a tensor of shape {x.shape}.')
-    assertions = []
-    if self.validate_args and self._event_shape.rank == 3:
-      assertions.append(tf.debugging.assert_equal(
-          tf.shape(x)[-1], self._event_shape[-1],
-          message=f'{self.name}: wrong number of channels.'))
-    return assertions
-
   def _shift_and_log_scale(self, conditioning, training):
     """Runs the network once, flattening batch dims to the single one it wants."""
     event_rank = self._event_shape.rank
@@ -257,7 +238,10 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
 
   def _coupling(self, x, direction, training):
     """Applies the coupling; `direction` is +1 (forward) or -1 (inverse)."""
-    with tf.control_dependencies(self._check_input(x)):
+    expected_dtype = (self._network_dtype if self._uses_default_network
+                      else None)
+    with tf.control_dependencies(one_pass_bijector.check_event(
+        self, x, self._event_shape, expected_dtype)):
       x = tf.identity(x)
     if self._mask_type == 'checkerboard':
       shape = tf.shape(x)

@@ -6,7 +6,7 @@ from tensorflow_probability.python.internal import cache_util
 
 from tfp_realnvp.bijectors import training_mode
 
-__all__ = ['OnePassBijector']
+__all__ = ['OnePassBijector', 'check_event', 'check_float_input']
 
 
 class OnePassBijector(bijector_lib.Bijector):
@@ -95,4 +95,26 @@ def check_float_input(bijector, x, event_ndims):
         f'(batch dimensions, then the event), got shape {x.shape}.')
 
 
-__all__ += ['check_float_input']
+def check_event(bijector, x, event_shape, expected_dtype=None):
+  """Checks `x` against a bijector built for `event_shape` and a dtype.
+
+  Raises at once for what is known statically (a non-float dtype, a dtype
+  other than the one the variables were built in, a low rank, an
+  incompatible event shape); returns the run-time assertions on the channel
+  count that `validate_args=True` asks for.
+  """
+  check_float_input(bijector, x, event_shape.rank)
+  if expected_dtype is not None and x.dtype != expected_dtype:
+    raise TypeError(
+        f'{bijector.name}: built for {expected_dtype.name} but the input is '
+        f'{x.dtype.name}; construct it with dtype=tf.{x.dtype.name}.')
+  if not event_shape.is_compatible_with(x.shape[-event_shape.rank:]):
+    raise ValueError(
+        f'{bijector.name}: expected an event of shape {event_shape}, got a '
+        f'tensor of shape {x.shape}.')
+  if not bijector.validate_args:
+    return []
+  return [tf.debugging.assert_equal(
+      tf.shape(x)[-1], event_shape[-1],
+      message=f'{bijector.name}: wrong number of channels.')]
+
