@@ -50,6 +50,9 @@ def define_flags():
   flags.DEFINE_bool('flip', defaults.flip,
                     'Random horizontal flips in training (default: for '
                     'colour images only).')
+  flags.DEFINE_enum('recipe', defaults.recipe, ['celeba', 'lsun'],
+                    "The paper's resize and crop (default: celeba for celeb_a, "
+                    'lsun for lsun/*).')
 
 
 def main(argv):

@@ -56,6 +56,19 @@ def test_flips_mirror_images():
   assert not all(s.all() for s in same)
 
 
+@needs_shared_data
+@pytest.mark.parametrize('name,flips', [('mnist', False), ('cifar10', True)])
+def test_default_flip_is_for_colour_images_only(name, flips):
+  def first_batch(flip):
+    tf.random.set_seed(5)
+    return np.floor(next(iter(data.image_dataset(
+        name, 'test[:16]', data_dir=SHARED_TFDS_DIR, batch_size=16,
+        shuffle=False, flip=flip, download=False))))
+  unflipped = first_batch(False)
+  auto = first_batch(None)
+  assert np.array_equal(auto, unflipped) != flips
+
+
 def test_missing_dataset_names_the_place_looked(tmp_path):
   with pytest.raises(ValueError, match=f'mnist.*{tmp_path}'):
     data.image_dataset('mnist', 'train', data_dir=str(tmp_path),

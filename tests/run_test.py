@@ -51,5 +51,19 @@ def test_preset_for_other_image_shape_raises():
     run_lib.run(config, datasets=_injected_datasets())
 
 
+def test_unknown_preset_raises():
+  config = run_lib.TrainConfig(dataset='injected', preset='svhn')
+  with pytest.raises(ValueError, match="Unknown preset 'svhn'"):
+    run_lib.run(config, datasets=_injected_datasets())
+
+
+def test_paper_datasets_get_their_recipe_and_preset():
+  celeba = run_lib.TrainConfig(dataset='celeb_a')
+  lsun = run_lib.TrainConfig(dataset='lsun/church_outdoor')
+  assert run_lib._paper_defaults(celeba) == ('celeba', 'celeba')
+  assert run_lib._paper_defaults(lsun) == ('lsun', 'lsun')
+  assert run_lib._paper_defaults(run_lib.TrainConfig()) == (None, None)
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

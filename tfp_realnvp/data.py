@@ -80,7 +80,9 @@ def image_dataset(name,
     data_dir: TFDS data directory (`None`: TFDS's default).
     batch_size: examples per batch.
     shuffle: Python `bool`.
-    flip: random horizontal flips (paper §4.1 uses them in training).
+    flip: random horizontal flips (paper §4.1 uses them in training);
+      `None` flips colour (3-channel) images only: a mirrored digit is
+      another shape.
     recipe: `None`, `'celeba'` or `'lsun'`: the paper's resize and crop.
     download: let TFDS download and prepare missing data; `False` for
       offline use of a prepared `data_dir`.
@@ -110,6 +112,8 @@ def image_dataset(name,
   if 'image' not in images.element_spec:
     raise ValueError(f'TFDS dataset {name!r} has no "image" feature; it has '
                      f'{sorted(images.element_spec)}.')
+  if flip is None:
+    flip = images.element_spec['image'].shape[-1] == 3
   images = images.map(lambda example: example['image'],
                       num_parallel_calls=tf.data.AUTOTUNE)
   if recipe is not None:

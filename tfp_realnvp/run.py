@@ -12,7 +12,6 @@ import time
 from absl import logging
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 import tf_keras
 
 from tfp_realnvp import data
@@ -48,6 +47,18 @@ class TrainConfig:
   # None flips colour (3-channel) TFDS images, as paper §4.1 does for natural
   # images, and not grayscale ones: a mirrored digit is another shape.
   flip: bool | None = None
+  # None applies the paper's resize/crop to celeb_a and lsun/* datasets.
+  recipe: str | None = None
+
+
+# TFDS names whose paper preprocessing and configuration differ from their
+# name: (recipe, preset).
+_PAPER_DATASETS = {'celeb_a': ('celeba', 'celeba'), 'lsun': ('lsun', 'lsun')}
+
+
+def _paper_defaults(config):
+  """(recipe, preset) the paper used for this dataset, or (None, None)."""
+  return _PAPER_DATASETS.get(config.dataset.split('/')[0], (None, None))
 
 
 def _is_vector_dataset(config):
@@ -64,16 +75,15 @@ def _datasets(config):
                              seed=config.seed),
             data.toy_dataset(config.dataset, 2000, config.batch_size,
                              shuffle=False, seed=config.seed + 1))
-  flip = config.flip
-  if flip is None:
-    builder = tfds.builder(config.dataset, data_dir=config.data_dir)
-    flip = builder.info.features['image'].shape[-1] == 3
+  recipe = config.recipe or _paper_defaults(config)[0]
   return (data.image_dataset(config.dataset, 'train', config.data_dir,
-                             config.batch_size, flip=flip,
-                             download=config.download, seed=config.seed),
+                             config.batch_size, flip=config.flip,
+                             recipe=recipe, download=config.download,
+                             seed=config.seed),
           data.image_dataset(config.dataset, config.validation_split,
                              config.data_dir, config.batch_size,
-                             shuffle=False, download=config.download))
+                             shuffle=False, recipe=recipe,
+                             download=config.download))
 
 
 def _distribution(config, event_shape):
@@ -90,9 +100,12 @@ def _distribution(config, event_shape):
     return model_lib.VectorRealNVP(event_shape[0],
                                    bn_momentum=config.bn_momentum,
                                    **vector_kwargs)
-  preset = config.preset
+  preset = config.preset or _paper_defaults(config)[1]
   if preset is None and config.dataset in model_lib.PRESETS:
     preset = config.dataset
+  if preset is not None and preset not in model_lib.PRESETS:
+    raise ValueError(f'Unknown preset {preset!r}; choose one of '
+                     f'{sorted(model_lib.PRESETS)}.')
   if preset is None:
     return model_lib.RealNVP(event_shape, bn_momentum=config.bn_momentum,
                              **overrides)
