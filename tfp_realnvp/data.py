@@ -21,7 +21,15 @@ __all__ = [
 
 
 def dequantize(images, seed=None):
-  """Integer pixel values to floats in [0, 256): `x + u`, `u ~ U[0, 1)`."""
+  """Integer pixel values to floats in [0, 256): `x + u`, `u ~ U[0, 1)`.
+
+  Args:
+    images: integer pixel values.
+    seed: `None`, or a shape-[2] integer seed for stateless noise.
+
+  Returns:
+    float32 tensor of the shape of `images`.
+  """
   images = tf.cast(images, tf.float32)
   if seed is None:
     noise = tf.random.uniform(tf.shape(images))
@@ -53,10 +61,20 @@ def _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
   if shuffle:
     images = images.shuffle(shuffle_buffer, seed=seed,
                             reshuffle_each_iteration=True)
-  if flip:
-    images = images.map(tf.image.random_flip_left_right,
-                        num_parallel_calls=tf.data.AUTOTUNE)
-  images = images.map(dequantize, num_parallel_calls=tf.data.AUTOTUNE)
+  # Each element gets its own seed from a seeded stream that changes every
+  # epoch, so the noise and flips are fresh each epoch yet reproducible: a
+  # stateful random op in a parallel map would depend on thread scheduling.
+  element_seeds = tf.data.Dataset.random(seed=seed,
+                                         rerandomize_each_iteration=True)
+
+  def augment(image, element_seed):
+    if flip:
+      image = tf.image.stateless_random_flip_left_right(
+          image, seed=tf.stack([element_seed, 1]))
+    return dequantize(image, seed=tf.stack([element_seed, 0]))
+
+  images = tf.data.Dataset.zip((images, element_seeds)).map(
+      augment, num_parallel_calls=tf.data.AUTOTUNE)
   return images.batch(batch_size, drop_remainder=drop_remainder).prefetch(
       tf.data.AUTOTUNE)
 
@@ -86,7 +104,8 @@ def image_dataset(name,
     recipe: `None`, `'celeba'` or `'lsun'`: the paper's resize and crop.
     download: let TFDS download and prepare missing data; `False` for
       offline use of a prepared `data_dir`.
-    seed: shuffle seed.
+    seed: seed of the shuffle, the dequantization noise and the flips
+      (`None`: not reproducible).
     drop_remainder: drop a last, smaller batch.
     shuffle_buffer: examples in the shuffle buffer.
 
@@ -133,7 +152,7 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None):
     split: `'train'` or `'test'`.
     batch_size: examples per batch.
     shuffle: Python `bool`.
-    seed: shuffle seed.
+    seed: seed of the shuffle and the dequantization noise.
 
   Returns:
     A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256).

@@ -69,7 +69,8 @@ def _datasets(config):
   """(train, validation) datasets for the configured data."""
   if config.dataset == EMBEDDED_DATASET:
     return (data.digits_dataset('train', config.batch_size, seed=config.seed),
-            data.digits_dataset('test', config.batch_size, shuffle=False))
+            data.digits_dataset('test', config.batch_size, shuffle=False,
+                                seed=config.seed + 1))
   if _is_vector_dataset(config):
     return (data.toy_dataset(config.dataset, 10000, config.batch_size,
                              seed=config.seed),
@@ -83,7 +84,7 @@ def _datasets(config):
           data.image_dataset(config.dataset, config.validation_split,
                              config.data_dir, config.batch_size,
                              shuffle=False, recipe=recipe,
-                             download=config.download))
+                             download=config.download, seed=config.seed + 1))
 
 
 def _distribution(config, event_shape):
