@@ -50,7 +50,21 @@ def to_uint8(pixels):
   return tf.cast(tf.clip_by_value(tf.floor(pixels), 0., 255.), tf.uint8)
 
 
-class RealNVP(tfd.TransformedDistribution):
+class _Flow(tfd.TransformedDistribution):
+  """What the image and vector models share."""
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only: no tensor parameters, and so a scalar batch shape.
+    return dict()
+
+  @property
+  def num_dims(self):
+    """`D`, the number of units in an event."""
+    return int(np.prod(self.event_shape))
+
+
+class RealNVP(_Flow):
   """Real NVP's multi-scale model over dequantized pixels in [0, 256)^(H, W, C).
 
   A standard normal over `image_shape` pushed through the paper's chain. In
@@ -156,11 +170,6 @@ class RealNVP(tfd.TransformedDistribution):
                        name=name)
 
   @classmethod
-  def _parameter_properties(cls, dtype=None, num_classes=None):
-    # Configuration only: no tensor parameters, and so a scalar batch shape.
-    return dict()
-
-  @classmethod
   def from_preset(cls, preset, **overrides):
     """Builds a paper configuration from `PRESETS`, with overrides."""
     if preset not in PRESETS:
@@ -211,10 +220,6 @@ class RealNVP(tfd.TransformedDistribution):
   def num_scales(self):
     return self._num_scales
 
-  @property
-  def num_dims(self):
-    return int(np.prod(self._image_shape))
-
   def bits_per_dim(self, pixels):
     """`-log_prob(pixels) / (D ln 2)` for dequantized pixels in [0, 256)."""
     return -self.log_prob(pixels) / (self.num_dims * math.log(2.))
@@ -248,7 +253,7 @@ class RealNVP(tfd.TransformedDistribution):
     return rnvp_bijectors.join_multiscale_latents(parts)
 
 
-class VectorRealNVP(tfd.TransformedDistribution):
+class VectorRealNVP(_Flow):
   """Real NVP on vectors (paper Fig. 1, tabular data).
 
   A standard normal over `(D,)` pushed through `num_couplings` couplings with
@@ -290,7 +295,6 @@ class VectorRealNVP(tfd.TransformedDistribution):
     if num_couplings < 1:
       raise ValueError(f'`num_couplings` must be >= 1, got {num_couplings}.')
     dtype = tf.as_dtype(dtype)
-    self._event_size = int(event_size)
     with tf.name_scope(name) as name:
       bijectors = []
       for i in range(num_couplings):
@@ -308,11 +312,3 @@ class VectorRealNVP(tfd.TransformedDistribution):
                        validate_args=validate_args, parameters=parameters,
                        name=name)
 
-  @classmethod
-  def _parameter_properties(cls, dtype=None, num_classes=None):
-    # Configuration only: no tensor parameters, and so a scalar batch shape.
-    return dict()
-
-  @property
-  def num_dims(self):
-    return self._event_size
