@@ -42,7 +42,7 @@ def define_flags():
   flags.DEFINE_float('l2_scale', defaults.l2_scale,
                      'L2 penalty on weight-norm scales.')
   flags.DEFINE_float('bn_momentum', defaults.bn_momentum,
-                     'Batch-norm moving-average momentum.')
+                     'Moving-average momentum of the batch-norm bijectors.')
   flags.DEFINE_integer('seed', defaults.seed, 'Random seed.')
   flags.DEFINE_bool('jit_compile', defaults.jit_compile, 'Compile with XLA.')
   flags.DEFINE_bool('download', defaults.download,

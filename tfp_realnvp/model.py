@@ -127,7 +127,8 @@ class RealNVP(_Flow):
       num_res_blocks: residual blocks per coupling network.
       num_filters: filters of the finest scale's coupling networks.
       batch_norm: Python `bool`, batch-norm bijectors after the couplings.
-      bn_momentum: momentum of every batch norm's moving averages.
+      bn_momentum: momentum of the batch-norm bijectors' moving averages
+        (the coupling networks' own batch-norm layers keep Keras' 0.99).
       logit_alpha: `alpha` of the logit preprocessing.
       dtype: float dtype of the weights, latents and pixels.
       validate_args: Python `bool`; checks inputs (pixel range, shapes).
@@ -280,7 +281,8 @@ class VectorRealNVP(_Flow):
       num_res_blocks: residual blocks per network.
       num_hidden: width of the networks.
       batch_norm: Python `bool`, batch-norm bijectors after the couplings.
-      bn_momentum: momentum of the batch norms' moving averages.
+      bn_momentum: momentum of the batch-norm bijectors' moving averages
+        (the coupling networks' own batch-norm layers keep Keras' 0.99).
       dtype: float dtype.
       validate_args: Python `bool`.
       name: name of the distribution.

@@ -44,8 +44,7 @@ class TrainConfig:
   seed: int = 0
   jit_compile: bool = False
   download: bool = True
-  # None flips colour (3-channel) TFDS images, as paper §4.1 does for natural
-  # images, and not grayscale ones: a mirrored digit is another shape.
+  # None: colour images only (see data.image_dataset).
   flip: bool | None = None
   # None applies the paper's resize/crop to celeb_a and lsun/* datasets.
   recipe: str | None = None
