@@ -9,7 +9,18 @@ setuptools.setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache 2.0',
-    packages=setuptools.find_packages(include=['tfp_realnvp', 'tfp_realnvp.*']),
+    packages=setuptools.find_packages(include=['tfp_realnvp', 'tfp_realnvp.*'])
+    + ['tfp_realnvp_bin'],
+    # bin/ is installed as the package tfp_realnvp_bin so that its scripts
+    # can be console scripts, yet `python bin/train.py` still works.
+    package_dir={'tfp_realnvp_bin': 'bin'},
+    entry_points={
+        'console_scripts': [
+            'tfp-realnvp-train = tfp_realnvp_bin.train:console_main',
+            'tfp-realnvp-sample = tfp_realnvp_bin.sample:console_main',
+            'tfp-realnvp-evaluate = tfp_realnvp_bin.evaluate:console_main',
+        ],
+    },
     python_requires='>=3.10',
     # Ranges are the versions tested together (TF 2.21 / TFP 0.25 / tf-keras
     # 2.21); TFP pins the TF minor it supports, tf-keras must match TF.
@@ -21,6 +32,10 @@ setuptools.setup(
         'absl-py>=2.1,<3',
         # The embedded offline dataset (8x8 digits) and 2-D toy sets.
         'scikit-learn>=1.5,<2',
+        # TensorBoard summaries (tf.summary needs it installed).
+        'tensorboard>=2.21,<2.22',
+        # Figure 1 of the paper for 2-D data.
+        'matplotlib>=3.8,<4',
     ],
     extras_require={
         'test': [

@@ -3,6 +3,10 @@
   python bin/train.py                                   # embedded digits
   python bin/train.py --dataset=mnist --data_dir=../shared/data/tfds \
       --download=false --epochs=5
+
+Writes checkpoints, TensorBoard logs, sample grids, config.json,
+results.json and a SavedModel under --model_dir (default runs/<dataset>);
+running the same command again resumes from the last checkpoint.
 """
 
 import dataclasses
@@ -25,7 +29,9 @@ def define_flags():
   flags.DEFINE_string('validation_split', defaults.validation_split,
                       'TFDS split for validation.')
   flags.DEFINE_string('model_dir', defaults.model_dir,
-                      'Where config.json and results.json are written.')
+                      'Where checkpoints, logs, samples and the SavedModel '
+                      'go (default: runs/<dataset>); resumed if it holds a '
+                      'checkpoint.')
   flags.DEFINE_string('preset', defaults.preset,
                       'A paper configuration (default: the dataset name if '
                       'it is one).')
@@ -38,6 +44,9 @@ def define_flags():
   flags.DEFINE_integer('epochs', defaults.epochs, 'Epochs.')
   flags.DEFINE_integer('steps_per_epoch', defaults.steps_per_epoch,
                        'Steps per epoch (default: the whole split).')
+  flags.DEFINE_integer('checkpoint_every_steps',
+                       defaults.checkpoint_every_steps,
+                       'Also checkpoint every N steps (0: each epoch only).')
   flags.DEFINE_float('learning_rate', defaults.learning_rate, 'Adam rate.')
   flags.DEFINE_float('l2_scale', defaults.l2_scale,
                      'L2 penalty on weight-norm scales.')
@@ -45,6 +54,16 @@ def define_flags():
                      'Moving-average momentum of the batch-norm bijectors.')
   flags.DEFINE_integer('seed', defaults.seed, 'Random seed.')
   flags.DEFINE_bool('jit_compile', defaults.jit_compile, 'Compile with XLA.')
+  flags.DEFINE_bool('mixed_precision', defaults.mixed_precision,
+                    'bfloat16 in the coupling networks (float32 variables, '
+                    'log-dets and batch-norm bijectors).')
+  flags.DEFINE_float('temperature', defaults.temperature,
+                     'Temperature of the sample grids written each epoch.')
+  flags.DEFINE_integer('num_samples', defaults.num_samples,
+                       'Images in each epoch\'s sample grid.')
+  flags.DEFINE_string('export_dir', defaults.export_dir,
+                      'Base directory of the SavedModel versions (default: '
+                      '<model_dir>/export).')
   flags.DEFINE_bool('download', defaults.download,
                     'Let TFDS download missing data.')
   flags.DEFINE_bool('flip', defaults.flip,
@@ -61,9 +80,18 @@ def main(argv):
   config = run_lib.TrainConfig(**{
       field.name: FLAGS[field.name].value
       for field in dataclasses.fields(run_lib.TrainConfig)})
-  run_lib.run(config)
+  try:
+    run_lib.run(config)
+  except ValueError as error:
+    # A configuration or data problem: the message says what to change.
+    raise app.UsageError(str(error)) from error
+
+
+def console_main():
+  """Entry point of the `tfp-realnvp-train` console script."""
+  define_flags()
+  app.run(main)
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  console_main()

@@ -119,15 +119,25 @@ def image_dataset(name,
   if recipe is not None and recipe not in _RECIPES:
     raise ValueError(
         f'Unknown recipe {recipe!r}; choose one of {sorted(_RECIPES)}.')
+  where = data_dir or tfds.core.constants.DATA_DIR
   try:
     images = tfds.load(name, split=split, data_dir=data_dir,
                        download=download, shuffle_files=shuffle)
-  except (tfds.core.registered.DatasetNotFoundError, AssertionError,
-          FileNotFoundError, tf.errors.NotFoundError) as error:
-    where = data_dir or tfds.core.constants.DATA_DIR
+  except tfds.core.registered.DatasetNotFoundError as error:
+    raise ValueError(
+        f'Unknown dataset {name!r}: not a TFDS dataset name (see '
+        '`tfds.list_builders()`), nor prepared under '
+        f'{where!r}.') from error
+  except (AssertionError, FileNotFoundError,
+          tf.errors.NotFoundError) as error:
+    how = (f'Prepare it on a machine with network access: `tfds build {name} '
+           f'--data_dir=DIR` (or `tfds.builder({name!r}, '
+           'data_dir=DIR).download_and_prepare()`), then copy DIR to this '
+           'machine and pass it as the data directory'
+           + ('.' if download else ', or allow downloads.'))
     raise ValueError(
         f'Could not load TFDS dataset {name!r} split {split!r} from '
-        f'{where!r} (download={download}): {error}') from error
+        f'{where!r} (download={download}): {error}\n{how}') from error
   if 'image' not in images.element_spec:
     raise ValueError(f'TFDS dataset {name!r} has no "image" feature; it has '
                      f'{sorted(images.element_spec)}.')

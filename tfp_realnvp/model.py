@@ -53,11 +53,6 @@ def to_uint8(pixels):
 class _Flow(tfd.TransformedDistribution):
   """What the image and vector models share."""
 
-  @classmethod
-  def _parameter_properties(cls, dtype=None, num_classes=None):
-    # Configuration only: no tensor parameters, and so a scalar batch shape.
-    return dict()
-
   @property
   def num_dims(self):
     """`D`, the number of units in an event."""
@@ -107,6 +102,12 @@ class RealNVP(_Flow):
        Representations_, 2017. https://arxiv.org/abs/1605.08803
   """
 
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only: no tensor parameters, and so a scalar batch shape.
+    # Defined on each class with an __init__, as TFP expects.
+    return dict()
+
   def __init__(self,
                image_shape,
                num_scales=None,
@@ -116,6 +117,7 @@ class RealNVP(_Flow):
                bn_momentum=0.99,
                logit_alpha=0.05,
                dtype=tf.float32,
+               compute_dtype=None,
                validate_args=False,
                name='real_nvp'):
     """Builds the model and all its variables.
@@ -131,6 +133,8 @@ class RealNVP(_Flow):
         (the coupling networks' own batch-norm layers keep Keras' 0.99).
       logit_alpha: `alpha` of the logit preprocessing.
       dtype: float dtype of the weights, latents and pixels.
+      compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
+        in the coupling networks (see `MaskedAffineCoupling`).
       validate_args: Python `bool`; checks inputs (pixel range, shapes).
       name: name of the distribution.
 
@@ -158,7 +162,8 @@ class RealNVP(_Flow):
     self._dtype_arg = tf.as_dtype(dtype)
     self._config = dict(num_res_blocks=num_res_blocks,
                         num_filters=num_filters, batch_norm=batch_norm,
-                        bn_momentum=bn_momentum, validate_args=validate_args)
+                        bn_momentum=bn_momentum, compute_dtype=compute_dtype,
+                        validate_args=validate_args)
     with tf.name_scope(name) as name:
       flow = tfb.Chain(
           [rnvp_bijectors.Logit(alpha=logit_alpha,
@@ -184,7 +189,8 @@ class RealNVP(_Flow):
     coupling = rnvp_bijectors.MaskedAffineCoupling(
         shape, mask_type=mask_type, parity=parity,
         num_res_blocks=config['num_res_blocks'], num_filters=filters,
-        dtype=self._dtype_arg, validate_args=config['validate_args'])
+        dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
+        validate_args=config['validate_args'])
     if not config['batch_norm']:
       return [coupling]
     return [coupling, rnvp_bijectors.BatchNormalization(
@@ -263,6 +269,12 @@ class VectorRealNVP(_Flow):
   space is all of R^D.
   """
 
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only: no tensor parameters, and so a scalar batch shape.
+    # Defined on each class with an __init__, as TFP expects.
+    return dict()
+
   def __init__(self,
                event_size,
                num_couplings=8,
@@ -271,6 +283,7 @@ class VectorRealNVP(_Flow):
                batch_norm=True,
                bn_momentum=0.99,
                dtype=tf.float32,
+               compute_dtype=None,
                validate_args=False,
                name='vector_real_nvp'):
     """Builds the model.
@@ -284,6 +297,8 @@ class VectorRealNVP(_Flow):
       bn_momentum: momentum of the batch-norm bijectors' moving averages
         (the coupling networks' own batch-norm layers keep Keras' 0.99).
       dtype: float dtype.
+      compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
+        in the coupling networks.
       validate_args: Python `bool`.
       name: name of the distribution.
 
@@ -303,7 +318,8 @@ class VectorRealNVP(_Flow):
         bijectors.append(rnvp_bijectors.MaskedAffineCoupling(
             [event_size], mask_type='channel', parity=i % 2,
             num_res_blocks=num_res_blocks, num_filters=num_hidden,
-            dtype=dtype, validate_args=validate_args))
+            dtype=dtype, compute_dtype=compute_dtype,
+            validate_args=validate_args))
         if batch_norm:
           bijectors.append(rnvp_bijectors.BatchNormalization(
               [event_size], momentum=bn_momentum, dtype=dtype,

@@ -116,7 +116,9 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
           f'`num_res_blocks` must be >= 0, got {num_res_blocks}.')
     if self.num_filters < 1:
       raise ValueError(f'`num_filters` must be positive, got {num_filters}.')
-    dtype = self.dtype
+    # The policy, not just the variable dtype, so mixed precision reaches
+    # every sublayer.
+    dtype = self.dtype_policy
     self.input_layer = self._linear(self.num_filters, 'input')
     self.blocks = []
     for i in range(self.num_res_blocks):
@@ -172,8 +174,8 @@ class ResNet(_ShiftAndLogScaleNet):
   """
 
   def _linear(self, units, name, zero_init=False):
-    return WeightNormConv2D(units, 3, zero_init=zero_init, dtype=self.dtype,
-                            name=name)
+    return WeightNormConv2D(units, 3, zero_init=zero_init,
+                            dtype=self.dtype_policy, name=name)
 
 
 class DenseResNet(_ShiftAndLogScaleNet):
@@ -184,5 +186,5 @@ class DenseResNet(_ShiftAndLogScaleNet):
   """
 
   def _linear(self, units, name, zero_init=False):
-    return WeightNormDense(units, zero_init=zero_init, dtype=self.dtype,
-                           name=name)
+    return WeightNormDense(units, zero_init=zero_init,
+                           dtype=self.dtype_policy, name=name)

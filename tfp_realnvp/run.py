@@ -2,6 +2,18 @@
 
 `run(config, datasets=None, strategy=None)` is what the binary calls; tests
 and notebooks call it directly, injecting their own datasets.
+
+A run writes under `model_dir` (never deleting anything there):
+
+  config.json              the resolved configuration and model description
+  checkpoints/chief/       the latest training state (every epoch, and every
+                           `checkpoint_every_steps` steps), resumed from
+                           automatically when the same command runs again
+  tensorboard/             train/validation bits/dim, learning rate, samples
+  samples/epoch_NNNN.png   a grid of samples after each epoch (image data)
+  figure1.png              the paper's Figure 1 (2-D toy data)
+  export/<step>/           the SavedModel (TF Serving layout), see export.py
+  results.json             final validation bits/dim, history, timings
 """
 
 import dataclasses
@@ -15,12 +27,22 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import data
+from tfp_realnvp import export
+from tfp_realnvp import figures
 from tfp_realnvp import model as model_lib
 from tfp_realnvp import training
+from tfp_realnvp.bijectors import training_mode
 
-__all__ = ['TrainConfig', 'run']
+__all__ = [
+    'TrainConfig',
+    'default_model_dir',
+    'evaluation_dataset',
+    'load_distribution',
+    'run',
+]
 
 EMBEDDED_DATASET = 'digits'
+CHECKPOINT_SUBDIR = 'checkpoints'
 
 
 @dataclasses.dataclass
@@ -30,6 +52,7 @@ class TrainConfig:
   dataset: str = EMBEDDED_DATASET
   data_dir: str | None = None
   validation_split: str = 'test'
+  # None: runs/<dataset> under the working directory.
   model_dir: str | None = None
   preset: str | None = None
   num_scales: int | None = None
@@ -38,16 +61,55 @@ class TrainConfig:
   batch_size: int = 64
   epochs: int = 50
   steps_per_epoch: int | None = None
+  # 0: checkpoints at the end of each epoch only.
+  checkpoint_every_steps: int = 0
   learning_rate: float = 1e-3
   l2_scale: float = 5e-5
   bn_momentum: float = 0.99
   seed: int = 0
   jit_compile: bool = False
+  # bfloat16 in the coupling networks, float32 everywhere else.
+  mixed_precision: bool = False
+  # Of the sample grids written each epoch.
+  temperature: float = 1.0
+  num_samples: int = 64
+  # None: <model_dir>/export.
+  export_dir: str | None = None
   download: bool = True
   # None: colour images only (see data.image_dataset).
   flip: bool | None = None
   # None applies the paper's resize/crop to celeb_a and lsun/* datasets.
   recipe: str | None = None
+
+
+def default_model_dir(dataset):
+  """`runs/<dataset>`, the model directory when none is given."""
+  return os.path.join('runs', dataset.replace('/', '_'))
+
+
+def _check_config(config):
+  """Raises ValueError naming the first flag whose value cannot work."""
+  positive = ('batch_size', 'epochs', 'learning_rate', 'temperature',
+              'num_samples')
+  for name in positive:
+    if not getattr(config, name) > 0:
+      raise ValueError(f'--{name} must be positive, got '
+                       f'{getattr(config, name)!r}.')
+  for name in ('steps_per_epoch', 'num_scales', 'num_res_blocks',
+               'num_filters'):
+    value = getattr(config, name)
+    if value is not None and value < (0 if name == 'num_res_blocks' else 1):
+      raise ValueError(f'--{name} must be positive, got {value!r}.')
+  for name in ('checkpoint_every_steps', 'l2_scale'):
+    if getattr(config, name) < 0:
+      raise ValueError(f'--{name} must be >= 0, got '
+                       f'{getattr(config, name)!r}.')
+  if not 0. <= config.bn_momentum < 1.:
+    raise ValueError(
+        f'--bn_momentum must be in [0, 1), got {config.bn_momentum!r}.')
+  if config.preset is not None and config.preset not in model_lib.PRESETS:
+    raise ValueError(f'Unknown preset {config.preset!r}; choose one of '
+                     f'{sorted(model_lib.PRESETS)}.')
 
 
 # TFDS names whose paper preprocessing and configuration differ from their
@@ -64,26 +126,52 @@ def _is_vector_dataset(config):
   return config.dataset in data.TOY_DATASETS
 
 
+def evaluation_dataset(dataset, split, data_dir=None, batch_size=64,
+                       recipe=None, download=True, seed=0):
+  """A fixed-order dataset of `dataset`'s `split` for validation or testing.
+
+  Args:
+    dataset: `'digits'`, a 2-D toy name or a TFDS image dataset name.
+    split: for TFDS, any split string; for digits `'train'` or `'test'`;
+      ignored for toy data (a fresh sample of 2000 points from `seed`).
+    data_dir: TFDS data directory.
+    batch_size: examples per batch.
+    recipe: `None` (the paper's for celeb_a and lsun/*), `'celeba'`,
+      `'lsun'`.
+    download: let TFDS download missing data.
+    seed: seed of the dequantization noise (or of the toy points).
+
+  Returns:
+    A batched `tf.data.Dataset`, unshuffled.
+  """
+  if dataset == EMBEDDED_DATASET:
+    return data.digits_dataset(split, batch_size, shuffle=False, seed=seed)
+  if dataset in data.TOY_DATASETS:
+    return data.toy_dataset(dataset, 2000, batch_size, shuffle=False,
+                            seed=seed)
+  recipe = recipe or _PAPER_DATASETS.get(dataset.split('/')[0],
+                                         (None, None))[0]
+  return data.image_dataset(dataset, split, data_dir, batch_size,
+                            shuffle=False, recipe=recipe, download=download,
+                            seed=seed)
+
+
 def _datasets(config):
   """(train, validation) datasets for the configured data."""
+  validation = evaluation_dataset(
+      config.dataset, config.validation_split, config.data_dir,
+      config.batch_size, config.recipe, config.download, config.seed + 1)
   if config.dataset == EMBEDDED_DATASET:
     return (data.digits_dataset('train', config.batch_size, seed=config.seed),
-            data.digits_dataset('test', config.batch_size, shuffle=False,
-                                seed=config.seed + 1))
+            validation)
   if _is_vector_dataset(config):
     return (data.toy_dataset(config.dataset, 10000, config.batch_size,
-                             seed=config.seed),
-            data.toy_dataset(config.dataset, 2000, config.batch_size,
-                             shuffle=False, seed=config.seed + 1))
+                             seed=config.seed), validation)
   recipe = config.recipe or _paper_defaults(config)[0]
   return (data.image_dataset(config.dataset, 'train', config.data_dir,
                              config.batch_size, flip=config.flip,
                              recipe=recipe, download=config.download,
-                             seed=config.seed),
-          data.image_dataset(config.dataset, config.validation_split,
-                             config.data_dir, config.batch_size,
-                             shuffle=False, recipe=recipe,
-                             download=config.download, seed=config.seed + 1))
+                             seed=config.seed), validation)
 
 
 def _distribution(config, event_shape):
@@ -91,6 +179,7 @@ def _distribution(config, event_shape):
   overrides = {key: getattr(config, key)
                for key in ('num_scales', 'num_res_blocks', 'num_filters')
                if getattr(config, key) is not None}
+  compute_dtype = 'bfloat16' if config.mixed_precision else None
   if len(event_shape) == 1:
     vector_kwargs = {}
     if 'num_res_blocks' in overrides:
@@ -99,7 +188,13 @@ def _distribution(config, event_shape):
       vector_kwargs['num_hidden'] = overrides['num_filters']
     return model_lib.VectorRealNVP(event_shape[0],
                                    bn_momentum=config.bn_momentum,
+                                   compute_dtype=compute_dtype,
                                    **vector_kwargs)
+  if len(event_shape) != 3:
+    raise ValueError(
+        f'Dataset {config.dataset!r} yields batches of shape '
+        f'{(None,) + tuple(event_shape)}; expected (batch, H, W, C) images '
+        'or (batch, D) vectors.')
   preset = config.preset or _paper_defaults(config)[1]
   if preset is None and config.dataset in model_lib.PRESETS:
     preset = config.dataset
@@ -108,18 +203,136 @@ def _distribution(config, event_shape):
                      f'{sorted(model_lib.PRESETS)}.')
   if preset is None:
     return model_lib.RealNVP(event_shape, bn_momentum=config.bn_momentum,
-                             **overrides)
+                             compute_dtype=compute_dtype, **overrides)
   preset_shape = model_lib.PRESETS[preset]['image_shape']
   if tuple(event_shape) != tuple(preset_shape):
     raise ValueError(
         f'Preset {preset!r} is for images of shape {preset_shape}, but '
         f'dataset {config.dataset!r} has {tuple(event_shape)}.')
   return model_lib.RealNVP.from_preset(
-      preset, bn_momentum=config.bn_momentum, **overrides)
+      preset, bn_momentum=config.bn_momentum, compute_dtype=compute_dtype,
+      **overrides)
+
+
+def _describe(distribution):
+  """The model's constructor arguments, as JSON: enough to rebuild it."""
+  description = {'class': type(distribution).__name__}
+  for key, value in distribution.parameters.items():
+    if isinstance(value, tf.dtypes.DType):
+      value = value.name
+    elif isinstance(value, tuple):
+      value = list(value)
+    if value is None or isinstance(value, (bool, int, float, str, list)):
+      description[key] = value
+  return description
+
+
+def _build_from_description(description):
+  """Inverse of `_describe`."""
+  kwargs = {k: v for k, v in description.items() if k != 'class'}
+  classes = {'RealNVP': model_lib.RealNVP,
+             'VectorRealNVP': model_lib.VectorRealNVP}
+  if description.get('class') not in classes:
+    raise ValueError(f'Unknown model class {description.get("class")!r}.')
+  return classes[description['class']](**kwargs)
+
+
+def _write_json(path, content):
+  temporary = path + '.tmp'
+  with open(temporary, 'w') as f:
+    json.dump(content, f, indent=2)
+  os.replace(temporary, path)
+
+
+def _check_same_model(config_path, description):
+  """Refuses to resume a model_dir that holds a different model."""
+  if not os.path.exists(config_path):
+    return
+  with open(config_path) as f:
+    previous = json.load(f).get('model')
+  if previous is not None and previous != description:
+    raise ValueError(
+        f'{os.path.dirname(config_path)!r} holds a run of a different model '
+        f'({previous}); this configuration builds {description}. Use a new '
+        '--model_dir, or the flags of that run to resume it.')
+
+
+class _Checkpoints(tf_keras.callbacks.BackupAndRestore):
+  """Keras' resumable training state, saved every epoch and every N steps.
+
+  `BackupAndRestore` restores weights, optimizer and the epoch/step counters
+  (mid-epoch too) on `fit`, and under MultiWorkerMirroredStrategy lets only
+  the chief write. It is kept after training (`delete_checkpoint=False`) so a
+  finished run is not repeated and bin/sample.py can read it.
+  """
+
+  def __init__(self, model_dir, every_steps):
+    super().__init__(os.path.join(model_dir, CHECKPOINT_SUBDIR),
+                     save_freq=every_steps or 'epoch',
+                     delete_checkpoint=False)
+
+  def on_epoch_end(self, epoch, logs=None):
+    super().on_epoch_end(epoch, logs)
+    if self.save_freq != 'epoch':
+      # Step-based saving alone would leave an epoch's last steps unsaved.
+      self._backup(epoch=epoch)
+
+
+class _EpochFigures(tf_keras.callbacks.Callback):
+  """After each epoch: a PNG sample grid and TensorBoard images and scalars."""
+
+  def __init__(self, distribution, model_dir, log_dir, num_samples,
+               temperature, seed, is_chief):
+    super().__init__()
+    self._distribution = distribution
+    self._model_dir = model_dir
+    self._is_chief = is_chief
+    self._writer = tf.summary.create_file_writer(
+        os.path.join(log_dir, 'train'))
+    self._is_image = len(distribution.event_shape) == 3
+
+    @tf.function
+    def sample():
+      with training_mode(False):
+        # The same latents every epoch, so the grids show training progress.
+        return distribution.sample_pixels(num_samples, temperature,
+                                          seed=tf.constant([seed, 0]))
+
+    self._sample = sample
+
+  def on_epoch_end(self, epoch, logs=None):
+    if not self._is_chief:
+      return
+    with self._writer.as_default(step=epoch):
+      tf.summary.scalar('learning_rate',
+                        _learning_rate(self.model.optimizer))
+      if self._is_image:
+        pixels = self._sample().numpy()
+        scale = max(1, 128 // pixels.shape[1])
+        grid = figures.image_grid(pixels)
+        path = os.path.join(self._model_dir, 'samples',
+                            f'epoch_{epoch + 1:04d}.png')
+        figures.write_png(path, grid, scale=scale)
+        tf.summary.image('samples', grid[np.newaxis])
+    self._writer.flush()
+
+
+def _learning_rate(optimizer):
+  rate = optimizer.learning_rate
+  if callable(rate):
+    rate = rate(optimizer.iterations)
+  return tf.cast(rate, tf.float32)
+
+
+def _training_steps(model):
+  return int(model.optimizer.iterations.numpy())
 
 
 def run(config, datasets=None, strategy=None):
   """Trains a Real NVP as configured and returns its results.
+
+  Running the same configuration again resumes from the last checkpoint in
+  `model_dir` (a finished run trains no further; raise `epochs` to extend it).
 
   Args:
     config: a `TrainConfig`.
@@ -129,47 +342,125 @@ def run(config, datasets=None, strategy=None):
 
   Returns:
     A dict with the final `validation_bits_per_dim`, the per-epoch
-    `history`, `train_seconds` and `num_parameters`; also written as
-    `results.json` (beside `config.json`) when `config.model_dir` is set.
+    `history` of this call, `steps` (training steps done in all, resumed
+    runs included), `train_seconds`, `num_parameters`, `model_dir`,
+    `saved_model` (the export's path) and the trained `distribution`.
+
+  Raises:
+    ValueError: for a configuration that cannot work (named in the message),
+      missing data, or a `model_dir` holding a different model.
   """
+  _check_config(config)
   tf_keras.utils.set_random_seed(config.seed)
   strategy = strategy or tf.distribute.get_strategy()
+  is_chief = strategy.extended.should_checkpoint
+  model_dir = config.model_dir or default_model_dir(config.dataset)
+  export_dir = config.export_dir or os.path.join(model_dir, 'export')
   train_data, validation_data = datasets or _datasets(config)
   event_shape = tuple(train_data.element_spec.shape[1:])
-  if config.model_dir:
-    os.makedirs(config.model_dir, exist_ok=True)
-    with open(os.path.join(config.model_dir, 'config.json'), 'w') as f:
-      json.dump(dataclasses.asdict(config), f, indent=2)
+
   with strategy.scope():
     distribution = _distribution(config, event_shape)
     flow_model = training.FlowModel(distribution, l2_scale=config.l2_scale)
     flow_model.compile(
         optimizer=tf_keras.optimizers.Adam(config.learning_rate),
         jit_compile=config.jit_compile)
+  description = _describe(distribution)
+  config_path = os.path.join(model_dir, 'config.json')
+  _check_same_model(config_path, description)
+  resolved = dict(dataclasses.asdict(config), model_dir=model_dir,
+                  export_dir=export_dir, event_shape=list(event_shape),
+                  model=description)
+  if is_chief:
+    os.makedirs(model_dir, exist_ok=True)
+    _write_json(config_path, resolved)
+
+  if config.steps_per_epoch:
+    # Epochs of a fixed length never run out of data.
+    train_data = train_data.repeat()
+  # Builds the model so the checkpoint can restore its optimizer state.
+  flow_model(tf.zeros((1,) + event_shape, distribution.dtype))
+  log_dir = os.path.join(model_dir, 'tensorboard')
+  callbacks = [
+      _Checkpoints(model_dir, config.checkpoint_every_steps),
+      tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
+                                     profile_batch=0),
+      _EpochFigures(distribution, model_dir, log_dir, config.num_samples,
+                    config.temperature, config.seed, is_chief),
+  ]
   num_parameters = int(sum(np.prod(v.shape)
                            for v in distribution.trainable_variables))
-  logging.info('Training %s (%d parameters) on %s for %d epochs.',
-               type(distribution).__name__, num_parameters, config.dataset,
-               config.epochs)
+  checkpoint = tf.train.latest_checkpoint(
+      os.path.join(model_dir, CHECKPOINT_SUBDIR, 'chief'))
+  logging.info('Training %s (%d parameters) on %s for %d epochs; writing to '
+               '%s%s.', type(distribution).__name__, num_parameters,
+               config.dataset, config.epochs, model_dir,
+               f', resuming from {checkpoint}' if checkpoint else '')
   start = time.time()
   history = flow_model.fit(train_data, validation_data=validation_data,
                            epochs=config.epochs,
                            steps_per_epoch=config.steps_per_epoch,
-                           verbose=2)
+                           callbacks=callbacks, verbose=2)
   train_seconds = time.time() - start
-  results = dict(
-      validation_bits_per_dim=float(history.history['val_bits_per_dim'][-1]),
-      history={k: [float(v) for v in values]
-               for k, values in history.history.items()},
-      train_seconds=train_seconds,
-      num_parameters=num_parameters)
-  logging.info('Validation bits/dim %.4f after %d epochs, %.0f s.',
-               results['validation_bits_per_dim'], config.epochs,
-               train_seconds)
-  if config.model_dir:
-    path = os.path.join(config.model_dir, 'results.json')
-    with open(path, 'w') as f:
-      json.dump(results, f, indent=2)
+  history = {k: [float(v) for v in values]
+             for k, values in history.history.items()}
+  if history.get('val_bits_per_dim'):
+    validation_bits_per_dim = history['val_bits_per_dim'][-1]
+  else:  # Resumed a finished run: nothing trained, so evaluate.
+    validation_bits_per_dim = float(flow_model.evaluate(
+        validation_data, verbose=0, return_dict=True)['bits_per_dim'])
+  steps = _training_steps(flow_model)
+  logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',
+               validation_bits_per_dim, steps, train_seconds)
+
+  results = dict(validation_bits_per_dim=validation_bits_per_dim,
+                 history=history, steps=steps, train_seconds=train_seconds,
+                 num_parameters=num_parameters, model_dir=model_dir,
+                 saved_model=None)
+  if is_chief:
+    if len(event_shape) == 1 and config.dataset in data.TOY_DATASETS:
+      path = figures.toy_figure(
+          distribution, data.toy_samples(config.dataset, 2000,
+                                         config.seed + 2),
+          os.path.join(model_dir, 'figure1.png'))
+      logging.info('Wrote %s', path)
+    results['saved_model'] = export.export_saved_model(
+        distribution, export_dir, version=max(steps, 1))
+    logging.info('Wrote the SavedModel %s', results['saved_model'])
+    path = os.path.join(model_dir, 'results.json')
+    _write_json(path, results)
     logging.info('Wrote %s', path)
   results['distribution'] = distribution
   return results
+
+
+def load_distribution(model_dir):
+  """Rebuilds the model of a run and restores its latest checkpoint.
+
+  Args:
+    model_dir: a `run` output directory (with config.json and checkpoints).
+
+  Returns:
+    `(distribution, config_dict)`, the distribution in the state of the last
+    checkpoint.
+
+  Raises:
+    ValueError: when `model_dir` has no config.json or no checkpoint.
+  """
+  config_path = os.path.join(model_dir, 'config.json')
+  if not os.path.exists(config_path):
+    raise ValueError(f'No config.json in {model_dir!r}: not a training run '
+                     'directory (pass the --model_dir of bin/train.py).')
+  with open(config_path) as f:
+    config = json.load(f)
+  checkpoint = tf.train.latest_checkpoint(
+      os.path.join(model_dir, CHECKPOINT_SUBDIR, 'chief'))
+  if checkpoint is None:
+    raise ValueError(f'No checkpoint in {model_dir!r}: train first.')
+  distribution = _build_from_description(config['model'])
+  flow_model = training.FlowModel(distribution)
+  status = tf.train.Checkpoint(model=flow_model).restore(checkpoint)
+  # Every variable of the model must come from the checkpoint; only the
+  # optimizer state, not needed here, is left unread.
+  status.assert_existing_objects_matched().expect_partial()
+  return distribution, config

@@ -1,6 +1,7 @@
 """Real NVP's masked affine coupling layer (paper §3.2-3.4, eq. 4-9)."""
 
 import tensorflow as tf
+import tf_keras
 
 from tfp_realnvp import networks
 from tfp_realnvp.bijectors import one_pass_bijector
@@ -104,6 +105,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
                num_res_blocks=4,
                num_filters=32,
                dtype=tf.float32,
+               compute_dtype=None,
                validate_args=False,
                name=None):
     """Builds the coupling and, unless one is given, its default network.
@@ -119,6 +121,10 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
       num_filters: width of the default network.
       dtype: float dtype of the default network's weights (and so of the
         inputs it accepts).
+      compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default network
+        computes in this dtype with `dtype` variables (Keras mixed
+        precision); its outputs are cast back, so the coupling stays exactly
+        invertible in `dtype`.
       validate_args: Python `bool`; checks shapes at run time when `True`.
       name: name of the bijector.
 
@@ -153,6 +159,14 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     dtype = tf.as_dtype(dtype)
     if not dtype.is_floating:
       raise TypeError(f'`dtype` must be a float dtype, got {dtype.name}.')
+    if compute_dtype is None:
+      network_dtype = dtype
+    elif compute_dtype in ('bfloat16', 'float16') and dtype == tf.float32:
+      network_dtype = tf_keras.mixed_precision.Policy(f'mixed_{compute_dtype}')
+    else:
+      raise ValueError(
+          '`compute_dtype` must be None, "bfloat16" or "float16" (with '
+          f'float32 `dtype`), got {compute_dtype!r} with {dtype.name}.')
 
     with tf.name_scope(name or f'masked_affine_coupling_{mask_type}') as name:
       self._event_shape = event_shape
@@ -171,7 +185,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         shift_and_log_scale_fn = network_cls(
             output_channels=transformed_channels,
             num_res_blocks=num_res_blocks, num_filters=num_filters,
-            dtype=dtype, name='shift_and_log_scale')
+            dtype=network_dtype, name='shift_and_log_scale')
         shift_and_log_scale_fn.build(
             [None] + event_shape[:-1].as_list() + [conditioning_channels])
       elif not callable(shift_and_log_scale_fn):
@@ -215,6 +229,8 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
           flat, self._transformed_channels)
 
     def unflatten(t):
+      # The cast undoes a mixed-precision network's compute dtype.
+      t = tf.cast(t, conditioning.dtype)
       return tf.reshape(t, tf.concat([batch_shape, tf.shape(t)[1:]], axis=0))
 
     shift = unflatten(shift)

@@ -1,0 +1,65 @@
+"""Writes a PNG grid of samples from a trained Real NVP.
+
+  python bin/sample.py --model=runs/digits --output=samples.png
+  python bin/sample.py --model=runs/digits/export --temperature=0.5,0.75,1 \
+      --num_samples=8 --output=temperatures.png     # one row per temperature
+
+--model is a bin/train.py --model_dir (latest checkpoint) or a SavedModel.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from tfp_realnvp import figures
+from tfp_realnvp import loading
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  flags.DEFINE_string('model', None,
+                      'A bin/train.py --model_dir or a SavedModel directory.')
+  flags.DEFINE_string('output', 'samples.png', 'The PNG to write.')
+  flags.DEFINE_integer('num_samples', 64,
+                       'Samples (per temperature when several are given).')
+  flags.DEFINE_list('temperature', ['1.0'],
+                    'Prior standard-deviation scales; several give one row '
+                    'each.')
+  flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+  flags.DEFINE_integer('scale', 0,
+                       'Pixel magnification of the PNG (0: to ~128 pixels a '
+                       'tile).')
+  flags.mark_flag_as_required('model')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    temperatures = [float(t) for t in FLAGS.temperature]
+  except ValueError as error:
+    raise app.UsageError(
+        f'--temperature must be numbers, got {FLAGS.temperature}.') from error
+  if FLAGS.num_samples < 1 or min(temperatures) <= 0:
+    raise app.UsageError('--num_samples and --temperature must be positive.')
+  try:
+    flow = loading.load_flow(FLAGS.model)
+    grid = loading.sample_grid(flow, FLAGS.num_samples, temperatures,
+                               FLAGS.seed)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  scale = FLAGS.scale or max(1, 128 // flow.event_shape[0])
+  figures.write_png(FLAGS.output, grid, scale=scale)
+  logging.info('Wrote %d samples from %s to %s', FLAGS.num_samples *
+               len(temperatures), flow.source, FLAGS.output)
+
+
+def console_main():
+  """Entry point of the `tfp-realnvp-sample` console script."""
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  console_main()

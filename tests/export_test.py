@@ -1,0 +1,183 @@
+"""Tests of the SavedModel export: served by a process that has only TF."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_realnvp
+from tfp_realnvp import export
+from tests import bijector_test_util
+
+# Loads the SavedModel importing nothing but TensorFlow and numpy, then
+# checks that neither this package nor TFP was imported along the way.
+_LOADER = '''
+import json, sys
+import numpy as np
+import tensorflow as tf
+path, inputs_path, out_path, input_name = sys.argv[1:]
+loaded = tf.saved_model.load(path)
+signatures = loaded.signatures
+inputs = np.load(inputs_path)
+results = {}
+for size in (1, 7):
+  batch = tf.constant(inputs[:size])
+  results[f'log_prob_{size}'] = signatures['log_prob'](
+      **{input_name: batch})['log_prob'].numpy().tolist()
+  results[f'bits_per_dim_{size}'] = signatures['bits_per_dim'](
+      **{input_name: batch})['bits_per_dim'].numpy().tolist()
+  latents = signatures['encode'](**{input_name: batch})['latents']
+  decoded = signatures['decode'](latents=latents)[input_name]
+  results[f'round_trip_{size}'] = float(np.max(np.abs(decoded - inputs[:size])))
+samples = signatures['sample'](num_samples=tf.constant(5),
+                               temperature=tf.constant(0.8),
+                               seed=tf.constant(3))[input_name]
+results['sample_shape'] = samples.shape.as_list()
+results['sample_finite'] = bool(np.all(np.isfinite(samples)))
+results['foreign_modules'] = sorted(
+    name for name in sys.modules
+    if name.split('.')[0] in ('tfp_realnvp', 'tensorflow_probability',
+                              'tf_keras'))
+with open(out_path, 'w') as f:
+  json.dump(results, f)
+'''
+
+
+def _load_in_fresh_process(path, inputs, input_name, tmp_path):
+  inputs_path = tmp_path / 'inputs.npy'
+  out_path = tmp_path / 'out.json'
+  np.save(inputs_path, inputs)
+  result = subprocess.run(
+      [sys.executable, '-c', _LOADER, str(path), str(inputs_path),
+       str(out_path), input_name],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads(out_path.read_text())
+
+
+@pytest.fixture(scope='module')
+def image_export(tmp_path_factory):
+  """A tiny RealNVP with random weights and moved statistics, exported."""
+  distribution = tfp_realnvp.RealNVP((8, 8, 1), num_scales=2,
+                                     num_res_blocks=1, num_filters=4)
+  bijector_test_util.randomize_variables(distribution, scale=0.1)
+  base = tmp_path_factory.mktemp('export')
+  path = export.export_saved_model(distribution, str(base))
+  return distribution, base, path
+
+
+@pytest.fixture(scope='module')
+def image_signatures(image_export):
+  return tf.saved_model.load(image_export[2]).signatures
+
+
+def _pixels(n, seed=0):
+  rng = np.random.default_rng(seed)
+  return rng.uniform(0., 256., size=(n, 8, 8, 1)).astype(np.float32)
+
+
+class TestImageExport:
+
+  def test_version_directory_layout(self, image_export):
+    _, base, path = image_export
+    assert path == str(base / '1')
+    assert (base / '1' / 'saved_model.pb').exists()
+    assert export.next_version_dir(str(base)) == str(base / '2')
+    assert not list(base.glob('*.tmp'))
+
+  def test_fresh_tensorflow_only_process_reproduces_log_prob(
+      self, image_export, tmp_path):
+    distribution, _, path = image_export
+    pixels = _pixels(7)
+    with tfp_realnvp.training_mode(False):
+      expected = distribution.log_prob(pixels).numpy()
+      expected_bits = distribution.bits_per_dim(pixels).numpy()
+    results = _load_in_fresh_process(path, pixels, 'images', tmp_path)
+    assert results['foreign_modules'] == []
+    for size in (1, 7):
+      np.testing.assert_allclose(results[f'log_prob_{size}'], expected[:size],
+                                 rtol=1e-5)
+      np.testing.assert_allclose(results[f'bits_per_dim_{size}'],
+                                 expected_bits[:size], rtol=1e-5)
+      # decode(encode(x)) == x up to float32 rounding of pixel values.
+      assert results[f'round_trip_{size}'] < 1e-3
+    assert results['sample_shape'] == [5, 8, 8, 1]
+    assert results['sample_finite']
+
+  def test_sample_is_deterministic_in_seed_and_in_range(
+      self, image_signatures):
+    sample = image_signatures['sample']
+    args = dict(num_samples=tf.constant(4), temperature=tf.constant(1.))
+    first = sample(seed=tf.constant(1), **args)['images'].numpy()
+    again = sample(seed=tf.constant(1), **args)['images'].numpy()
+    other = sample(seed=tf.constant(2), **args)['images'].numpy()
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert first.min() >= 0. and first.max() < 256.
+
+  @pytest.mark.parametrize('value, message', [
+      (np.nan, 'contains NaN or Inf'),
+      (np.inf, 'contains NaN or Inf'),
+      (-1., 'negative value'),
+      (256., 'value >= 256'),
+  ])
+  def test_bad_pixels_raise_naming_the_problem(self, image_signatures,
+                                               value, message):
+    signatures = image_signatures
+    pixels = _pixels(2)
+    pixels[0, 3, 3, 0] = value
+    for name in ('log_prob', 'bits_per_dim', 'encode'):
+      with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        signatures[name](images=tf.constant(pixels))
+
+  @pytest.mark.parametrize('shape', [[2, 16, 16, 1], [2, 8, 8, 3],
+                                     [8, 8, 1], [1, 2, 8, 8, 1]])
+  def test_wrong_shape_raises_naming_the_expected_shape(
+      self, image_signatures, shape):
+    signatures = image_signatures
+    for name in ('log_prob', 'encode'):
+      with pytest.raises(tf.errors.InvalidArgumentError,
+                         match=r'must have shape \(batch, 8, 8, 1\)'):
+        signatures[name](images=tf.zeros(shape))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r'`latents` must have shape'):
+      signatures['decode'](latents=tf.zeros(shape))
+
+  def test_saved_model_cli_shows_the_signatures(self, image_export):
+    _, _, path = image_export
+    cli = pathlib.Path(sys.executable).parent / 'saved_model_cli'
+    command = ([str(cli)] if cli.exists() else
+               [sys.executable, '-m',
+                'tensorflow.python.tools.saved_model_cli'])
+    result = subprocess.run(
+        command + ['show', '--dir', path, '--tag_set', 'serve'],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ('log_prob', 'bits_per_dim', 'sample', 'encode', 'decode'):
+      assert f'"{name}"' in result.stdout
+
+
+def test_vector_flow_export_round_trips(tmp_path):
+  distribution = tfp_realnvp.VectorRealNVP(2, num_couplings=2,
+                                           num_res_blocks=1, num_hidden=8)
+  bijector_test_util.randomize_variables(distribution, scale=0.1)
+  path = export.export_saved_model(distribution, str(tmp_path), version=5)
+  assert path.endswith('/5')
+  signatures = tf.saved_model.load(path).signatures
+  points = np.random.default_rng(0).normal(size=(3, 2)).astype(np.float32)
+  with tfp_realnvp.training_mode(False):
+    expected = distribution.log_prob(points).numpy()
+  np.testing.assert_allclose(
+      signatures['log_prob'](values=tf.constant(points))['log_prob'],
+      expected, rtol=1e-5)
+  latents = signatures['encode'](values=tf.constant(points))['latents']
+  np.testing.assert_allclose(
+      signatures['decode'](latents=latents)['values'], points, atol=1e-5)
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

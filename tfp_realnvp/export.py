@@ -1,0 +1,191 @@
+"""SavedModel export of a trained flow, servable without this package.
+
+The exported functions are traced in evaluation mode (batch norm uses its
+moving averages) with a `None` batch dimension, so a process that imports only
+TensorFlow, or TensorFlow Serving, can load them:
+
+  log_prob(images)                        -> log_prob      [N]
+  bits_per_dim(images)                    -> bits_per_dim  [N]
+  sample(num_samples, temperature, seed)  -> images        [num_samples, ...]
+  encode(images)                          -> latents       [N, ...]
+  decode(latents)                         -> images        [N, ...]
+
+For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
+vector flow the same signatures take `(N, D)` points. Inputs are checked on
+every call: NaN, Inf or pixels outside [0, 256) raise an
+`InvalidArgumentError` that says so, instead of returning a NaN.
+"""
+
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfp_realnvp import model as model_lib
+from tfp_realnvp.bijectors import training_mode
+
+__all__ = ['FlowExport', 'export_saved_model', 'next_version_dir']
+
+
+class FlowExport(tf.Module):
+  """A `tf.Module` holding a flow's variables and its serving functions."""
+
+  def __init__(self, distribution, name='real_nvp_export'):
+    super().__init__(name=name)
+    event_shape = distribution.event_shape
+    if not event_shape.is_fully_defined():
+      raise ValueError('Export needs a static event shape, got '
+                       f'{event_shape}.')
+    dtype = distribution.dtype
+    is_image = isinstance(distribution, model_lib.RealNVP)
+    # Only the variables are tracked: the functions below close over the
+    # distribution, whose Python objects need not be saved.
+    self.flow_variables = list(distribution.variables)
+    self.event_shape = tf.constant(event_shape.as_list(), tf.int32)
+    num_dims = int(np.prod(event_shape))
+    input_name = 'images' if is_image else 'values'
+    # Spec names become the signatures' argument names.
+    data_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
+                              name=input_name)
+    latent_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
+                                name='latents')
+
+    expected_shape = tf.constant(event_shape.as_list(), tf.int32)
+
+    def has_event_shape(values):
+      # Signatures called with flat arguments skip the spec's shape check,
+      # and Grappler folds rank checks to the spec's rank; comparing the
+      # zero-padded trailing dimensions works whatever rank arrives.
+      rank = event_shape.rank
+      trailing = tf.shape(values, out_type=tf.int32)[1:]
+      trailing = tf.pad(trailing, [[0, rank]])[:rank]
+      return tf.reduce_all(tf.equal(trailing, expected_shape))
+
+    def check_data(values, name, are_pixels):
+      with tf.control_dependencies([tf.debugging.Assert(
+          has_event_shape(values),
+          [f'`{name}` must have shape (batch, '
+           f'{", ".join(map(str, event_shape.as_list()))}), got',
+           tf.shape(values)])]):
+        values = tf.identity(values)
+      checks = [tf.debugging.assert_all_finite(
+          values, f'`{name}` contains NaN or Inf.')]
+      if are_pixels:
+        checks += [
+            tf.debugging.assert_greater_equal(
+                values, tf.zeros([], dtype),
+                message=f'`{name}` must be pixel values in [0, 256), got a '
+                        'negative value.'),
+            tf.debugging.assert_less(
+                values, tf.constant(256., dtype),
+                message=f'`{name}` must be pixel values in [0, 256), got a '
+                        'value >= 256.'),
+        ]
+      with tf.control_dependencies(checks):
+        return tf.identity(values)
+
+    def checked_log_prob(values):
+      with training_mode(False):
+        return distribution.log_prob(check_data(values, input_name, is_image))
+
+    @tf.function(input_signature=[data_spec])
+    def log_prob(values):
+      return {'log_prob': checked_log_prob(values)}
+
+    @tf.function(input_signature=[data_spec])
+    def bits_per_dim(values):
+      nats = checked_log_prob(values)
+      return {'bits_per_dim': -nats / (num_dims * math.log(2.))}
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([], tf.int32, name='num_samples'),
+        tf.TensorSpec([], dtype, name='temperature'),
+        tf.TensorSpec([], tf.int32, name='seed')])
+    def sample(num_samples, temperature, seed):
+      with tf.control_dependencies([
+          tf.debugging.assert_non_negative(
+              num_samples, message='`num_samples` must be >= 0.'),
+          tf.debugging.assert_positive(
+              temperature, message='`temperature` must be > 0.')]):
+        stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
+      with training_mode(False):
+        if is_image:
+          values = distribution.sample_pixels(
+              num_samples, temperature, seed=stateless_seed)
+        else:
+          latents = distribution.distribution.sample(
+              num_samples, seed=stateless_seed) * temperature
+          values = distribution.bijector.forward(latents)
+      return {input_name: values}
+
+    @tf.function(input_signature=[data_spec])
+    def encode(values):
+      with training_mode(False):
+        return {'latents': distribution.bijector.inverse(
+            check_data(values, input_name, is_image))}
+
+    @tf.function(input_signature=[latent_spec])
+    def decode(latents):
+      with training_mode(False):
+        return {input_name: distribution.bijector.forward(
+            check_data(latents, 'latents', False))}
+
+    self.log_prob = log_prob
+    self.bits_per_dim = bits_per_dim
+    self.sample = sample
+    self.encode = encode
+    self.decode = decode
+
+  def signatures(self):
+    """The serving signatures, by name."""
+    return {name: getattr(self, name).get_concrete_function()
+            for name in ('log_prob', 'bits_per_dim', 'sample', 'encode',
+                         'decode')}
+
+
+def next_version_dir(export_dir, version=None):
+  """`export_dir/<version>`, TensorFlow Serving's layout.
+
+  Args:
+    export_dir: the model's base directory.
+    version: a positive int (e.g. the training step); default one more than
+      the largest numbered version already there, so nothing is overwritten.
+
+  Returns:
+    The version directory's path (not created).
+  """
+  existing = []
+  if tf.io.gfile.isdir(export_dir):
+    existing = [int(name.rstrip('/')) for name in tf.io.gfile.listdir(export_dir)
+                if name.rstrip('/').isdigit()]
+  if version is None:
+    version = max(existing, default=0) + 1
+  return os.path.join(export_dir, str(int(version)))
+
+
+def export_saved_model(distribution, export_dir, version=None):
+  """Writes `distribution` as a SavedModel in a numbered version directory.
+
+  Args:
+    distribution: a `tfp_realnvp.RealNVP` or `VectorRealNVP` (or any flow
+      `tfd.TransformedDistribution` with a static event shape).
+    export_dir: base directory; the model goes to `export_dir/<version>`.
+    version: the version number (default: the next free one). An existing
+      version directory is replaced, never merged.
+
+  Returns:
+    The path of the written SavedModel.
+  """
+  path = next_version_dir(export_dir, version)
+  module = FlowExport(distribution)
+  # Saved beside the target and renamed, so a reader (or TF Serving, which
+  # polls the base directory) never sees a half-written version.
+  temporary = path + '.tmp'
+  if tf.io.gfile.exists(temporary):
+    tf.io.gfile.rmtree(temporary)
+  tf.saved_model.save(module, temporary, signatures=module.signatures())
+  if tf.io.gfile.exists(path):
+    tf.io.gfile.rmtree(path)
+  tf.io.gfile.rename(temporary, path)
+  return path
