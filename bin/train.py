@@ -64,6 +64,8 @@ def define_flags():
   flags.DEFINE_string('export_dir', defaults.export_dir,
                       'Base directory of the SavedModel versions (default: '
                       '<model_dir>/export).')
+  flags.DEFINE_bool('export', defaults.export,
+                    'Write a SavedModel at the end of training.')
   flags.DEFINE_bool('download', defaults.download,
                     'Let TFDS download missing data.')
   flags.DEFINE_bool('flip', defaults.flip,

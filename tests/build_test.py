@@ -51,7 +51,8 @@ def test_every_test_file_has_a_sized_py_test():
 
 
 def test_every_binary_has_a_py_binary():
-  missing = _files('bin/*.py') - _srcs(_targets(), 'py_binary')
+  missing = (_files('bin/*.py') - {'bin/__init__.py'}
+             - _srcs(_targets(), 'py_binary'))
   assert not missing, f'bin/ scripts without a py_binary in BUILD: {missing}'
 
 

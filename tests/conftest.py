@@ -1,5 +1,7 @@
-"""Test-wide TensorFlow set-up."""
+"""Test-wide TensorFlow set-up and shared fixtures."""
 
+import numpy as np
+import pytest
 import tensorflow as tf
 
 # Two logical CPU devices, so tests can run tf.distribute.MirroredStrategy
@@ -7,3 +9,20 @@ import tensorflow as tf
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+@pytest.fixture(scope='session')
+def trained_run_dir(tmp_path_factory):
+  """A bin/train.py-style run directory: 2 steps on 8x8 images, exported."""
+  from tfp_realnvp import run as run_lib  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
+  datasets = (tf.data.Dataset.from_tensor_slices(pixels[:48]).batch(16),
+              tf.data.Dataset.from_tensor_slices(pixels[48:]).batch(16))
+  model_dir = tmp_path_factory.mktemp('trained_run')
+  config = run_lib.TrainConfig(
+      dataset='digits', model_dir=str(model_dir), num_scales=2,
+      num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
+      num_samples=4)
+  run_lib.run(config, datasets=datasets)
+  return model_dir

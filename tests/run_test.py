@@ -1,6 +1,7 @@
 """Tests of run(...), the library behind bin/train.py."""
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -21,38 +22,158 @@ def _injected_datasets():
           tf.data.Dataset.from_tensor_slices(_pixels(32, 1)).batch(16))
 
 
-def test_run_with_injected_data_writes_config_and_results(tmp_path):
-  config = run_lib.TrainConfig(dataset='injected', model_dir=str(tmp_path),
-                               num_scales=2, num_res_blocks=1, num_filters=4,
-                               epochs=2)
-  results = run_lib.run(config, datasets=_injected_datasets())
-  assert isinstance(results['distribution'], tfp_realnvp.RealNVP)
-  assert len(results['history']['val_bits_per_dim']) == 2
-  saved_config = json.loads((tmp_path / 'config.json').read_text())
-  assert saved_config['num_filters'] == 4 and saved_config['epochs'] == 2
-  saved = json.loads((tmp_path / 'results.json').read_text())
-  assert saved['validation_bits_per_dim'] == pytest.approx(
-      results['validation_bits_per_dim'])
-  assert np.isfinite(saved['validation_bits_per_dim'])
-
-
-def test_run_trains_a_vector_model_on_a_toy_set():
+def test_run_trains_a_vector_model_on_a_toy_set_and_draws_figure_1(
+    tmp_path):
   config = run_lib.TrainConfig(dataset='moons', epochs=1, steps_per_epoch=3,
-                               num_res_blocks=1, num_filters=8)
+                               num_res_blocks=1, num_filters=8,
+                               model_dir=str(tmp_path), export=False)
   results = run_lib.run(config)
   assert isinstance(results['distribution'], tfp_realnvp.VectorRealNVP)
   assert np.isfinite(results['validation_bits_per_dim'])
+  _assert_png(tmp_path / 'figure1.png')
 
 
-def test_preset_for_other_image_shape_raises():
-  config = run_lib.TrainConfig(dataset='injected', preset='cifar10')
+def _assert_png(path):
+  image = tf.io.decode_png(tf.io.read_file(str(path)))
+  assert image.shape[0] > 0 and image.shape[1] > 0
+
+
+def _tiny_config(model_dir, **overrides):
+  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=2,
+                  num_res_blocks=1, num_filters=4, epochs=1,
+                  steps_per_epoch=2, num_samples=4)
+  settings.update(overrides)
+  return run_lib.TrainConfig(**settings)
+
+
+class TestRunOutputsAndResume:
+  """A 2-step run, run again, extended, and beside a fresh model_dir."""
+
+  def test_two_steps_write_every_output_and_resume(self, tmp_path):
+    model_dir = tmp_path / 'run'
+    config = _tiny_config(model_dir)
+    first = run_lib.run(config, datasets=_injected_datasets())
+    assert first['steps'] == 2
+    assert tf.train.latest_checkpoint(
+        str(model_dir / 'checkpoints' / 'chief')) is not None
+    events = list((model_dir / 'tensorboard').rglob('events.out.tfevents.*'))
+    assert {p.parent.name for p in events} == {'train', 'validation'}
+    _assert_png(model_dir / 'samples' / 'epoch_0001.png')
+    assert (model_dir / 'export' / '2' / 'saved_model.pb').exists()
+    assert first['saved_model'] == str(model_dir / 'export' / '2')
+    results_json = json.loads((model_dir / 'results.json').read_text())
+    assert results_json['validation_bits_per_dim'] == pytest.approx(
+        first['validation_bits_per_dim'])
+    assert np.isfinite(first['validation_bits_per_dim'])
+    assert len(first['history']['val_bits_per_dim']) == 1
+    saved = json.loads((model_dir / 'config.json').read_text())
+    assert saved['num_filters'] == 4 and saved['epochs'] == 1
+    assert saved['model']['class'] == 'RealNVP'
+    assert saved['model']['image_shape'] == [8, 8, 1]
+    assert saved['event_shape'] == [8, 8, 1]
+
+    # The same command again: the run is finished, nothing is redone.
+    again = run_lib.run(config, datasets=_injected_datasets())
+    assert again['steps'] == 2 and again['history'] == {}
+    assert again['validation_bits_per_dim'] == pytest.approx(
+        first['validation_bits_per_dim'], rel=1e-4)
+
+    # More epochs continue from step 2, not from 0.
+    extended = run_lib.run(_tiny_config(model_dir, epochs=2),
+                           datasets=_injected_datasets())
+    assert extended['steps'] == 4
+    assert len(extended['history']['loss']) == 1
+    _assert_png(model_dir / 'samples' / 'epoch_0002.png')
+    assert (model_dir / 'export' / '4' / 'saved_model.pb').exists()
+    # Nothing earlier was deleted.
+    assert (model_dir / 'export' / '2' / 'saved_model.pb').exists()
+    assert (model_dir / 'samples' / 'epoch_0001.png').exists()
+
+    # Another model_dir starts from zero.
+    fresh = run_lib.run(_tiny_config(tmp_path / 'other', export=False),
+                        datasets=_injected_datasets())
+    assert fresh['steps'] == 2
+
+  def test_resumes_mid_epoch_from_a_step_checkpoint(self, tmp_path):
+    pixels = _pixels(64, 0)
+    poisoned = pixels.copy()
+    poisoned[32:48] = np.nan  # The third batch of 16.
+
+    def datasets(train_pixels):
+      train = tf.data.Dataset.from_tensor_slices(train_pixels).batch(16).map(
+          lambda x: tf.debugging.check_numerics(x, 'poisoned batch'))
+      return train, tf.data.Dataset.from_tensor_slices(_pixels(16, 1)).batch(16)
+
+    config = _tiny_config(tmp_path, steps_per_epoch=4,
+                          checkpoint_every_steps=1, export=False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match='poisoned'):
+      run_lib.run(config, datasets=datasets(poisoned))
+    checkpoint = tf.train.latest_checkpoint(
+        str(tmp_path / 'checkpoints' / 'chief'))
+    assert checkpoint is not None
+    # The killed epoch is finished with its 2 remaining steps, not redone.
+    results = run_lib.run(config, datasets=datasets(pixels))
+    assert results['steps'] == 4
+
+  def test_restores_the_weights_and_refuses_another_model(self, tmp_path):
+    results = run_lib.run(_tiny_config(tmp_path, export=False),
+                          datasets=_injected_datasets())
+    assert not (tmp_path / 'export').exists()
+    with pytest.raises(ValueError, match='different model'):
+      run_lib.run(_tiny_config(tmp_path, num_filters=8),
+                  datasets=_injected_datasets())
+    restored, config = run_lib.load_distribution(str(tmp_path))
+    assert config['num_filters'] == 4
+    pixels = _pixels(3, 5)
+    with tfp_realnvp.training_mode(False):
+      np.testing.assert_allclose(restored.log_prob(pixels),
+                                 results['distribution'].log_prob(pixels),
+                                 rtol=1e-6)
+
+
+class TestBadConfigurations:
+
+  def test_image_size_not_divisible_by_the_scales(self, tmp_path):
+    with pytest.raises(ValueError, match='divisible by 4'):
+      run_lib.run(_tiny_config(tmp_path, num_scales=3),
+                  datasets=(tf.data.Dataset.from_tensor_slices(
+                      np.zeros([4, 6, 6, 1], np.float32)).batch(2),) * 2)
+
+  def test_unknown_dataset(self, tmp_path):
+    with pytest.raises(ValueError, match="Unknown dataset 'no_such_images'"):
+      run_lib.run(run_lib.TrainConfig(dataset='no_such_images',
+                                      model_dir=str(tmp_path),
+                                      download=False))
+
+  def test_data_dir_without_the_data_says_how_to_prepare_it(self, tmp_path):
+    with pytest.raises(ValueError, match=r'tfds build mnist --data_dir'):
+      run_lib.run(run_lib.TrainConfig(dataset='mnist',
+                                      data_dir=str(tmp_path / 'empty'),
+                                      model_dir=str(tmp_path),
+                                      download=False))
+
+  @pytest.mark.parametrize('flag, value', [
+      ('batch_size', 0), ('epochs', -1), ('learning_rate', 0.),
+      ('steps_per_epoch', 0), ('checkpoint_every_steps', -1),
+      ('temperature', 0.), ('bn_momentum', 1.)])
+  def test_bad_numbers_name_the_flag(self, tmp_path, flag, value):
+    with pytest.raises(ValueError, match=f'--{flag} must be'):
+      run_lib.run(_tiny_config(tmp_path, **{flag: value}),
+                  datasets=_injected_datasets())
+    assert not os.listdir(tmp_path)
+
+
+def test_preset_for_other_image_shape_raises(tmp_path):
+  config = run_lib.TrainConfig(dataset='injected', preset='cifar10',
+                               model_dir=str(tmp_path))
   with pytest.raises(ValueError, match=r"Preset 'cifar10' is for images of "
                      r'shape \(32, 32, 3\)'):
     run_lib.run(config, datasets=_injected_datasets())
 
 
-def test_unknown_preset_raises():
-  config = run_lib.TrainConfig(dataset='injected', preset='svhn')
+def test_unknown_preset_raises(tmp_path):
+  config = run_lib.TrainConfig(dataset='injected', preset='svhn',
+                               model_dir=str(tmp_path))
   with pytest.raises(ValueError, match="Unknown preset 'svhn'"):
     run_lib.run(config, datasets=_injected_datasets())
 

@@ -19,7 +19,28 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['validation_bits_per_dim'] > 0.
+  assert results['steps'] == 2
   assert 'Validation bits/dim' in result.stderr
+  assert (tmp_path / 'samples' / 'epoch_0001.png').exists()
+  assert (tmp_path / 'checkpoints' / 'chief' / 'checkpoint').exists()
+  assert 'Wrote the SavedModel' in result.stderr
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--dataset=no_such_images', '--download=false'],
+     "Unknown dataset 'no_such_images'"),
+    (['--dataset=mnist', '--data_dir=/nonexistent', '--download=false'],
+     'tfds build mnist'),
+])
+def test_bad_flags_stop_at_once_with_the_reason(tmp_path, flags, message):
+  result = subprocess.run(
+      [sys.executable, str(ROOT / 'bin' / 'train.py'),
+       f'--model_dir={tmp_path}', *flags],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert 'Traceback' not in result.stderr
+  assert not (tmp_path / 'checkpoints').exists()
 
 
 def test_train_binary_rejects_stray_arguments():

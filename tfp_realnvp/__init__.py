@@ -2,6 +2,7 @@
 
 from tfp_realnvp import bijectors
 from tfp_realnvp import networks
+from tfp_realnvp.export import export_saved_model
 from tfp_realnvp.model import default_num_scales
 from tfp_realnvp.model import PRESETS
 from tfp_realnvp.model import RealNVP
@@ -31,6 +32,7 @@ __all__ = [
     'VectorRealNVP',
     'bijectors',
     'default_num_scales',
+    'export_saved_model',
     'join_multiscale_latents',
     'networks',
     'split_multiscale_latents',

@@ -75,6 +75,8 @@ class TrainConfig:
   num_samples: int = 64
   # None: <model_dir>/export.
   export_dir: str | None = None
+  # Write the SavedModel at the end.
+  export: bool = True
   download: bool = True
   # None: colour images only (see data.image_dataset).
   flip: bool | None = None
@@ -424,9 +426,16 @@ def run(config, datasets=None, strategy=None):
                                          config.seed + 2),
           os.path.join(model_dir, 'figure1.png'))
       logging.info('Wrote %s', path)
-    results['saved_model'] = export.export_saved_model(
-        distribution, export_dir, version=max(steps, 1))
-    logging.info('Wrote the SavedModel %s', results['saved_model'])
+    if config.export:
+      version_dir = export.next_version_dir(export_dir, version=max(steps, 1))
+      if os.path.exists(os.path.join(version_dir, 'saved_model.pb')):
+        # Written by an earlier call at this same step: the same weights.
+        logging.info('Kept the SavedModel %s', version_dir)
+      else:
+        export.export_saved_model(distribution, export_dir,
+                                  version=max(steps, 1))
+        logging.info('Wrote the SavedModel %s', version_dir)
+      results['saved_model'] = version_dir
     path = os.path.join(model_dir, 'results.json')
     _write_json(path, results)
     logging.info('Wrote %s', path)

@@ -1,0 +1,82 @@
+"""Tests of loading a trained flow from a run directory or a SavedModel."""
+
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfp_realnvp import loading
+from tfp_realnvp import run as run_lib
+
+
+def _pixels(n, seed=0):
+  rng = np.random.default_rng(seed)
+  return rng.uniform(0., 256., size=(n, 8, 8, 1)).astype(np.float32)
+
+
+@pytest.fixture(scope='module')
+def flows(trained_run_dir):
+  return {
+      'checkpoint': loading.load_flow(str(trained_run_dir)),
+      'saved_model': loading.load_flow(str(trained_run_dir / 'export')),
+  }
+
+
+def test_checkpoint_and_saved_model_agree(flows, trained_run_dir):
+  pixels = _pixels(5)
+  from_checkpoint = flows['checkpoint'].log_prob(pixels).numpy()
+  from_saved_model = flows['saved_model'].log_prob(pixels).numpy()
+  np.testing.assert_allclose(from_checkpoint, from_saved_model, rtol=1e-5)
+  assert flows['saved_model'].source == str(trained_run_dir / 'export' / '2')
+  assert flows['checkpoint'].config['dataset'] == 'digits'
+  assert flows['saved_model'].config is None
+
+
+@pytest.mark.parametrize('kind', ['checkpoint', 'saved_model'])
+def test_encode_decode_round_trip_and_samples(flows, kind):
+  flow = flows[kind]
+  pixels = _pixels(3, 1)
+  np.testing.assert_allclose(flow.decode(flow.encode(pixels)), pixels,
+                             atol=1e-3)
+  samples = flow.sample(6, 0.7, seed=2).numpy()
+  assert samples.shape == (6, 8, 8, 1)
+  assert samples.min() >= 0. and samples.max() < 256.
+  np.testing.assert_array_equal(samples, flow.sample(6, 0.7, seed=2))
+
+
+def test_sample_grid_has_one_row_per_temperature(flows):
+  grid = loading.sample_grid(flows['checkpoint'], 5, (0.5, 0.8, 1.0))
+  assert grid.dtype == np.uint8
+  assert grid.shape == (3 * 9 - 1, 5 * 9 - 1, 1)
+
+
+def test_evaluate_matches_the_mean_of_log_prob(flows):
+  pixels = _pixels(10, 3)
+  dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(4)
+  flow = flows['saved_model']
+  expected = np.mean(flow.bits_per_dim(pixels).numpy())
+  assert loading.evaluate_bits_per_dim(flow, dataset) == pytest.approx(
+      expected, rel=1e-6)
+  with pytest.raises(ValueError, match='empty'):
+    loading.evaluate_bits_per_dim(flow, dataset.take(0))
+
+
+def test_evaluation_dataset_of_the_embedded_digits_is_fixed():
+  first = next(iter(run_lib.evaluation_dataset('digits', 'test', seed=3)))
+  again = next(iter(run_lib.evaluation_dataset('digits', 'test', seed=3)))
+  np.testing.assert_array_equal(first, again)
+
+
+def test_bad_paths_say_what_was_expected(tmp_path):
+  with pytest.raises(ValueError, match='not a directory'):
+    loading.load_flow(str(tmp_path / 'missing'))
+  with pytest.raises(ValueError, match='neither config.json'):
+    loading.load_flow(str(tmp_path))
+  (tmp_path / 'config.json').write_text('{}')
+  with pytest.raises(ValueError, match='No checkpoint'):
+    loading.load_flow(str(tmp_path))
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

@@ -1,0 +1,37 @@
+"""Smoke tests of bin/sample.py, run as a user would."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _sample(*args):
+  return subprocess.run(
+      [sys.executable, str(ROOT / 'bin' / 'sample.py'), *args],
+      capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize('source', ['', 'export'])
+def test_writes_one_row_per_temperature(trained_run_dir, tmp_path, source):
+  output = tmp_path / 'grid.png'
+  result = _sample(f'--model={trained_run_dir / source}', f'--output={output}',
+                   '--num_samples=3', '--temperature=0.5,1', '--scale=1')
+  assert result.returncode == 0, result.stderr[-3000:]
+  image = tf.io.decode_png(tf.io.read_file(str(output)))
+  assert image.shape == (2 * 9 - 1, 3 * 9 - 1, 1)
+
+
+def test_a_missing_model_is_a_usage_error(tmp_path):
+  result = _sample(f'--model={tmp_path}', f'--output={tmp_path}/x.png')
+  assert result.returncode != 0
+  assert 'neither config.json' in result.stderr
+  assert not (tmp_path / 'x.png').exists()
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))
