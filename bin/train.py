@@ -66,6 +66,13 @@ def define_flags():
                       '<model_dir>/export).')
   flags.DEFINE_bool('export', defaults.export,
                     'Write a SavedModel at the end of training.')
+  flags.DEFINE_enum('strategy', defaults.strategy, run_lib.STRATEGIES,
+                    'tf.distribute strategy: default, one_device, mirrored '
+                    '(all local GPUs), multi_worker (from TF_CONFIG), tpu. '
+                    '--batch_size is the global batch.')
+  flags.DEFINE_string('tpu', defaults.tpu,
+                      'TPU address for --strategy=tpu (empty: the resolver\'s '
+                      'default).')
   flags.DEFINE_bool('download', defaults.download,
                     'Let TFDS download missing data.')
   flags.DEFINE_bool('flip', defaults.flip,

@@ -131,6 +131,32 @@ class TestRunOutputsAndResume:
                                  rtol=1e-6)
 
 
+def test_mirrored_run_writes_outputs_that_load_on_one_device(tmp_path):
+  devices = [d.name for d in tf.config.list_logical_devices('CPU')][:2]
+  strategy = tf.distribute.MirroredStrategy(devices)
+  results = run_lib.run(_tiny_config(tmp_path, batch_size=16),
+                        datasets=_injected_datasets(), strategy=strategy)
+  assert results['steps'] == 2
+  pixels = _pixels(4, 7)
+  with tfp_realnvp.training_mode(False):
+    expected = results['distribution'].log_prob(pixels).numpy()
+  restored, _ = run_lib.load_distribution(str(tmp_path))
+  with tfp_realnvp.training_mode(False):
+    np.testing.assert_allclose(restored.log_prob(pixels), expected,
+                               rtol=1e-5)
+  served = tf.saved_model.load(results['saved_model']).signatures['log_prob']
+  np.testing.assert_allclose(served(images=tf.constant(pixels))['log_prob'],
+                             expected, rtol=1e-5)
+
+
+def test_make_strategy_knows_the_strategies():
+  assert run_lib.make_strategy('default') is tf.distribute.get_strategy()
+  one_device = run_lib.make_strategy('one_device')
+  assert isinstance(one_device, tf.distribute.OneDeviceStrategy)
+  with pytest.raises(ValueError, match="Unknown --strategy 'horovod'"):
+    run_lib.make_strategy('horovod')
+
+
 class TestBadConfigurations:
 
   def test_image_size_not_divisible_by_the_scales(self, tmp_path):
@@ -155,9 +181,9 @@ class TestBadConfigurations:
   @pytest.mark.parametrize('flag, value', [
       ('batch_size', 0), ('epochs', -1), ('learning_rate', 0.),
       ('steps_per_epoch', 0), ('checkpoint_every_steps', -1),
-      ('temperature', 0.), ('bn_momentum', 1.)])
+      ('temperature', 0.), ('bn_momentum', 1.), ('strategy', 'horovod')])
   def test_bad_numbers_name_the_flag(self, tmp_path, flag, value):
-    with pytest.raises(ValueError, match=f'--{flag} must be'):
+    with pytest.raises(ValueError, match=f'--{flag} must be|Unknown --{flag}'):
       run_lib.run(_tiny_config(tmp_path, **{flag: value}),
                   datasets=_injected_datasets())
     assert not os.listdir(tmp_path)

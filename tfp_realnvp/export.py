@@ -139,7 +139,9 @@ class FlowExport(tf.Module):
 
   def signatures(self):
     """The serving signatures, by name."""
-    return {name: getattr(self, name).get_concrete_function()
+    # The tf.functions themselves, not concrete functions: only these can be
+    # saved when the variables are distributed (tf.distribute strategies).
+    return {name: getattr(self, name)
             for name in ('log_prob', 'bits_per_dim', 'sample', 'encode',
                          'decode')}
 

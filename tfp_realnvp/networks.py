@@ -27,12 +27,14 @@ def weight_scale_variables(module):
 
 
 def _batch_norm(dtype, name):
-  # Synchronized statistics only when built under a multi-replica strategy:
-  # the cross-replica sum is needed there and costs a fused kernel elsewhere.
+  # Synchronized statistics only when built under a multi-replica strategy.
+  # Never the fused kernel: it keeps a Bessel-corrected moving variance, the
+  # synchronized path a biased one, and a model must train the same on one
+  # replica as on several.
   synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
   return tf_keras.layers.BatchNormalization(
       momentum=0.99, epsilon=1e-4, synchronized=synchronized,
-      dtype=dtype, name=name)
+      fused=None if synchronized else False, dtype=dtype, name=name)
 
 
 class _WeightNorm(tf_keras.layers.Layer):

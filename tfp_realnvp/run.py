@@ -19,6 +19,8 @@ A run writes under `model_dir` (never deleting anything there):
 import dataclasses
 import json
 import os
+import shutil
+import tempfile
 import time
 
 from absl import logging
@@ -34,10 +36,12 @@ from tfp_realnvp import training
 from tfp_realnvp.bijectors import training_mode
 
 __all__ = [
+    'STRATEGIES',
     'TrainConfig',
     'default_model_dir',
     'evaluation_dataset',
     'load_distribution',
+    'make_strategy',
     'run',
 ]
 
@@ -82,6 +86,51 @@ class TrainConfig:
   flip: bool | None = None
   # None applies the paper's resize/crop to celeb_a and lsun/* datasets.
   recipe: str | None = None
+  # One of STRATEGIES; `tpu` is the TPU's address for strategy='tpu'.
+  strategy: str = 'default'
+  tpu: str = ''
+
+
+STRATEGIES = ('default', 'one_device', 'mirrored', 'multi_worker', 'tpu')
+
+
+def make_strategy(name, tpu=''):
+  """The `tf.distribute.Strategy` called `name` (see STRATEGIES).
+
+  `mirrored` uses every local GPU (the CPU when there is none);
+  `multi_worker` is `MultiWorkerMirroredStrategy` configured from the
+  `TF_CONFIG` environment variable, and, as TensorFlow requires, must be made
+  before any other TensorFlow work in the process; `tpu` connects to the TPU
+  at `tpu` (empty: the local or Cloud TPU that the resolver finds).
+  """
+  if name == 'default':
+    return tf.distribute.get_strategy()
+  if name == 'one_device':
+    gpus = tf.config.list_logical_devices('GPU')
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else '/cpu:0')
+  if name == 'mirrored':
+    return tf.distribute.MirroredStrategy()
+  if name == 'multi_worker':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == 'tpu':
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f'Unknown --strategy {name!r}; choose one of '
+                   f'{list(STRATEGIES)}.')
+
+
+def _shard_by_example(dataset):
+  """Multi-worker input: each worker takes its share of every global batch.
+
+  File-based sharding would need at least as many files as workers; sharding
+  examples works for any dataset, injected ones included.
+  """
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  return dataset.with_options(options)
 
 
 def default_model_dir(dataset):
@@ -109,6 +158,9 @@ def _check_config(config):
   if not 0. <= config.bn_momentum < 1.:
     raise ValueError(
         f'--bn_momentum must be in [0, 1), got {config.bn_momentum!r}.')
+  if config.strategy not in STRATEGIES:
+    raise ValueError(f'Unknown --strategy {config.strategy!r}; choose one of '
+                     f'{list(STRATEGIES)}.')
   if config.preset is not None and config.preset not in model_lib.PRESETS:
     raise ValueError(f'Unknown preset {config.preset!r}; choose one of '
                      f'{sorted(model_lib.PRESETS)}.')
@@ -303,13 +355,15 @@ class _EpochFigures(tf_keras.callbacks.Callback):
     self._sample = sample
 
   def on_epoch_end(self, epoch, logs=None):
+    # Every worker samples (reading batch-norm statistics may be a
+    # collective across workers); only the chief writes.
+    pixels = self._sample().numpy() if self._is_image else None
     if not self._is_chief:
       return
     with self._writer.as_default(step=epoch):
       tf.summary.scalar('learning_rate',
                         _learning_rate(self.model.optimizer))
       if self._is_image:
-        pixels = self._sample().numpy()
         scale = max(1, 128 // pixels.shape[1])
         grid = figures.image_grid(pixels)
         path = os.path.join(self._model_dir, 'samples',
@@ -340,7 +394,9 @@ def run(config, datasets=None, strategy=None):
     config: a `TrainConfig`.
     datasets: optional `(train, validation)` batched `tf.data.Dataset`s of
       dequantized pixels (or vectors) replacing the configured data.
-    strategy: optional `tf.distribute.Strategy` (default: the current one).
+    strategy: optional `tf.distribute.Strategy` (default: the one
+      `config.strategy` names). The global batch is `config.batch_size`,
+      split across replicas; batch norm uses statistics of the global batch.
 
   Returns:
     A dict with the final `validation_bits_per_dim`, the per-epoch
@@ -353,12 +409,15 @@ def run(config, datasets=None, strategy=None):
       missing data, or a `model_dir` holding a different model.
   """
   _check_config(config)
+  # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
+  strategy = strategy or make_strategy(config.strategy, config.tpu)
   tf_keras.utils.set_random_seed(config.seed)
-  strategy = strategy or tf.distribute.get_strategy()
   is_chief = strategy.extended.should_checkpoint
   model_dir = config.model_dir or default_model_dir(config.dataset)
   export_dir = config.export_dir or os.path.join(model_dir, 'export')
   train_data, validation_data = datasets or _datasets(config)
+  train_data = _shard_by_example(train_data)
+  validation_data = _shard_by_example(validation_data)
   event_shape = tuple(train_data.element_spec.shape[1:])
 
   with strategy.scope():
@@ -419,26 +478,36 @@ def run(config, datasets=None, strategy=None):
                  history=history, steps=steps, train_seconds=train_seconds,
                  num_parameters=num_parameters, model_dir=model_dir,
                  saved_model=None)
-  if is_chief:
-    if len(event_shape) == 1 and config.dataset in data.TOY_DATASETS:
-      path = figures.toy_figure(
-          distribution, data.toy_samples(config.dataset, 2000,
-                                         config.seed + 2),
-          os.path.join(model_dir, 'figure1.png'))
+  # Every worker runs the same TensorFlow work below (collectives must
+  # match); the others write into a scratch directory that is then removed.
+  scratch = None if is_chief else tempfile.mkdtemp(prefix='tfp_realnvp_')
+  output_dir = model_dir if is_chief else scratch
+  if len(event_shape) == 1 and config.dataset in data.TOY_DATASETS:
+    path = figures.toy_figure(
+        distribution, data.toy_samples(config.dataset, 2000,
+                                       config.seed + 2),
+        os.path.join(output_dir, 'figure1.png'))
+    if is_chief:
       logging.info('Wrote %s', path)
-    if config.export:
-      version_dir = export.next_version_dir(export_dir, version=max(steps, 1))
-      if os.path.exists(os.path.join(version_dir, 'saved_model.pb')):
-        # Written by an earlier call at this same step: the same weights.
-        logging.info('Kept the SavedModel %s', version_dir)
-      else:
-        export.export_saved_model(distribution, export_dir,
-                                  version=max(steps, 1))
+  if config.export:
+    version = max(steps, 1)
+    version_dir = export.next_version_dir(
+        export_dir if is_chief else os.path.join(scratch, 'export'), version)
+    if os.path.exists(os.path.join(version_dir, 'saved_model.pb')):
+      # Written by an earlier call at this same step: the same weights.
+      logging.info('Kept the SavedModel %s', version_dir)
+    else:
+      export.export_saved_model(distribution, os.path.dirname(version_dir),
+                                version=version)
+      if is_chief:
         logging.info('Wrote the SavedModel %s', version_dir)
-      results['saved_model'] = version_dir
+    results['saved_model'] = version_dir if is_chief else None
+  if is_chief:
     path = os.path.join(model_dir, 'results.json')
     _write_json(path, results)
     logging.info('Wrote %s', path)
+  else:
+    shutil.rmtree(scratch, ignore_errors=True)
   results['distribution'] = distribution
   return results
 

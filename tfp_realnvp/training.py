@@ -25,6 +25,12 @@ class FlowModel(tf_keras.Model):
   Datasets may yield images, or `(images, labels)` pairs whose labels are
   ignored.
 
+  Under a `tf.distribute` strategy (build the distribution and the model in
+  `strategy.scope()`), the loss is the mean over the global batch however it
+  is split, gradients are summed across replicas before clipping, and batch
+  norm uses global-batch statistics: N replicas make the same update as one
+  device with the whole batch.
+
   #### Examples
 
   ```python
@@ -90,27 +96,58 @@ class FlowModel(tf_keras.Model):
     return self.l2_scale * tf.add_n([tf.reduce_sum(tf.square(s))
                                      for s in scales])
 
+  def _negative_log_likelihood(self, images, training):
+    """`(local_nll_sum, local_count, global_count)` of a replica's batch.
+
+    Under a `tf.distribute` strategy each replica sees part of the global
+    batch; dividing its sum by the global count makes the replicas' losses
+    (and so their all-reduced gradients) add up to the global mean.
+    """
+    nll = -self(images, training=training)
+    local_count = tf.cast(tf.shape(nll)[0], nll.dtype)
+    context = tf.distribute.get_replica_context()
+    global_count = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                      local_count)
+    return tf.reduce_sum(nll), local_count, global_count
+
   def train_step(self, data):
     images = self._images(data)
+    num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:
-      nll = -tf.reduce_mean(self(images, training=True))
-      loss = nll + self.regularization_loss()
+      nll_sum, local_count, global_count = self._negative_log_likelihood(
+          images, training=True)
+      regularization = self.regularization_loss()
+      # Summed over replicas: the global mean NLL plus the penalty once.
+      replica_loss = (nll_sum / global_count
+                      + regularization / num_replicas)
     variables = self.trainable_variables
-    gradients = tape.gradient(loss, variables)
+    gradients = tape.gradient(replica_loss, variables)
+    # Aggregate across replicas first, so clipping sees the global gradient.
+    gradients_and_variables = self.optimizer.aggregate_gradients(
+        list(zip(gradients, variables)))
+    gradients = [g for g, _ in gradients_and_variables]
     if self.clip_norm is not None:
       gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm)
-    self.optimizer.apply_gradients(zip(gradients, variables))
-    return self._update_metrics(loss, nll)
+    self.optimizer.apply_gradients(zip(gradients, variables),
+                                   skip_gradients_aggregation=True)
+    return self._update_metrics(nll_sum, local_count, regularization)
 
   def test_step(self, data):
     images = self._images(data)
-    nll = -tf.reduce_mean(self(images, training=False))
-    return self._update_metrics(nll + self.regularization_loss(), nll)
+    nll_sum, local_count, _ = self._negative_log_likelihood(
+        images, training=False)
+    return self._update_metrics(nll_sum, local_count,
+                                self.regularization_loss())
 
   def predict_step(self, data):
     return self(self._images(data), training=False)
 
-  def _update_metrics(self, loss, nll):
-    self.loss_tracker.update_state(loss)
-    self.bits_per_dim_tracker.update_state(nll * self._nats_to_bits_per_dim)
+  def _update_metrics(self, nll_sum, count, regularization):
+    # Weighted by the replica's example count, so the metrics are means over
+    # the global batch however it was split (an empty replica adds nothing).
+    mean_nll = tf.math.divide_no_nan(nll_sum, count)
+    self.loss_tracker.update_state(mean_nll + regularization,
+                                   sample_weight=count)
+    self.bits_per_dim_tracker.update_state(
+        mean_nll * self._nats_to_bits_per_dim, sample_weight=count)
     return {m.name: m.result() for m in self.metrics}
