@@ -189,10 +189,8 @@ def test_keras_fit_trains_and_evaluate_predict_do_not():
                              rtol=1e-10)
 
 
-def test_statistics_are_reduced_across_replicas():
-  devices = [d.name for d in tf.config.list_logical_devices('CPU')[:2]]
-  assert len(devices) == 2, 'tests/conftest.py sets up two logical CPUs'
-  strategy = tf.distribute.MirroredStrategy(devices)
+def test_statistics_are_reduced_across_replicas(two_cpu_strategy):
+  strategy = two_cpu_strategy
   images = _images(8)
   with strategy.scope():
     distributed = rnvp_bijectors.BatchNormalization([2, 2, 3], momentum=0.5,

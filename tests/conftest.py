@@ -26,3 +26,16 @@ def trained_run_dir(tmp_path_factory):
       num_samples=4)
   run_lib.run(config, datasets=datasets)
   return model_dir
+
+
+@pytest.fixture(scope='session')
+def two_cpu_strategy():
+  """One MirroredStrategy over the 2 logical CPUs, shared by every test.
+
+  Strategies made separately in one process reuse collective keys, and
+  TensorFlow then aborts a collective whose dtype differs from an earlier
+  one's under the same key.
+  """
+  devices = [d.name for d in tf.config.list_logical_devices('CPU')][:2]
+  assert len(devices) == 2
+  return tf.distribute.MirroredStrategy(devices)

@@ -131,9 +131,9 @@ class TestRunOutputsAndResume:
                                  rtol=1e-6)
 
 
-def test_mirrored_run_writes_outputs_that_load_on_one_device(tmp_path):
-  devices = [d.name for d in tf.config.list_logical_devices('CPU')][:2]
-  strategy = tf.distribute.MirroredStrategy(devices)
+def test_mirrored_run_writes_outputs_that_load_on_one_device(
+    tmp_path, two_cpu_strategy):
+  strategy = two_cpu_strategy
   results = run_lib.run(_tiny_config(tmp_path, batch_size=16),
                         datasets=_injected_datasets(), strategy=strategy)
   assert results['steps'] == 2

@@ -14,7 +14,7 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
        '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
-       f'--model_dir={tmp_path}'],
+       '--strategy=mirrored', f'--model_dir={tmp_path}'],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
