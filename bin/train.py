@@ -10,9 +10,11 @@ running the same command again resumes from the last checkpoint.
 """
 
 import dataclasses
+import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from tfp_realnvp import run as run_lib
 
@@ -94,6 +96,12 @@ def main(argv):
   except ValueError as error:
     # A configuration or data problem: the message says what to change.
     raise app.UsageError(str(error)) from error
+  except run_lib.NonFiniteLossError as error:
+    logging.error('%s', error)
+    sys.exit(1)
+  except run_lib.TrainingInterrupted as error:
+    logging.info('%s', error)
+    sys.exit(128 + error.signal_number)
 
 
 def console_main():

@@ -18,9 +18,12 @@ A run writes under `model_dir` (never deleting anything there):
 
 import dataclasses
 import json
+import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 
 from absl import logging
@@ -36,8 +39,10 @@ from tfp_realnvp import training
 from tfp_realnvp.bijectors import training_mode
 
 __all__ = [
+    'NonFiniteLossError',
     'STRATEGIES',
     'TrainConfig',
+    'TrainingInterrupted',
     'default_model_dir',
     'evaluation_dataset',
     'load_distribution',
@@ -311,25 +316,120 @@ def _check_same_model(config_path, description):
         '--model_dir, or the flags of that run to resume it.')
 
 
+class NonFiniteLossError(RuntimeError):
+  """Training stopped at a NaN or infinite loss or gradient."""
+
+
+class TrainingInterrupted(RuntimeError):
+  """Training stopped by SIGTERM or SIGINT after saving a checkpoint."""
+
+  def __init__(self, message, signal_number):
+    super().__init__(message)
+    self.signal_number = signal_number
+
+
+# A step interval that never comes: epoch-end saves only.
+_NEVER = 2**62
+
+
 class _Checkpoints(tf_keras.callbacks.BackupAndRestore):
   """Keras' resumable training state, saved every epoch and every N steps.
 
   `BackupAndRestore` restores weights, optimizer and the epoch/step counters
   (mid-epoch too) on `fit`, and under MultiWorkerMirroredStrategy lets only
   the chief write. It is kept after training (`delete_checkpoint=False`) so a
-  finished run is not repeated and bin/sample.py can read it.
+  finished run is not repeated and bin/sample.py can read it. Saves go
+  through `tf.train.CheckpointManager`, which writes the new files before
+  atomically pointing its state file at them: a kill mid-save leaves the
+  previous checkpoint in use.
   """
 
-  def __init__(self, model_dir, every_steps):
+  def __init__(self, model_dir, every_steps, learning_rate):
+    # Always step-based, so the step inside the epoch is recorded and a save
+    # between epochs (a signal) resumes at the next step, not the next epoch.
     super().__init__(os.path.join(model_dir, CHECKPOINT_SUBDIR),
-                     save_freq=every_steps or 'epoch',
+                     save_freq=every_steps or _NEVER,
                      delete_checkpoint=False)
+    self.current_epoch = 0
+    self._learning_rate = learning_rate
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    # The restored optimizer brings its old learning rate; the command's
+    # --learning_rate wins, so a run can be resumed with a lower one.
+    self.model.optimizer.learning_rate.assign(self._learning_rate)
+
+  def on_epoch_begin(self, epoch, logs=None):
+    super().on_epoch_begin(epoch, logs)
+    self.current_epoch = epoch
 
   def on_epoch_end(self, epoch, logs=None):
     super().on_epoch_end(epoch, logs)
-    if self.save_freq != 'epoch':
-      # Step-based saving alone would leave an epoch's last steps unsaved.
-      self._backup(epoch=epoch)
+    self.save(epoch)
+
+  def save(self, epoch):
+    self._backup(epoch=epoch)
+
+
+class _StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
+  """Stops at the first non-finite loss, before it can be checkpointed.
+
+  Listed before the checkpoint callback, so the last checkpoint is the last
+  good state.
+  """
+
+  def __init__(self, learning_rate, checkpoint_dir):
+    super().__init__()
+    self._learning_rate = learning_rate
+    self._checkpoint_dir = checkpoint_dir
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get('loss')
+    if loss is None or math.isfinite(loss):
+      return
+    step = int(self.model.optimizer.iterations.numpy())
+    raise NonFiniteLossError(
+        f'The training loss or its gradient became {loss} at step {step} '
+        f'(epoch {self._epoch + 1}, batch {batch + 1}). The likely cause is '
+        'a diverging scale (exp(s) overflowing) after too large updates: '
+        f'lower --learning_rate (now {self._learning_rate:g}) or check the '
+        'data for NaN/Inf. The last good checkpoint, in '
+        f'{self._checkpoint_dir}, is unchanged; rerunning resumes from it.')
+
+
+class _SaveOnSignal(tf_keras.callbacks.Callback):
+  """On SIGTERM or SIGINT: finish the step, checkpoint, stop training."""
+
+  def __init__(self, checkpoints):
+    super().__init__()
+    self._checkpoints = checkpoints
+    self._previous = {}
+    self.signal_number = None
+
+  def _handle(self, signal_number, frame):
+    del frame
+    self.signal_number = signal_number
+
+  def on_train_begin(self, logs=None):
+    if threading.current_thread() is not threading.main_thread():
+      return  # Only the main thread may install handlers.
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+      self._previous[signal_number] = signal.signal(signal_number,
+                                                    self._handle)
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self.signal_number is not None and not self.model.stop_training:
+      self._checkpoints.save(self._checkpoints.current_epoch)
+      self.model.stop_training = True
+
+  def on_train_end(self, logs=None):
+    for signal_number, handler in self._previous.items():
+      signal.signal(signal_number, handler)
+    self._previous = {}
 
 
 class _EpochFigures(tf_keras.callbacks.Callback):
@@ -442,8 +542,14 @@ def run(config, datasets=None, strategy=None):
   # Builds the model so the checkpoint can restore its optimizer state.
   flow_model(tf.zeros((1,) + event_shape, distribution.dtype))
   log_dir = os.path.join(model_dir, 'tensorboard')
+  checkpoints = _Checkpoints(model_dir, config.checkpoint_every_steps,
+                             config.learning_rate)
+  save_on_signal = _SaveOnSignal(checkpoints)
   callbacks = [
-      _Checkpoints(model_dir, config.checkpoint_every_steps),
+      _StopOnNonFiniteLoss(config.learning_rate,
+                           os.path.join(model_dir, CHECKPOINT_SUBDIR)),
+      checkpoints,
+      save_on_signal,
       tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
                                      profile_batch=0),
       _EpochFigures(distribution, model_dir, log_dir, config.num_samples,
@@ -463,6 +569,14 @@ def run(config, datasets=None, strategy=None):
                            steps_per_epoch=config.steps_per_epoch,
                            callbacks=callbacks, verbose=2)
   train_seconds = time.time() - start
+  if save_on_signal.signal_number is not None:
+    name = signal.Signals(save_on_signal.signal_number).name
+    steps = _training_steps(flow_model)
+    logging.info('%s: saved a checkpoint at step %d in %s; run the same '
+                 'command to resume.', name, steps, model_dir)
+    raise TrainingInterrupted(
+        f'Stopped by {name} at step {steps}; checkpoint saved.',
+        save_on_signal.signal_number)
   history = {k: [float(v) for v in values]
              for k, values in history.history.items()}
   if history.get('val_bits_per_dim'):

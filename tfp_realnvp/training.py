@@ -126,10 +126,16 @@ class FlowModel(tf_keras.Model):
     gradients_and_variables = self.optimizer.aggregate_gradients(
         list(zip(gradients, variables)))
     gradients = [g for g, _ in gradients_and_variables]
+    gradient_norm = tf.linalg.global_norm(gradients)
     if self.clip_norm is not None:
-      gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm)
+      gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
+                                            use_norm=gradient_norm)
     self.optimizer.apply_gradients(zip(gradients, variables),
                                    skip_gradients_aggregation=True)
+    # A non-finite gradient makes the step's reported loss non-finite too,
+    # so a guard watching the loss stops before the weights are saved.
+    nll_sum = tf.where(tf.math.is_finite(gradient_norm), nll_sum,
+                       tf.constant(float('nan'), nll_sum.dtype))
     return self._update_metrics(nll_sum, local_count, regularization)
 
   def test_step(self, data):

@@ -1,0 +1,132 @@
+"""Training survives kills, signals and NaNs without losing more than a
+checkpoint interval, and never checkpoints a broken state."""
+
+import json
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_realnvp
+from tfp_realnvp import run as run_lib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+_TOTAL_STEPS = 300
+_EVERY = 20
+
+
+def _pixels(n, seed):
+  rng = np.random.default_rng(seed)
+  return rng.uniform(0., 256., size=(n, 8, 8, 1)).astype(np.float32)
+
+
+def _datasets():
+  return (tf.data.Dataset.from_tensor_slices(_pixels(64, 0)).batch(16),
+          tf.data.Dataset.from_tensor_slices(_pixels(16, 1)).batch(16))
+
+
+def _config(model_dir, **overrides):
+  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=2,
+                  num_res_blocks=1, num_filters=4, epochs=1,
+                  steps_per_epoch=2, num_samples=4, export=False)
+  settings.update(overrides)
+  return run_lib.TrainConfig(**settings)
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
+    tmp_path):
+  run_lib.run(_config(tmp_path), datasets=_datasets())
+  good, _ = run_lib.load_distribution(str(tmp_path))
+  probe = _pixels(4, 2)
+  with tfp_realnvp.training_mode(False):
+    good_log_prob = good.log_prob(probe).numpy()
+  # An absurd learning rate blows the scales up within a step or two.
+  with pytest.raises(run_lib.NonFiniteLossError,
+                     match=r'became nan at step \d+ .*--learning_rate'):
+    run_lib.run(_config(tmp_path, epochs=2, steps_per_epoch=4,
+                        learning_rate=1e8), datasets=_datasets())
+  restored, _ = run_lib.load_distribution(str(tmp_path))
+  with tfp_realnvp.training_mode(False):
+    np.testing.assert_allclose(restored.log_prob(probe), good_log_prob,
+                               rtol=1e-6)
+
+
+def test_a_half_written_checkpoint_is_never_used(tmp_path):
+  run_lib.run(_config(tmp_path), datasets=_datasets())
+  chief = tmp_path / 'checkpoints' / 'chief'
+  complete = tf.train.latest_checkpoint(str(chief))
+  # What a kill in the middle of a save leaves: new files, old state file.
+  (chief / 'ckpt-99.index').write_bytes(b'half')
+  (chief / 'ckpt-99.data-00000-of-00001').write_bytes(b'half')
+  assert tf.train.latest_checkpoint(str(chief)) == complete
+  results = run_lib.run(_config(tmp_path, epochs=2), datasets=_datasets())
+  assert results['steps'] == 4
+
+
+def _train_command(model_dir):
+  return [sys.executable, str(ROOT / 'bin' / 'train.py'),
+          f'--model_dir={model_dir}', '--num_res_blocks=1', '--num_filters=4',
+          '--epochs=1', f'--steps_per_epoch={_TOTAL_STEPS}',
+          f'--checkpoint_every_steps={_EVERY}', '--export=false',
+          '--num_samples=4']
+
+
+def _start_and_signal(model_dir, signal_number, extra_delay):
+  """Starts training; signals it once a checkpoint exists (plus a delay)."""
+  process = subprocess.Popen(_train_command(model_dir),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+  state = pathlib.Path(model_dir) / 'checkpoints' / 'chief' / 'checkpoint'
+  deadline = time.time() + 300
+  while not state.exists() and process.poll() is None:
+    assert time.time() < deadline, 'no checkpoint within 300 s'
+    time.sleep(0.2)
+  time.sleep(extra_delay)
+  if process.poll() is None:
+    process.send_signal(signal_number)
+  output = process.communicate(timeout=300)[0]
+  return process.returncode, output
+
+
+def _finish(model_dir):
+  result = subprocess.run(_train_command(model_dir), capture_output=True,
+                          text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads((pathlib.Path(model_dir) / 'results.json').read_text())
+
+
+def test_sigkill_at_a_random_point_then_the_same_command_finishes(tmp_path):
+  returncode, output = _start_and_signal(tmp_path, signal.SIGKILL,
+                                         random.uniform(0., 2.))
+  if returncode == 0:
+    pytest.skip('training finished before the kill landed')
+  assert returncode == -signal.SIGKILL, output[-3000:]
+  assert not (tmp_path / 'results.json').exists()
+  results = _finish(tmp_path)
+  assert results['steps'] == _TOTAL_STEPS
+
+
+@pytest.mark.parametrize('signal_number', [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_save_a_checkpoint_before_exiting(
+    tmp_path, signal_number):
+  returncode, output = _start_and_signal(tmp_path, signal_number, 0.5)
+  if returncode == 0:
+    pytest.skip('training finished before the signal landed')
+  assert returncode == 128 + signal_number, output[-3000:]
+  name = signal.Signals(signal_number).name
+  saved_at = int(output.split(f'{name}: saved a checkpoint at step ')[1]
+                 .split()[0])
+  # The save happened at the signal, not at the last interval.
+  assert _EVERY <= saved_at < _TOTAL_STEPS
+  results = _finish(tmp_path)
+  assert results['steps'] == _TOTAL_STEPS
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))
