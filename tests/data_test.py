@@ -75,6 +75,22 @@ def test_missing_dataset_names_the_place_looked(tmp_path):
                        download=False)
 
 
+def test_corrupt_dataset_directory_names_the_problem(tmp_path):
+  version = tmp_path / 'mnist' / '3.0.1'
+  version.mkdir(parents=True)
+  (version / 'dataset_info.json').write_text('not json {')
+  with pytest.raises(ValueError, match=r"corrupt or partly prepared .*"
+                     r"tfds build mnist"):
+    data.image_dataset('mnist', 'train', str(tmp_path), download=False)
+
+
+@needs_shared_data
+def test_empty_split_names_the_problem():
+  with pytest.raises(ValueError, match=r"'mnist' split 'test\[:0\]'.*"
+                     r'An empty split'):
+    data.image_dataset('mnist', 'test[:0]', SHARED_TFDS_DIR, download=False)
+
+
 def test_unknown_recipe_raises():
   with pytest.raises(ValueError, match='recipe'):
     data.image_dataset('mnist', 'train', recipe='imagenet')

@@ -61,6 +61,14 @@ def test_pixels_out_of_range_raise_with_validate_args(value, message):
     logit.inverse(tf.constant([1., value]))
 
 
+@pytest.mark.parametrize('value', [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_raise_as_such_with_validate_args(value):
+  logit = rnvp_bijectors.Logit(validate_args=True)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='pixel values contain NaN or Inf'):
+    logit.inverse(tf.constant([1., value]))
+
+
 def test_in_range_pixels_pass_validation():
   logit = rnvp_bijectors.Logit(validate_args=True)
   assert np.all(np.isfinite(logit.inverse(tf.constant([0., 255.99]))))

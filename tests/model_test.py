@@ -127,6 +127,38 @@ def test_validate_args_rejects_out_of_range_pixels():
     model.log_prob(tf.fill((1,) + IMAGE_SHAPE, 256.))
 
 
+def _bad_pixels(kind):
+  pixels = np.full((2,) + IMAGE_SHAPE, 100., np.float32)
+  if kind in ('nan', 'inf'):
+    pixels[1, 0, 0, 0] = np.nan if kind == 'nan' else np.inf
+  elif kind == 'negative':
+    pixels[0, 1, 1, 0] = -1.
+  elif kind == 'too_large':
+    pixels[0, 1, 1, 0] = 300.
+  elif kind == 'wrong_size':
+    pixels = np.zeros((2, 2 * IMAGE_SHAPE[0]) + IMAGE_SHAPE[1:], np.float32)
+  elif kind == 'no_batch_rank':
+    pixels = np.zeros(IMAGE_SHAPE[:2], np.float32)
+  return pixels
+
+
+@pytest.mark.parametrize('kind, error, message', [
+    ('nan', tf.errors.InvalidArgumentError, 'contain NaN or Inf'),
+    ('inf', tf.errors.InvalidArgumentError, 'contain NaN or Inf'),
+    ('negative', tf.errors.InvalidArgumentError, 'got a negative value'),
+    ('too_large', tf.errors.InvalidArgumentError, 'got a value >= 256'),
+    ('wrong_size', ValueError, r'expected an event of shape \(4, 4, 2\)'),
+    ('no_batch_rank', ValueError, 'expected a tensor of rank >= 3'),
+])
+def test_validate_args_names_each_bad_input(kind, error, message):
+  model = tfp_realnvp.RealNVP(IMAGE_SHAPE, num_scales=2, num_res_blocks=1,
+                              num_filters=4, validate_args=True)
+  with pytest.raises(error, match=message):
+    model.log_prob(_bad_pixels(kind))
+  with pytest.raises(error, match=message):
+    model.bijector.inverse(_bad_pixels(kind))
+
+
 def test_vector_model_log_det_is_exact():
   model = tfp_realnvp.VectorRealNVP(4, num_couplings=3, num_res_blocks=1,
                                     num_hidden=8, dtype=tf.float64)

@@ -138,6 +138,14 @@ def image_dataset(name,
     raise ValueError(
         f'Could not load TFDS dataset {name!r} split {split!r} from '
         f'{where!r} (download={download}): {error}\n{how}') from error
+  except Exception as error:  # pylint: disable=broad-except
+    # TFDS reports an empty split or unreadable metadata with assorted types
+    # (ValueError, protobuf ParseError, ...): name the dataset and place.
+    raise ValueError(
+        f'Could not read TFDS dataset {name!r} split {split!r} from '
+        f'{where!r}: {error}. An empty split, or a corrupt or partly prepared '
+        f'dataset directory ({where}/{name}); prepare it again with `tfds '
+        f'build {name} --data_dir=DIR`.') from error
   if 'image' not in images.element_spec:
     raise ValueError(f'TFDS dataset {name!r} has no "image" feature; it has '
                      f'{sorted(images.element_spec)}.')

@@ -98,6 +98,9 @@ class Logit(bijector_lib.Bijector):
     one_pass_bijector.check_float_input(self, x, 0)
     assertions = []
     if self.validate_args:
+      # Checked first, so a NaN is reported as such and not as out of range.
+      x = tf.debugging.assert_all_finite(
+          x, f'{self.name}: pixel values contain NaN or Inf')
       assertions = [
           tf.debugging.assert_greater_equal(
               x, tf.zeros([], x.dtype),
