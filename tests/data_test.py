@@ -1,7 +1,5 @@
 """Tests of the data pipelines, on real MNIST/CIFAR-10 prepared for TFDS."""
 
-import os
-import pathlib
 import sys
 
 import numpy as np
@@ -11,15 +9,10 @@ import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import data
+from tests import shared_data
 
-# The prepared TFDS data_dir beside the checkout (CI has it); never copied.
-SHARED_TFDS_DIR = os.environ.get(
-    'TFP_REALNVP_DATA_DIR',
-    str(pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' /
-        'tfds'))
-needs_shared_data = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(SHARED_TFDS_DIR, 'mnist')),
-    reason=f'no prepared TFDS data at {SHARED_TFDS_DIR}')
+SHARED_TFDS_DIR = shared_data.SHARED_TFDS_DIR
+needs_shared_data = shared_data.needs_tfds('mnist')
 
 
 def test_dequantize_stays_in_pixel_bins():

@@ -6,8 +6,6 @@ reconstruction error `max|x - forward(inverse(x))|` stays below 1e-2 in pixel
 units, in the library and through the SavedModel's encode/decode.
 """
 
-import os
-import pathlib
 import sys
 
 import numpy as np
@@ -17,14 +15,10 @@ import tensorflow as tf
 import tfp_realnvp
 from tfp_realnvp import data
 from tests import bijector_test_util
+from tests import shared_data
 
-SHARED_TFDS_DIR = os.environ.get(
-    'TFP_REALNVP_DATA_DIR',
-    str(pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' /
-        'tfds'))
-needs_cifar10 = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(SHARED_TFDS_DIR, 'cifar10')),
-    reason=f'prepared CIFAR-10 not found under {SHARED_TFDS_DIR}')
+SHARED_TFDS_DIR = shared_data.SHARED_TFDS_DIR
+needs_cifar10 = shared_data.needs_tfds('cifar10')
 
 _TOLERANCE = 1e-2  # pixel units
 
