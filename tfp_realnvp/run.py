@@ -507,6 +507,9 @@ def run(config, datasets=None, strategy=None):
   Raises:
     ValueError: for a configuration that cannot work (named in the message),
       missing data, or a `model_dir` holding a different model.
+    NonFiniteLossError: when the loss or a gradient becomes NaN or infinite;
+      the last checkpoint is the last good state.
+    TrainingInterrupted: after SIGTERM or SIGINT, once a checkpoint is saved.
   """
   _check_config(config)
   # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
@@ -605,14 +608,17 @@ def run(config, datasets=None, strategy=None):
       logging.info('Wrote %s', path)
   if config.export:
     version = max(steps, 1)
-    version_dir = export.next_version_dir(
-        export_dir if is_chief else os.path.join(scratch, 'export'), version)
+    version_dir = export.next_version_dir(export_dir, version)
+    # Decided from the chief's directory by every worker alike, so that
+    # either all of them export (a collective) or none does.
     if os.path.exists(os.path.join(version_dir, 'saved_model.pb')):
       # Written by an earlier call at this same step: the same weights.
       logging.info('Kept the SavedModel %s', version_dir)
     else:
-      export.export_saved_model(distribution, os.path.dirname(version_dir),
-                                version=version)
+      export.export_saved_model(
+          distribution,
+          export_dir if is_chief else os.path.join(scratch, 'export'),
+          version=version)
       if is_chief:
         logging.info('Wrote the SavedModel %s', version_dir)
     results['saved_model'] = version_dir if is_chief else None
