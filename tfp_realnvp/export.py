@@ -42,7 +42,6 @@ class FlowExport(tf.Module):
     # Only the variables are tracked: the functions below close over the
     # distribution, whose Python objects need not be saved.
     self.flow_variables = list(distribution.variables)
-    self.event_shape = tf.constant(event_shape.as_list(), tf.int32)
     num_dims = int(np.prod(event_shape))
     input_name = 'images' if is_image else 'values'
     # Spec names become the signatures' argument names.
