@@ -50,7 +50,7 @@ def main(argv):
     images = run_lib.evaluation_dataset(
         dataset, split, data_dir, FLAGS.batch_size,
         recipe=run_config.get('recipe'), download=FLAGS.download,
-        seed=FLAGS.seed)
+        seed=FLAGS.seed, with_labels=flow.num_classes is not None)
     bits_per_dim = loading.evaluate_bits_per_dim(flow, images)
   except ValueError as error:
     raise app.UsageError(str(error)) from error

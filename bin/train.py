@@ -3,6 +3,7 @@
   python bin/train.py                                   # embedded digits
   python bin/train.py --dataset=mnist --data_dir=../shared/data/tfds \
       --download=false --epochs=5
+  python bin/train.py --dataset=mnist --conditional ...   # p(image | label)
 
 Writes checkpoints, TensorBoard logs, sample grids, config.json,
 results.json and a SavedModel under --model_dir (default runs/<dataset>);
@@ -59,6 +60,9 @@ def define_flags():
   flags.DEFINE_bool('mixed_precision', defaults.mixed_precision,
                     'bfloat16 in the coupling networks (float32 variables, '
                     'log-dets and batch-norm bijectors).')
+  flags.DEFINE_bool('conditional', defaults.conditional,
+                    'Class-conditional model on the dataset\'s labels (paper '
+                    'App. F); sample grids get one row per class.')
   flags.DEFINE_float('temperature', defaults.temperature,
                      'Temperature of the sample grids written each epoch.')
   flags.DEFINE_integer('num_samples', defaults.num_samples,

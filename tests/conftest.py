@@ -39,3 +39,22 @@ def two_cpu_strategy():
   devices = [d.name for d in tf.config.list_logical_devices('CPU')][:2]
   assert len(devices) == 2
   return tf.distribute.MirroredStrategy(devices)
+
+
+@pytest.fixture(scope='session')
+def trained_conditional_run_dir(tmp_path_factory):
+  """A class-conditional run (10 classes, 8x8 images, 2 steps), exported."""
+  from tfp_realnvp import run as run_lib  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(1)
+  pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
+  labels = rng.integers(0, 10, size=64)
+  datasets = tuple(
+      tf.data.Dataset.from_tensor_slices((pixels[part], labels[part])).batch(16)
+      for part in (slice(0, 48), slice(48, None)))
+  model_dir = tmp_path_factory.mktemp('trained_conditional_run')
+  config = run_lib.TrainConfig(
+      dataset='digits', model_dir=str(model_dir), num_scales=2,
+      num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
+      num_samples=20, conditional=True)
+  run_lib.run(config, datasets=datasets)
+  return model_dir

@@ -134,5 +134,26 @@ def test_short_fit_on_mnist_lowers_validation_bits_per_dim():
   assert after['bits_per_dim'] < before['bits_per_dim'] - 0.5
 
 
+def test_embedded_digits_with_labels():
+  images, labels = next(iter(data.digits_dataset(
+      'test', batch_size=297, shuffle=False, seed=0, with_labels=True)))
+  assert images.shape == (297, 8, 8, 1) and labels.dtype == tf.int64
+  assert set(labels.numpy()) == set(range(10))
+  assert data.num_classes('digits') == 10
+
+
+@needs_shared_data
+def test_tfds_labels_come_with_their_images():
+  images, labels = next(iter(data.image_dataset(
+      'mnist', 'test[:32]', data_dir=SHARED_TFDS_DIR, batch_size=32,
+      shuffle=False, download=False, seed=0, with_labels=True)))
+  plain = next(iter(data.image_dataset(
+      'mnist', 'test[:32]', data_dir=SHARED_TFDS_DIR, batch_size=32,
+      shuffle=False, download=False, seed=0)))
+  np.testing.assert_array_equal(images, plain)
+  assert labels.shape == (32,) and labels.dtype == tf.int64
+  assert data.num_classes('mnist', SHARED_TFDS_DIR) == 10
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

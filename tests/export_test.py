@@ -179,5 +179,33 @@ def test_vector_flow_export_round_trips(tmp_path):
       signatures['decode'](latents=latents)['values'], points, atol=1e-5)
 
 
+def test_conditional_export_takes_labels_and_checks_them(tmp_path):
+  distribution = tfp_realnvp.ConditionalRealNVP(
+      (8, 8, 1), num_classes=3, num_scales=2, num_res_blocks=1, num_filters=4)
+  bijector_test_util.randomize_variables(distribution, scale=0.1)
+  loaded = tf.saved_model.load(export.export_saved_model(distribution,
+                                                         str(tmp_path)))
+  assert int(loaded.num_classes) == 3 and int(loaded.num_scales) == 2
+  signatures = loaded.signatures
+  pixels = tf.constant(_pixels(3))
+  labels = tf.constant([0, 2, 1])
+  np.testing.assert_allclose(
+      signatures['log_prob'](images=pixels, labels=labels)['log_prob'],
+      distribution.log_prob(pixels, labels), rtol=1e-5)
+  latents = signatures['encode'](images=pixels, labels=labels)['latents']
+  np.testing.assert_allclose(
+      signatures['decode'](latents=latents, labels=labels)['images'], pixels,
+      atol=1e-3)
+  samples = signatures['sample'](num_samples=tf.constant(4),
+                                 temperature=tf.constant(1.),
+                                 seed=tf.constant(0),
+                                 labels=tf.constant([2]))['images']
+  assert samples.shape == (4, 8, 8, 1)
+  with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
+    signatures['log_prob'](images=pixels, labels=tf.constant([0, 3, 1]))
+  with pytest.raises(tf.errors.InvalidArgumentError, match='one per example'):
+    signatures['log_prob'](images=pixels, labels=tf.constant([0, 1]))
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

@@ -223,5 +223,49 @@ def test_dtype_mismatch_with_network_raises():
     coupling.forward(tf.zeros([1, 4, 4, 2], tf.float64))
 
 
+@pytest.mark.parametrize('mask_type', ['checkerboard', 'channel'])
+def test_class_conditional_coupling_is_exact_and_depends_on_the_label(
+    mask_type):
+  coupling = _coupling([4, 4, 2], mask_type, 0, tf.float64, num_classes=3)
+  bijector_test_util.randomize_variables(coupling)
+  assert coupling.takes_conditional_input
+  x = tf.random.stateless_normal([3, 4, 4, 2], [4, 2], dtype=tf.float64)
+  labels = tf.constant([0, 1, 2])
+  y = coupling.forward(x, conditional_input=labels)
+  np.testing.assert_allclose(coupling.inverse(y, conditional_input=labels), x,
+                             rtol=1e-10, atol=1e-10)
+  brute_force = bijector_test_util.brute_force_log_det(
+      lambda t: coupling.forward(t, conditional_input=labels), x, 3)
+  np.testing.assert_allclose(
+      coupling.forward_log_det_jacobian(x, 3, conditional_input=labels),
+      brute_force, rtol=1e-9)
+  other = coupling.forward(x, conditional_input=tf.constant([1, 2, 0]))
+  for example in range(3):
+    assert np.max(np.abs(other[example] - y[example])) > 1e-3
+  # A scalar label is broadcast to the batch.
+  np.testing.assert_allclose(
+      coupling.forward(x, conditional_input=tf.constant(1))[1], y[1],
+      rtol=1e-12)
+
+
+def test_class_conditional_coupling_input_errors():
+  coupling = _coupling([4, 4, 2], 'checkerboard', 0, tf.float32,
+                       num_classes=3, validate_args=True)
+  x = tf.zeros([2, 4, 4, 2])
+  with pytest.raises(ValueError, match='class-conditional'):
+    coupling.forward(x)
+  with pytest.raises(TypeError, match='labels must be integers'):
+    coupling.forward(x, conditional_input=tf.constant([0., 1.]))
+  with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
+    coupling.forward(x, conditional_input=tf.constant([0, 3]))
+  unconditional = _coupling([4, 4, 2], 'checkerboard', 0, tf.float32)
+  with pytest.raises(ValueError, match='not class-conditional'):
+    unconditional.forward(x, conditional_input=tf.constant([0, 1]))
+  with pytest.raises(ValueError, match='custom'):
+    rnvp_bijectors.MaskedAffineCoupling(
+        [4, 4, 2], num_classes=3,
+        shift_and_log_scale_fn=lambda x, c: (x, None))
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

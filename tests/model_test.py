@@ -174,5 +174,73 @@ def test_vector_model_log_det_is_exact():
                              rtol=1e-10, atol=1e-10)
 
 
+def _tiny_conditional_model(dtype=tf.float64, **kwargs):
+  model = tfp_realnvp.ConditionalRealNVP(
+      IMAGE_SHAPE, num_classes=3, num_scales=2, num_res_blocks=1,
+      num_filters=4, dtype=dtype, **kwargs)
+  bijector_test_util.randomize_variables(model)
+  return model
+
+
+def test_conditional_log_prob_matches_brute_force_jacobian():
+  model = _tiny_conditional_model()
+  pixels = _pixels(3)
+  labels = tf.constant([0, 1, 2])
+
+  def encode(x):
+    return model.bijector.inverse(tf.identity(x), conditional_input=labels)
+
+  brute_force = bijector_test_util.brute_force_log_det(encode, pixels, 3)
+  np.testing.assert_allclose(
+      model.log_prob(pixels, labels),
+      model.distribution.log_prob(encode(pixels)) + brute_force, rtol=1e-10)
+  np.testing.assert_allclose(
+      model.bijector.forward(encode(pixels), conditional_input=labels),
+      pixels, rtol=1e-10, atol=1e-10)
+
+
+def test_conditional_log_prob_depends_on_the_label():
+  model = _tiny_conditional_model()
+  pixels = _pixels(3)
+  per_label = [model.log_prob(pixels, labels=label) for label in range(3)]
+  for first, second in ((0, 1), (1, 2), (0, 2)):
+    assert np.all(np.abs(per_label[first] - per_label[second]) > 1e-6)
+  # One label per example picks the matching column.
+  np.testing.assert_allclose(model.log_prob(pixels, [2, 0, 1]),
+                             [per_label[2][0], per_label[0][1],
+                              per_label[1][2]], rtol=1e-12)
+  np.testing.assert_allclose(
+      model.bits_per_dim(pixels, 1),
+      -per_label[1] / (np.prod(IMAGE_SHAPE) * np.log(2.)), rtol=1e-12)
+
+
+def test_conditional_samples_follow_their_label():
+  model = _tiny_conditional_model(dtype=tf.float32)
+  seed = tf.constant([3, 4])
+  pixels = model.sample_pixels(4, labels=[0, 1, 2, 0], seed=seed)
+  assert pixels.shape == (4,) + IMAGE_SHAPE
+  assert np.all(np.isfinite(pixels)) and np.all((pixels >= 0) & (pixels < 256))
+  # Same latents, labels 0 and 0 agree, 0 and 1 differ.
+  latents = model.sample(4, labels=[0, 1, 2, 0], seed=seed)
+  same = model.sample(4, labels=0, seed=seed)
+  np.testing.assert_allclose(latents[0], same[0], rtol=1e-6)
+  assert np.max(np.abs(latents[1] - same[1])) > 1e-3
+
+
+def test_conditional_model_label_errors():
+  model = _tiny_conditional_model(dtype=tf.float32)
+  pixels = _pixels(2, dtype=tf.float32)
+  with pytest.raises(ValueError, match='pass `labels`'):
+    model.log_prob(pixels)
+  with pytest.raises(TypeError, match='integers'):
+    model.log_prob(pixels, [0.5, 1.])
+  with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
+    model.log_prob(pixels, [0, 3])
+  with pytest.raises(tf.errors.InvalidArgumentError, match='Negative'):
+    model.sample_pixels(2, labels=-1)
+  with pytest.raises(ValueError, match='num_classes'):
+    tfp_realnvp.ConditionalRealNVP(IMAGE_SHAPE, num_classes=0)
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

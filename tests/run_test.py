@@ -212,5 +212,28 @@ def test_paper_datasets_get_their_recipe_and_preset():
   assert run_lib._paper_defaults(run_lib.TrainConfig()) == (None, None)
 
 
+def test_conditional_run_writes_a_row_per_class_and_rebuilds(
+    trained_conditional_run_dir):
+  config = json.loads((trained_conditional_run_dir / 'config.json').read_text())
+  assert config['conditional'] and config['model']['class'] == (
+      'ConditionalRealNVP')
+  assert config['model']['num_classes'] == 10
+  grid = tf.io.decode_png(tf.io.read_file(
+      str(trained_conditional_run_dir / 'samples' / 'epoch_0001.png')))
+  # 20 samples, 2 per class, one row per class, tiles magnified 16x.
+  assert grid.shape == ((10 * 9 - 1) * 16, (2 * 9 - 1) * 16, 1)
+  distribution, _ = run_lib.load_distribution(str(trained_conditional_run_dir))
+  assert isinstance(distribution, tfp_realnvp.ConditionalRealNVP)
+
+
+def test_conditional_needs_labels(tmp_path):
+  with pytest.raises(ValueError, match='unlabelled 2-D toy'):
+    run_lib.run(run_lib.TrainConfig(dataset='moons', conditional=True,
+                                    model_dir=str(tmp_path)))
+  with pytest.raises(ValueError, match=r'\(images, labels\)'):
+    run_lib.run(_tiny_config(tmp_path, conditional=True),
+                datasets=_injected_datasets())
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

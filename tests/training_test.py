@@ -132,5 +132,22 @@ def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
   np.testing.assert_allclose(density.sum() * cell_area, 1., atol=0.02)
 
 
+def test_fit_of_a_conditional_model_learns_from_the_labels():
+  distribution = tfp_realnvp.ConditionalRealNVP(
+      (8, 8, 1), num_classes=4, num_scales=2, num_res_blocks=1, num_filters=8,
+      bn_momentum=0.9)
+  model = tfp_realnvp.FlowModel(distribution)
+  model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
+  dataset = _dataset(128, with_labels=True)
+  model.fit(dataset, epochs=4, verbose=0)
+  pixels, labels = _prototype_pixels(128)
+  # Each image is likelier under its own prototype's label than another's.
+  right = distribution.log_prob(pixels, labels)
+  wrong = distribution.log_prob(pixels, (labels + 1) % 4)
+  assert np.mean(right.numpy() > wrong.numpy()) > 0.9
+  with pytest.raises(ValueError, match='must yield \\(images, labels\\)'):
+    model.evaluate(_dataset(32), verbose=0)
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

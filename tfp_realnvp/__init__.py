@@ -3,6 +3,7 @@
 from tfp_realnvp import bijectors
 from tfp_realnvp import networks
 from tfp_realnvp.export import export_saved_model
+from tfp_realnvp.model import ConditionalRealNVP
 from tfp_realnvp.model import default_num_scales
 from tfp_realnvp.model import PRESETS
 from tfp_realnvp.model import RealNVP
@@ -10,6 +11,7 @@ from tfp_realnvp.model import to_uint8
 from tfp_realnvp.model import VectorRealNVP
 from tfp_realnvp.training import FlowModel
 from tfp_realnvp.bijectors import BatchNormalization
+from tfp_realnvp.bijectors import ConditionalChain
 from tfp_realnvp.bijectors import FactorOut
 from tfp_realnvp.bijectors import join_multiscale_latents
 from tfp_realnvp.bijectors import Logit
@@ -22,6 +24,8 @@ __version__ = '0.1.0'
 
 __all__ = [
     'BatchNormalization',
+    'ConditionalChain',
+    'ConditionalRealNVP',
     'FactorOut',
     'FlowModel',
     'Logit',

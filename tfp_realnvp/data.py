@@ -15,6 +15,7 @@ __all__ = [
     'dequantize',
     'digits_dataset',
     'image_dataset',
+    'num_classes',
     'toy_dataset',
     'toy_samples',
 ]
@@ -56,26 +57,29 @@ def _lsun_recipe(image):
 _RECIPES = {'celeba': _celeba_recipe, 'lsun': _lsun_recipe}
 
 
-def _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
+def _prepare(examples, batch_size, shuffle, flip, seed, drop_remainder,
              shuffle_buffer):
+  """Shuffles, flips, dequantizes and batches images or (image, label)s."""
   if shuffle:
-    images = images.shuffle(shuffle_buffer, seed=seed,
-                            reshuffle_each_iteration=True)
+    examples = examples.shuffle(shuffle_buffer, seed=seed,
+                                reshuffle_each_iteration=True)
   # Each element gets its own seed from a seeded stream that changes every
   # epoch, so the noise and flips are fresh each epoch yet reproducible: a
   # stateful random op in a parallel map would depend on thread scheduling.
   element_seeds = tf.data.Dataset.random(seed=seed,
                                          rerandomize_each_iteration=True)
 
-  def augment(image, element_seed):
+  def augment(example, element_seed):
+    image = example[0] if isinstance(example, tuple) else example
     if flip:
       image = tf.image.stateless_random_flip_left_right(
           image, seed=tf.stack([element_seed, 1]))
-    return dequantize(image, seed=tf.stack([element_seed, 0]))
+    image = dequantize(image, seed=tf.stack([element_seed, 0]))
+    return (image,) + example[1:] if isinstance(example, tuple) else image
 
-  images = tf.data.Dataset.zip((images, element_seeds)).map(
+  examples = tf.data.Dataset.zip((examples, element_seeds)).map(
       augment, num_parallel_calls=tf.data.AUTOTUNE)
-  return images.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+  return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(
       tf.data.AUTOTUNE)
 
 
@@ -89,7 +93,8 @@ def image_dataset(name,
                   download=True,
                   seed=None,
                   drop_remainder=False,
-                  shuffle_buffer=10000):
+                  shuffle_buffer=10000,
+                  with_labels=False):
   """A batched dataset of dequantized pixels from any TFDS image dataset.
 
   Args:
@@ -108,13 +113,17 @@ def image_dataset(name,
       (`None`: not reproducible).
     drop_remainder: drop a last, smaller batch.
     shuffle_buffer: examples in the shuffle buffer.
+    with_labels: also yield the dataset's `label` feature (for a
+      class-conditional model).
 
   Returns:
-    A `tf.data.Dataset` of float32 `(batch, H, W, C)` pixels in [0, 256).
+    A `tf.data.Dataset` of float32 `(batch, H, W, C)` pixels in [0, 256), or
+    with `with_labels` of `(pixels, int64 labels (batch,))` pairs.
 
   Raises:
     ValueError: for an unknown recipe, or data that is missing or has no
-      `image` feature, with where TFDS looked.
+      `image` (or, with `with_labels`, `label`) feature, with where TFDS
+      looked.
   """
   if recipe is not None and recipe not in _RECIPES:
     raise ValueError(
@@ -149,17 +158,47 @@ def image_dataset(name,
   if 'image' not in images.element_spec:
     raise ValueError(f'TFDS dataset {name!r} has no "image" feature; it has '
                      f'{sorted(images.element_spec)}.')
+  if with_labels and 'label' not in images.element_spec:
+    raise ValueError(f'TFDS dataset {name!r} has no "label" feature for a '
+                     'class-conditional model; it has '
+                     f'{sorted(images.element_spec)}.')
   if flip is None:
     flip = images.element_spec['image'].shape[-1] == 3
-  images = images.map(lambda example: example['image'],
-                      num_parallel_calls=tf.data.AUTOTUNE)
-  if recipe is not None:
-    images = images.map(_RECIPES[recipe], num_parallel_calls=tf.data.AUTOTUNE)
+  if with_labels:
+    recipe_fn = _RECIPES[recipe] if recipe is not None else tf.identity
+    images = images.map(
+        lambda example: (recipe_fn(example['image']),
+                         tf.cast(example['label'], tf.int64)),
+        num_parallel_calls=tf.data.AUTOTUNE)
+  else:
+    images = images.map(lambda example: example['image'],
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    if recipe is not None:
+      images = images.map(_RECIPES[recipe],
+                          num_parallel_calls=tf.data.AUTOTUNE)
   return _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
                   shuffle_buffer)
 
 
-def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None):
+def num_classes(name, data_dir=None):
+  """The number of classes of a TFDS dataset's `label` feature (10 for digits).
+
+  Raises:
+    ValueError: when the dataset has no class label.
+  """
+  if name == 'digits':
+    return 10
+  features = tfds.builder(name, data_dir=data_dir).info.features
+  label = features['label'] if 'label' in features.keys() else None
+  classes = getattr(label, 'num_classes', None)
+  if not classes:
+    raise ValueError(f'TFDS dataset {name!r} has no class "label" feature '
+                     'for a class-conditional model.')
+  return int(classes)
+
+
+def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
+                   with_labels=False):
   """The embedded default: scikit-learn's bundled 8x8 handwritten digits.
 
   1797 images of 17 grey levels, shipped inside scikit-learn, so it needs no
@@ -171,9 +210,11 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None):
     batch_size: examples per batch.
     shuffle: Python `bool`.
     seed: seed of the shuffle and the dequantization noise.
+    with_labels: also yield the digit (0-9) as an int64 label.
 
   Returns:
-    A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256).
+    A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256), or
+    with `with_labels` of `(pixels, labels)` pairs.
 
   Raises:
     ValueError: for an unknown split.
@@ -181,9 +222,13 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None):
   splits = {'train': slice(0, 1500), 'test': slice(1500, None)}
   if split not in splits:
     raise ValueError(f'`split` must be one of {sorted(splits)}, got {split!r}.')
-  levels = sklearn_datasets.load_digits().images[splits[split]]
+  digits = sklearn_datasets.load_digits()
+  levels = digits.images[splits[split]]
   images = np.round(levels * (255. / 16.)).astype(np.uint8)[..., np.newaxis]
-  return _prepare(tf.data.Dataset.from_tensor_slices(images), batch_size,
+  examples = images
+  if with_labels:
+    examples = (images, digits.target[splits[split]].astype(np.int64))
+  return _prepare(tf.data.Dataset.from_tensor_slices(examples), batch_size,
                   shuffle, False, seed, False, len(images))
 
 

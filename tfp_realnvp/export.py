@@ -11,7 +11,11 @@ TensorFlow, or TensorFlow Serving, can load them:
   decode(latents)                         -> images        [N, ...]
 
 For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
-vector flow the same signatures take `(N, D)` points. Inputs are checked on
+vector flow the same signatures take `(N, D)` points. A
+`tfp_realnvp.ConditionalRealNVP` adds an int32 `labels` argument to every
+signature (`[N]`; for `sample`, one label or `num_samples` of them). The
+module also holds `num_scales` and `num_classes` (0: unconditional) as int32
+variables, for tools that split latents by scale. Inputs are checked on
 every call: NaN, Inf or pixels outside [0, 256) raise an
 `InvalidArgumentError` that says so, instead of returning a NaN.
 """
@@ -39,6 +43,12 @@ class FlowExport(tf.Module):
                        f'{event_shape}.')
     dtype = distribution.dtype
     is_image = isinstance(distribution, model_lib.RealNVP)
+    num_classes = getattr(distribution, 'num_classes', None)
+    self.num_scales = tf.Variable(
+        getattr(distribution, 'num_scales', 1), trainable=False,
+        dtype=tf.int32, name='num_scales')
+    self.num_classes = tf.Variable(num_classes or 0, trainable=False,
+                                   dtype=tf.int32, name='num_classes')
     # Only the variables are tracked: the functions below close over the
     # distribution, whose Python objects need not be saved.
     self.flow_variables = list(distribution.variables)
@@ -49,6 +59,12 @@ class FlowExport(tf.Module):
                               name=input_name)
     latent_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
                                 name='latents')
+    label_specs = []
+    if num_classes is not None:
+      label_specs = [tf.TensorSpec([None], tf.int32, name='labels')]
+
+    def forward_kwargs(labels):
+      return {} if num_classes is None else {'conditional_input': labels[0]}
 
     expected_shape = tf.constant(event_shape.as_list(), tf.int32)
 
@@ -84,51 +100,79 @@ class FlowExport(tf.Module):
       with tf.control_dependencies(checks):
         return tf.identity(values)
 
-    def checked_log_prob(values):
+    def check_labels(labels, batch_size):
+      """Labels in range and one per example (or a single one)."""
+      if num_classes is None:
+        return ()
+      (labels,) = labels
+      size = tf.size(labels)
+      with tf.control_dependencies([
+          tf.debugging.assert_non_negative(
+              labels, message='`labels` must be >= 0.'),
+          tf.debugging.assert_less(
+              labels, num_classes,
+              message=f'`labels` must be < num_classes ({num_classes}).'),
+          tf.debugging.Assert(
+              tf.logical_or(tf.equal(size, 1), tf.equal(size, batch_size)),
+              ['`labels` must hold one label or one per example; got', size,
+               'for a batch of', batch_size])]):
+        return (tf.broadcast_to(labels, [batch_size]),)
+
+    def checked_log_prob(values, labels):
+      values = check_data(values, input_name, is_image)
+      labels = check_labels(labels, tf.shape(values)[0])
       with training_mode(False):
-        return distribution.log_prob(check_data(values, input_name, is_image))
+        if num_classes is not None:
+          return distribution.log_prob(values, labels[0])
+        return distribution.log_prob(values)
 
-    @tf.function(input_signature=[data_spec])
-    def log_prob(values):
-      return {'log_prob': checked_log_prob(values)}
+    @tf.function(input_signature=[data_spec] + label_specs)
+    def log_prob(values, *labels):
+      return {'log_prob': checked_log_prob(values, labels)}
 
-    @tf.function(input_signature=[data_spec])
-    def bits_per_dim(values):
-      nats = checked_log_prob(values)
+    @tf.function(input_signature=[data_spec] + label_specs)
+    def bits_per_dim(values, *labels):
+      nats = checked_log_prob(values, labels)
       return {'bits_per_dim': -nats / (num_dims * math.log(2.))}
 
     @tf.function(input_signature=[
         tf.TensorSpec([], tf.int32, name='num_samples'),
         tf.TensorSpec([], dtype, name='temperature'),
-        tf.TensorSpec([], tf.int32, name='seed')])
-    def sample(num_samples, temperature, seed):
+        tf.TensorSpec([], tf.int32, name='seed')] + label_specs)
+    def sample(num_samples, temperature, seed, *labels):
       with tf.control_dependencies([
           tf.debugging.assert_non_negative(
               num_samples, message='`num_samples` must be >= 0.'),
           tf.debugging.assert_positive(
               temperature, message='`temperature` must be > 0.')]):
         stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
+      labels = check_labels(labels, num_samples)
       with training_mode(False):
         if is_image:
-          values = distribution.sample_pixels(
-              num_samples, temperature, seed=stateless_seed)
+          values = distribution._sample_pixels(  # pylint: disable=protected-access
+              num_samples, temperature, stateless_seed,
+              **forward_kwargs(labels))
         else:
           latents = distribution.distribution.sample(
               num_samples, seed=stateless_seed) * temperature
           values = distribution.bijector.forward(latents)
       return {input_name: values}
 
-    @tf.function(input_signature=[data_spec])
-    def encode(values):
+    @tf.function(input_signature=[data_spec] + label_specs)
+    def encode(values, *labels):
+      values = check_data(values, input_name, is_image)
+      labels = check_labels(labels, tf.shape(values)[0])
       with training_mode(False):
         return {'latents': distribution.bijector.inverse(
-            check_data(values, input_name, is_image))}
+            values, **forward_kwargs(labels))}
 
-    @tf.function(input_signature=[latent_spec])
-    def decode(latents):
+    @tf.function(input_signature=[latent_spec] + label_specs)
+    def decode(latents, *labels):
+      latents = check_data(latents, 'latents', False)
+      labels = check_labels(labels, tf.shape(latents)[0])
       with training_mode(False):
         return {input_name: distribution.bijector.forward(
-            check_data(latents, 'latents', False))}
+            latents, **forward_kwargs(labels))}
 
     self.log_prob = log_prob
     self.bits_per_dim = bits_per_dim

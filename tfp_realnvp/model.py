@@ -11,8 +11,8 @@ from tfp_realnvp import bijectors as rnvp_bijectors
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['PRESETS', 'RealNVP', 'VectorRealNVP', 'default_num_scales',
-           'to_uint8']
+__all__ = ['ConditionalRealNVP', 'PRESETS', 'RealNVP', 'VectorRealNVP',
+           'default_num_scales', 'to_uint8']
 
 # Paper §4.1: CIFAR-10 uses 8 residual blocks, 64 feature maps and downscales
 # once; the others 4 blocks (2 for LSUN) and 32 feature maps, recursing down to
@@ -116,6 +116,7 @@ class RealNVP(_Flow):
                batch_norm=True,
                bn_momentum=0.99,
                logit_alpha=0.05,
+               num_classes=None,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -132,6 +133,8 @@ class RealNVP(_Flow):
       bn_momentum: momentum of the batch-norm bijectors' moving averages
         (the coupling networks' own batch-norm layers keep Keras' 0.99).
       logit_alpha: `alpha` of the logit preprocessing.
+      num_classes: `None`, or the number of classes of a class-conditional
+        model; prefer `ConditionalRealNVP`, whose methods take the labels.
       dtype: float dtype of the weights, latents and pixels.
       compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
         in the coupling networks (see `MaskedAffineCoupling`).
@@ -160,12 +163,13 @@ class RealNVP(_Flow):
     self._image_shape = image_shape
     self._num_scales = num_scales
     self._dtype_arg = tf.as_dtype(dtype)
+    self._num_classes = num_classes
     self._config = dict(num_res_blocks=num_res_blocks,
                         num_filters=num_filters, batch_norm=batch_norm,
                         bn_momentum=bn_momentum, compute_dtype=compute_dtype,
                         validate_args=validate_args)
     with tf.name_scope(name) as name:
-      flow = tfb.Chain(
+      flow = rnvp_bijectors.ConditionalChain(
           [rnvp_bijectors.Logit(alpha=logit_alpha,
                                 validate_args=validate_args)] +
           [self._scale(image_shape, 0)], name='real_nvp_flow')
@@ -189,7 +193,7 @@ class RealNVP(_Flow):
     coupling = rnvp_bijectors.MaskedAffineCoupling(
         shape, mask_type=mask_type, parity=parity,
         num_res_blocks=config['num_res_blocks'], num_filters=filters,
-        dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
+        num_classes=self._num_classes, dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
         validate_args=config['validate_args'])
     if not config['batch_norm']:
       return [coupling]
@@ -202,7 +206,7 @@ class RealNVP(_Flow):
     height, width, channels = shape
     filters = self._config['num_filters'] * 2 ** index
     if index == self._num_scales - 1:
-      return tfb.Chain(
+      return rnvp_bijectors.ConditionalChain(
           [b for parity in (0, 1, 0, 1)
            for b in self._coupling_block(shape, 'checkerboard', parity,
                                          filters)],
@@ -217,7 +221,7 @@ class RealNVP(_Flow):
                                                 2 * filters)]
     coarser = self._scale((height // 2, width // 2, 2 * channels), index + 1)
     bijectors += [rnvp_bijectors.FactorOut(coarser), rnvp_bijectors.Squeeze()]
-    return tfb.Chain(bijectors, name=f'scale_{index}')
+    return rnvp_bijectors.ConditionalChain(bijectors, name=f'scale_{index}')
 
   @property
   def image_shape(self):
@@ -226,6 +230,11 @@ class RealNVP(_Flow):
   @property
   def num_scales(self):
     return self._num_scales
+
+  @property
+  def num_classes(self):
+    """`None` for an unconditional model, else the number of classes."""
+    return self._num_classes
 
   def bits_per_dim(self, pixels):
     """`-log_prob(pixels) / (D ln 2)` for dequantized pixels in [0, 256)."""
@@ -242,9 +251,12 @@ class RealNVP(_Flow):
     Returns:
       Pixel values clipped to [0, 256), shape `(num_samples, H, W, C)`.
     """
+    return self._sample_pixels(num_samples, temperature, seed)
+
+  def _sample_pixels(self, num_samples, temperature, seed, **bijector_kwargs):
     latents = self.distribution.sample(num_samples, seed=seed)
     latents = latents * tf.cast(temperature, latents.dtype)
-    pixels = self.bijector.forward(latents)
+    pixels = self.bijector.forward(latents, **bijector_kwargs)
     # The largest value below 256 in the pixels' own dtype (in float64 it
     # would round back up to 256 in float32).
     numpy_dtype = pixels.dtype.as_numpy_dtype
@@ -258,6 +270,122 @@ class RealNVP(_Flow):
   def join_latents(self, parts):
     """Inverse of `split_latents`."""
     return rnvp_bijectors.join_multiscale_latents(parts)
+
+
+class ConditionalRealNVP(RealNVP):
+  """A class-conditional Real NVP, `p(x | label)` (paper App. F).
+
+  The architecture of `RealNVP`, with every coupling network taking a learned
+  embedding of the label (see `MaskedAffineCoupling(num_classes=...)`); the
+  prior stays a standard normal, so the label acts only through the
+  couplings. Each density method takes the labels: integers in
+  `[0, num_classes)`, a scalar (one class for all) or one per example.
+  The bijector takes them as `conditional_input=labels`.
+
+  #### Examples
+
+  ```python
+  import tensorflow as tf
+  import tfp_realnvp
+
+  dist = tfp_realnvp.ConditionalRealNVP.from_preset('digits', num_classes=10)
+  pixels = tf.random.uniform([4, 8, 8, 1], 0., 256.)
+  dist.log_prob(pixels, labels=[0, 1, 2, 3])          # shape [4]
+  sevens = dist.sample_pixels(9, labels=7, seed=1)    # shape [9, 8, 8, 1]
+  latents = dist.bijector.inverse(pixels, conditional_input=[0, 1, 2, 3])
+  ```
+  """
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Configuration only, as for RealNVP.
+    return dict()
+
+  def __init__(self,
+               image_shape,
+               num_classes,
+               num_scales=None,
+               num_res_blocks=4,
+               num_filters=32,
+               batch_norm=True,
+               bn_momentum=0.99,
+               logit_alpha=0.05,
+               dtype=tf.float32,
+               compute_dtype=None,
+               validate_args=False,
+               name='conditional_real_nvp'):
+    """Builds the model; the arguments are `RealNVP`'s and `num_classes`.
+
+    Args:
+      image_shape: `(H, W, C)`.
+      num_classes: Python `int` >= 1, the number of labels.
+      num_scales: see `RealNVP`.
+      num_res_blocks: see `RealNVP`.
+      num_filters: see `RealNVP`.
+      batch_norm: see `RealNVP`.
+      bn_momentum: see `RealNVP`.
+      logit_alpha: see `RealNVP`.
+      dtype: see `RealNVP`.
+      compute_dtype: see `RealNVP`.
+      validate_args: see `RealNVP`.
+      name: name of the distribution.
+
+    Raises:
+      ValueError: for a `num_classes` that is not a positive int, and as
+        `RealNVP`.
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+      raise ValueError(
+          f'`num_classes` must be a positive int, got {num_classes!r}.')
+    super().__init__(
+        image_shape, num_scales=num_scales, num_res_blocks=num_res_blocks,
+        num_filters=num_filters, batch_norm=batch_norm,
+        bn_momentum=bn_momentum, logit_alpha=logit_alpha,
+        num_classes=num_classes, dtype=dtype, compute_dtype=compute_dtype,
+        validate_args=validate_args, name=name)
+
+  def _checked_labels(self, labels):
+    """Labels as an integer tensor, with a range check that always runs."""
+    if labels is None:
+      raise ValueError(
+          f'{self.name} is class-conditional: pass `labels` (integers in '
+          f'[0, {self.num_classes})).')
+    labels = tf.convert_to_tensor(labels)
+    if not labels.dtype.is_integer:
+      raise TypeError(
+          f'Labels must be integers, got dtype {labels.dtype.name}.')
+    with tf.control_dependencies([
+        tf.debugging.assert_non_negative(labels, message='Negative label.'),
+        tf.debugging.assert_less(
+            labels, tf.cast(self.num_classes, labels.dtype),
+            message=f'Label >= num_classes ({self.num_classes}).')]):
+      return tf.identity(labels)
+
+  def log_prob(self, value, labels=None, name='log_prob', **kwargs):
+    """`log p(value | labels)`; labels broadcast to the batch shape."""
+    kwargs['bijector_kwargs'] = dict(
+        kwargs.get('bijector_kwargs', {}),
+        conditional_input=self._checked_labels(labels))
+    return super().log_prob(value, name=name, **kwargs)
+
+  def bits_per_dim(self, pixels, labels=None):
+    """`-log_prob(pixels, labels) / (D ln 2)`."""
+    return -self.log_prob(pixels, labels) / (self.num_dims * math.log(2.))
+
+  def sample(self, sample_shape=(), labels=None, seed=None, name='sample',
+             **kwargs):
+    """Samples of class `labels` (broadcast to `sample_shape`)."""
+    kwargs['bijector_kwargs'] = dict(
+        kwargs.get('bijector_kwargs', {}),
+        conditional_input=self._checked_labels(labels))
+    return super().sample(sample_shape, seed=seed, name=name, **kwargs)
+
+  def sample_pixels(self, num_samples, labels=None, temperature=1.0,
+                    seed=None):
+    """`RealNVP.sample_pixels` for class `labels` (scalar or `(num_samples,)`)."""
+    return self._sample_pixels(
+        num_samples, temperature, seed,
+        conditional_input=self._checked_labels(labels))
 
 
 class VectorRealNVP(_Flow):

@@ -105,11 +105,15 @@ class WeightNormDense(_WeightNorm):
 class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   """A pre-activation ResNet ending in `(shift, scale * tanh(h))`."""
 
-  def __init__(self, output_channels, num_res_blocks, num_filters, **kwargs):
+  def __init__(self, output_channels, num_res_blocks, num_filters,
+               num_classes=None, **kwargs):
     super().__init__(**kwargs)
     self.output_channels = int(output_channels)
     self.num_res_blocks = int(num_res_blocks)
     self.num_filters = int(num_filters)
+    self.num_classes = None if num_classes is None else int(num_classes)
+    if self.num_classes is not None and self.num_classes < 1:
+      raise ValueError(f'`num_classes` must be positive, got {num_classes}.')
     if self.output_channels < 1:
       raise ValueError(
           f'`output_channels` must be positive, got {output_channels}.')
@@ -122,6 +126,13 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     # every sublayer.
     dtype = self.dtype_policy
     self.input_layer = self._linear(self.num_filters, 'input')
+    # Paper App. F: the class enters the s and t networks as a learned
+    # embedding, here added to the features after the first layer.
+    self.label_embedding = None
+    if self.num_classes is not None:
+      self.label_embedding = tf_keras.layers.Embedding(
+          self.num_classes, self.num_filters, dtype=dtype,
+          name='label_embedding')
     self.blocks = []
     for i in range(self.num_res_blocks):
       self.blocks.append((
@@ -141,6 +152,8 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     hidden_shape = tf.TensorShape(input_shape)[:-1].concatenate(
         [self.num_filters])
     self.input_layer.build(input_shape)
+    if self.label_embedding is not None:
+      self.label_embedding.build([None])
     for bn1, layer1, bn2, layer2 in self.blocks:
       for layer in (bn1, layer1, bn2, layer2):
         layer.build(hidden_shape)
@@ -151,8 +164,20 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
         initializer='ones', trainable=True)
     super().build(input_shape)
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, labels=None, training=None):
     h = self.input_layer(inputs)
+    if self.label_embedding is not None:
+      if labels is None:
+        raise ValueError(
+            f'{self.name} is class-conditional: pass the labels.')
+      embedding = self.label_embedding(labels)
+      # (N, F) -> (N, 1, ..., 1, F), broadcast over the spatial axes.
+      spatial_ones = tf.ones([len(h.shape) - 2], tf.int32)
+      h = h + tf.reshape(embedding, tf.concat(
+          [tf.shape(embedding)[:1], spatial_ones, [self.num_filters]], 0))
+    elif labels is not None:
+      raise ValueError(f'{self.name} is not class-conditional; it was given '
+                       'labels.')
     for bn1, layer1, bn2, layer2 in self.blocks:
       r = layer1(tf.nn.relu(bn1(h, training=training)))
       r = layer2(tf.nn.relu(bn2(r, training=training)))
@@ -164,7 +189,7 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   def get_config(self):
     return dict(super().get_config(), output_channels=self.output_channels,
                 num_res_blocks=self.num_res_blocks,
-                num_filters=self.num_filters)
+                num_filters=self.num_filters, num_classes=self.num_classes)
 
 
 class ResNet(_ShiftAndLogScaleNet):
@@ -173,6 +198,9 @@ class ResNet(_ShiftAndLogScaleNet):
   Input `(N, H, W, C_in)`, outputs two `(N, H, W, output_channels)` tensors.
   3x3 weight-normalized convolutions, `num_res_blocks` pre-activation residual
   blocks (batch norm, ReLU, conv, twice, plus the skip), `num_filters` wide.
+  With `num_classes`, `call(inputs, labels)` takes integer labels `(N,)` whose
+  learned embedding is added to every position's features after the first
+  convolution (a class-conditional coupling, paper App. F).
   """
 
   def _linear(self, units, name, zero_init=False):

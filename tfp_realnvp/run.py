@@ -79,6 +79,8 @@ class TrainConfig:
   jit_compile: bool = False
   # bfloat16 in the coupling networks, float32 everywhere else.
   mixed_precision: bool = False
+  # A class-conditional model on the dataset's labels (paper App. F).
+  conditional: bool = False
   # Of the sample grids written each epoch.
   temperature: float = 1.0
   num_samples: int = 64
@@ -169,6 +171,9 @@ def _check_config(config):
   if config.preset is not None and config.preset not in model_lib.PRESETS:
     raise ValueError(f'Unknown preset {config.preset!r}; choose one of '
                      f'{sorted(model_lib.PRESETS)}.')
+  if config.conditional and config.dataset in data.TOY_DATASETS:
+    raise ValueError(f'--conditional needs labelled images; {config.dataset!r} '
+                     'is an unlabelled 2-D toy dataset.')
 
 
 # TFDS names whose paper preprocessing and configuration differ from their
@@ -186,7 +191,7 @@ def _is_vector_dataset(config):
 
 
 def evaluation_dataset(dataset, split, data_dir=None, batch_size=64,
-                       recipe=None, download=True, seed=0):
+                       recipe=None, download=True, seed=0, with_labels=False):
   """A fixed-order dataset of `dataset`'s `split` for validation or testing.
 
   Args:
@@ -199,12 +204,14 @@ def evaluation_dataset(dataset, split, data_dir=None, batch_size=64,
       `'lsun'`.
     download: let TFDS download missing data.
     seed: seed of the dequantization noise (or of the toy points).
+    with_labels: yield `(images, labels)` (for a class-conditional model).
 
   Returns:
     A batched `tf.data.Dataset`, unshuffled.
   """
   if dataset == EMBEDDED_DATASET:
-    return data.digits_dataset(split, batch_size, shuffle=False, seed=seed)
+    return data.digits_dataset(split, batch_size, shuffle=False, seed=seed,
+                               with_labels=with_labels)
   if dataset in data.TOY_DATASETS:
     return data.toy_dataset(dataset, 2000, batch_size, shuffle=False,
                             seed=seed)
@@ -212,17 +219,18 @@ def evaluation_dataset(dataset, split, data_dir=None, batch_size=64,
                                          (None, None))[0]
   return data.image_dataset(dataset, split, data_dir, batch_size,
                             shuffle=False, recipe=recipe, download=download,
-                            seed=seed)
+                            seed=seed, with_labels=with_labels)
 
 
 def _datasets(config):
   """(train, validation) datasets for the configured data."""
   validation = evaluation_dataset(
       config.dataset, config.validation_split, config.data_dir,
-      config.batch_size, config.recipe, config.download, config.seed + 1)
+      config.batch_size, config.recipe, config.download, config.seed + 1,
+      with_labels=config.conditional)
   if config.dataset == EMBEDDED_DATASET:
-    return (data.digits_dataset('train', config.batch_size, seed=config.seed),
-            validation)
+    return (data.digits_dataset('train', config.batch_size, seed=config.seed,
+                                with_labels=config.conditional), validation)
   if _is_vector_dataset(config):
     return (data.toy_dataset(config.dataset, 10000, config.batch_size,
                              seed=config.seed), validation)
@@ -230,14 +238,19 @@ def _datasets(config):
   return (data.image_dataset(config.dataset, 'train', config.data_dir,
                              config.batch_size, flip=config.flip,
                              recipe=recipe, download=config.download,
-                             seed=config.seed), validation)
+                             seed=config.seed,
+                             with_labels=config.conditional), validation)
 
 
-def _distribution(config, event_shape):
+def _distribution(config, event_shape, num_classes=None):
   """The model for `event_shape`, from the preset and explicit overrides."""
   overrides = {key: getattr(config, key)
                for key in ('num_scales', 'num_res_blocks', 'num_filters')
                if getattr(config, key) is not None}
+  image_model = model_lib.RealNVP
+  if num_classes is not None:
+    image_model = model_lib.ConditionalRealNVP
+    overrides['num_classes'] = num_classes
   compute_dtype = 'bfloat16' if config.mixed_precision else None
   if len(event_shape) == 1:
     vector_kwargs = {}
@@ -261,14 +274,14 @@ def _distribution(config, event_shape):
     raise ValueError(f'Unknown preset {preset!r}; choose one of '
                      f'{sorted(model_lib.PRESETS)}.')
   if preset is None:
-    return model_lib.RealNVP(event_shape, bn_momentum=config.bn_momentum,
-                             compute_dtype=compute_dtype, **overrides)
+    return image_model(event_shape, bn_momentum=config.bn_momentum,
+                       compute_dtype=compute_dtype, **overrides)
   preset_shape = model_lib.PRESETS[preset]['image_shape']
   if tuple(event_shape) != tuple(preset_shape):
     raise ValueError(
         f'Preset {preset!r} is for images of shape {preset_shape}, but '
         f'dataset {config.dataset!r} has {tuple(event_shape)}.')
-  return model_lib.RealNVP.from_preset(
+  return image_model.from_preset(
       preset, bn_momentum=config.bn_momentum, compute_dtype=compute_dtype,
       **overrides)
 
@@ -290,6 +303,7 @@ def _build_from_description(description):
   """Inverse of `_describe`."""
   kwargs = {k: v for k, v in description.items() if k != 'class'}
   classes = {'RealNVP': model_lib.RealNVP,
+             'ConditionalRealNVP': model_lib.ConditionalRealNVP,
              'VectorRealNVP': model_lib.VectorRealNVP}
   if description.get('class') not in classes:
     raise ValueError(f'Unknown model class {description.get("class")!r}.')
@@ -445,12 +459,25 @@ class _EpochFigures(tf_keras.callbacks.Callback):
         os.path.join(log_dir, 'train'))
     self._is_image = len(distribution.event_shape) == 3
 
-    @tf.function
+    self._num_rows = None
+    num_classes = getattr(distribution, 'num_classes', None)
+    if num_classes is not None:
+      # One row per class.
+      self._num_rows = num_classes
+      per_class = max(1, num_samples // num_classes)
+      labels = tf.repeat(tf.range(num_classes), per_class)
+      num_samples = num_classes * per_class
+
+    @tf.function(autograph=False)
     def sample():
       with training_mode(False):
         # The same latents every epoch, so the grids show training progress.
+        seed_tensor = tf.constant([seed, 0])
+        if num_classes is not None:
+          return distribution.sample_pixels(num_samples, labels, temperature,
+                                            seed=seed_tensor)
         return distribution.sample_pixels(num_samples, temperature,
-                                          seed=tf.constant([seed, 0]))
+                                          seed=seed_tensor)
 
     self._sample = sample
 
@@ -465,7 +492,7 @@ class _EpochFigures(tf_keras.callbacks.Callback):
                         _learning_rate(self.model.optimizer))
       if self._is_image:
         scale = max(1, 128 // pixels.shape[1])
-        grid = figures.image_grid(pixels)
+        grid = figures.image_grid(pixels, num_rows=self._num_rows)
         path = os.path.join(self._model_dir, 'samples',
                             f'epoch_{epoch + 1:04d}.png')
         figures.write_png(path, grid, scale=scale)
@@ -521,10 +548,18 @@ def run(config, datasets=None, strategy=None):
   train_data, validation_data = datasets or _datasets(config)
   train_data = _shard_by_example(train_data)
   validation_data = _shard_by_example(validation_data)
-  event_shape = tuple(train_data.element_spec.shape[1:])
+  element_spec = train_data.element_spec
+  if isinstance(element_spec, tuple):
+    element_spec = element_spec[0]
+  event_shape = tuple(element_spec.shape[1:])
+  num_classes = None
+  if config.conditional:
+    if not isinstance(train_data.element_spec, tuple):
+      raise ValueError('--conditional needs a dataset of (images, labels).')
+    num_classes = data.num_classes(config.dataset, config.data_dir)
 
   with strategy.scope():
-    distribution = _distribution(config, event_shape)
+    distribution = _distribution(config, event_shape, num_classes)
     flow_model = training.FlowModel(distribution, l2_scale=config.l2_scale)
     flow_model.compile(
         optimizer=tf_keras.optimizers.Adam(config.learning_rate),
@@ -543,7 +578,9 @@ def run(config, datasets=None, strategy=None):
     # Epochs of a fixed length never run out of data.
     train_data = train_data.repeat()
   # Builds the model so the checkpoint can restore its optimizer state.
-  flow_model(tf.zeros((1,) + event_shape, distribution.dtype))
+  example = tf.zeros((1,) + event_shape, distribution.dtype)
+  flow_model((example, tf.zeros([1], tf.int64)) if config.conditional
+             else example)
   log_dir = os.path.join(model_dir, 'tensorboard')
   checkpoints = _Checkpoints(model_dir, config.checkpoint_every_steps,
                              config.learning_rate)
@@ -632,18 +669,22 @@ def run(config, datasets=None, strategy=None):
   return results
 
 
-def load_distribution(model_dir):
+def load_distribution(model_dir, image_shape=None):
   """Rebuilds the model of a run and restores its latest checkpoint.
 
   Args:
     model_dir: a `run` output directory (with config.json and checkpoints).
+    image_shape: `None`, or another `(H, W, C)` to build the trained image
+      model at (paper App. C: the couplings are fully convolutional and batch
+      norm is per channel, so the weights fit any size the scales divide).
 
   Returns:
     `(distribution, config_dict)`, the distribution in the state of the last
     checkpoint.
 
   Raises:
-    ValueError: when `model_dir` has no config.json or no checkpoint.
+    ValueError: when `model_dir` has no config.json or no checkpoint, or
+      for an `image_shape` the model cannot take.
   """
   config_path = os.path.join(model_dir, 'config.json')
   if not os.path.exists(config_path):
@@ -655,7 +696,20 @@ def load_distribution(model_dir):
       os.path.join(model_dir, CHECKPOINT_SUBDIR, 'chief'))
   if checkpoint is None:
     raise ValueError(f'No checkpoint in {model_dir!r}: train first.')
-  distribution = _build_from_description(config['model'])
+  description = dict(config['model'])
+  if image_shape is not None:
+    if 'image_shape' not in description:
+      raise ValueError('Only image models can be built at another size.')
+    trained_shape = tuple(description['image_shape'])
+    image_shape = tuple(int(n) for n in image_shape)
+    if len(image_shape) != 3 or image_shape[2] != trained_shape[2]:
+      raise ValueError(f'The model was trained on {trained_shape} images: '
+                       f'another size needs (H, W, {trained_shape[2]}), got '
+                       f'{image_shape}.')
+    if description.get('num_scales') is None:
+      description['num_scales'] = model_lib.default_num_scales(trained_shape)
+    description['image_shape'] = list(image_shape)
+  distribution = _build_from_description(description)
   flow_model = training.FlowModel(distribution)
   status = tf.train.Checkpoint(model=flow_model).restore(checkpoint)
   # Every variable of the model must come from the checkpoint; only the

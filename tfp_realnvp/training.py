@@ -22,8 +22,9 @@ class FlowModel(tf_keras.Model):
   `tfp_realnvp.RealNVP` (a density over dequantized pixels in [0, 256)) is the
   paper's figure. `predict` returns per-example log-probs.
 
-  Datasets may yield images, or `(images, labels)` pairs whose labels are
-  ignored.
+  Datasets may yield images, or `(images, labels)` pairs. The labels condition
+  a class-conditional distribution (`tfp_realnvp.ConditionalRealNVP`, which
+  then requires them) and are ignored otherwise.
 
   Under a `tf.distribute` strategy (build the distribution and the model in
   `strategy.scope()`), the loss is the mean over the global batch however it
@@ -79,14 +80,28 @@ class FlowModel(tf_keras.Model):
   def metrics(self):
     return [self.loss_tracker, self.bits_per_dim_tracker]
 
-  def call(self, inputs, training=None):
-    del training  # Batch norm reads it from the Keras call context.
-    return self.distribution.log_prob(inputs)
+  @property
+  def is_conditional(self):
+    return getattr(self.distribution, 'num_classes', None) is not None
 
-  def _images(self, data):
+  def call(self, inputs, training=None):
+    """Per-example log-probs of images, or of `(images, labels)`."""
+    del training  # Batch norm reads it from the Keras call context.
+    images, labels = self._images_and_labels(inputs)
+    if self.is_conditional:
+      return self.distribution.log_prob(images, labels)
+    return self.distribution.log_prob(images)
+
+  def _images_and_labels(self, data):
+    images, labels = data, None
     if isinstance(data, (tuple, list)):
-      return data[0]
-    return data
+      images = data[0]
+      labels = data[1] if len(data) > 1 else None
+    if self.is_conditional and labels is None:
+      raise ValueError(
+          'The distribution is class-conditional: the dataset must yield '
+          '(images, labels) pairs.')
+    return images, labels
 
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""
@@ -96,14 +111,14 @@ class FlowModel(tf_keras.Model):
     return self.l2_scale * tf.add_n([tf.reduce_sum(tf.square(s))
                                      for s in scales])
 
-  def _negative_log_likelihood(self, images, training):
+  def _negative_log_likelihood(self, data, training):
     """`(local_nll_sum, local_count, global_count)` of a replica's batch.
 
     Under a `tf.distribute` strategy each replica sees part of the global
     batch; dividing its sum by the global count makes the replicas' losses
     (and so their all-reduced gradients) add up to the global mean.
     """
-    nll = -self(images, training=training)
+    nll = -self(data, training=training)
     local_count = tf.cast(tf.shape(nll)[0], nll.dtype)
     context = tf.distribute.get_replica_context()
     global_count = context.all_reduce(tf.distribute.ReduceOp.SUM,
@@ -111,11 +126,11 @@ class FlowModel(tf_keras.Model):
     return tf.reduce_sum(nll), local_count, global_count
 
   def train_step(self, data):
-    images = self._images(data)
+    data = self._without_sample_weights(data)
     num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:
       nll_sum, local_count, global_count = self._negative_log_likelihood(
-          images, training=True)
+          data, training=True)
       regularization = self.regularization_loss()
       # Summed over replicas: the global mean NLL plus the penalty once.
       replica_loss = (nll_sum / global_count
@@ -139,14 +154,20 @@ class FlowModel(tf_keras.Model):
     return self._update_metrics(nll_sum, local_count, regularization)
 
   def test_step(self, data):
-    images = self._images(data)
     nll_sum, local_count, _ = self._negative_log_likelihood(
-        images, training=False)
+        self._without_sample_weights(data), training=False)
     return self._update_metrics(nll_sum, local_count,
                                 self.regularization_loss())
 
   def predict_step(self, data):
-    return self(self._images(data), training=False)
+    return self(self._without_sample_weights(data), training=False)
+
+  def _without_sample_weights(self, data):
+    # (images,), (images, labels): a third element would be Keras' sample
+    # weights, which a likelihood does not use.
+    if isinstance(data, (tuple, list)):
+      return tuple(data[:2]) if len(data) > 1 else data[0]
+    return data
 
   def _update_metrics(self, nll_sum, count, regularization):
     # Weighted by the replica's example count, so the metrics are means over

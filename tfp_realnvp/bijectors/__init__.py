@@ -1,6 +1,7 @@
 """Real NVP bijectors for TensorFlow Probability."""
 
 from tfp_realnvp.bijectors.batch_normalization import BatchNormalization
+from tfp_realnvp.bijectors.conditional_chain import ConditionalChain
 from tfp_realnvp.bijectors.factor_out import FactorOut
 from tfp_realnvp.bijectors.factor_out import join_multiscale_latents
 from tfp_realnvp.bijectors.factor_out import split_multiscale_latents
@@ -14,6 +15,7 @@ from tfp_realnvp.bijectors.training_mode import training_mode
 
 __all__ = [
     'BatchNormalization',
+    'ConditionalChain',
     'FactorOut',
     'Logit',
     'MaskedAffineCoupling',

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from tfp_realnvp.bijectors import conditional_chain
 from tfp_realnvp.bijectors import one_pass_bijector
 from tfp_realnvp.bijectors import squeeze as squeeze_lib
 from tfp_realnvp.bijectors import training_mode
@@ -40,7 +41,7 @@ class FactorOut(one_pass_bijector.OnePassBijector):
   `z(1)..z(L)` from such a latent and `join_multiscale_latents` puts them back.
 
   Stateful bijectors inside `bijector` (batch norm) see the same training
-  mode as this one.
+  mode as this one; a `conditional_input=` keyword is passed on to it.
 
   #### Examples
 
@@ -106,6 +107,16 @@ class FactorOut(one_pass_bijector.OnePassBijector):
   def bijector(self):
     return self._bijector
 
+  @property
+  def takes_conditional_input(self):
+    """Whether `bijector` takes `conditional_input=` (passed on to it)."""
+    return conditional_chain.takes_conditional_input(self._bijector)
+
+  def _inner_kwargs(self, conditional_input):
+    if conditional_input is None:
+      return {}
+    return dict(conditional_input=conditional_input)
+
   def _split(self, x):
     one_pass_bijector.check_float_input(self, x, self._event_ndims)
     channels = x.shape[-1]
@@ -121,20 +132,22 @@ class FactorOut(one_pass_bijector.OnePassBijector):
     with tf.control_dependencies(assertions):
       return tf.split(x, 2, axis=-1)
 
-  def _augmented_forward(self, x, training=False):
+  def _augmented_forward(self, x, training=False, conditional_input=None):
     kept, passed_on = self._split(x)
+    kwargs = self._inner_kwargs(conditional_input)
     with training_mode.training_mode(training):
-      transformed = self._bijector.forward(passed_on)
+      transformed = self._bijector.forward(passed_on, **kwargs)
       ildj = -self._bijector.forward_log_det_jacobian(
-          passed_on, event_ndims=self._event_ndims)
+          passed_on, event_ndims=self._event_ndims, **kwargs)
     return tf.concat([kept, transformed], axis=-1), ildj
 
-  def _augmented_inverse(self, y, training=False):
+  def _augmented_inverse(self, y, training=False, conditional_input=None):
     kept, passed_on = self._split(y)
+    kwargs = self._inner_kwargs(conditional_input)
     with training_mode.training_mode(training):
-      transformed = self._bijector.inverse(passed_on)
+      transformed = self._bijector.inverse(passed_on, **kwargs)
       ildj = self._bijector.inverse_log_det_jacobian(
-          passed_on, event_ndims=self._event_ndims)
+          passed_on, event_ndims=self._event_ndims, **kwargs)
     return tf.concat([kept, transformed], axis=-1), ildj
 
 

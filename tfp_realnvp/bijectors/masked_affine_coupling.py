@@ -67,6 +67,11 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
   receives a tensor with exactly one batch dimension. If it is a
   `tf.Module` (e.g. a Keras layer), its variables are tracked.
 
+  With `num_classes`, the coupling is class-conditional (paper App. F): the
+  default network adds a learned embedding of the label to its features, and
+  `forward`/`inverse` take `conditional_input=labels` (a
+  `ConditionalChain` passes it down a whole model).
+
   Batch normalization inside the default network follows the training flag
   (see `tfp_realnvp.bijectors.resolve_training`): an explicit
   `training=` keyword to `forward`/`inverse`, else `training_mode(...)`,
@@ -104,6 +109,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
                shift_and_log_scale_fn=None,
                num_res_blocks=4,
                num_filters=32,
+               num_classes=None,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -119,6 +125,10 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         network, `fn(x_conditioning, output_channels) -> (shift, log_scale)`.
       num_res_blocks: residual blocks of the default network.
       num_filters: width of the default network.
+      num_classes: `None`, or the number of classes of a class-conditional
+        coupling (paper App. F): the default network adds a learned label
+        embedding, and every call needs `conditional_input=labels`, integer
+        labels in `[0, num_classes)` broadcastable to the batch shape.
       dtype: float dtype of the default network's weights (and so of the
         inputs it accepts).
       compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default network
@@ -130,8 +140,9 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
 
     Raises:
       ValueError: for an event shape of rank other than 1 or 3, an unknown
-        mask type or parity, a checkerboard mask on vectors, or a channel mask
-        over an odd number of channels.
+        mask type or parity, a checkerboard mask on vectors, a channel mask
+        over an odd number of channels, or `num_classes` with a custom
+        network.
     """
     parameters = dict(locals())
     event_shape = tf.TensorShape(event_shape)
@@ -179,13 +190,22 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         conditioning_channels = transformed_channels = channels // 2
       self._transformed_channels = transformed_channels
       self._uses_default_network = shift_and_log_scale_fn is None
+      if num_classes is not None and not self._uses_default_network:
+        raise ValueError('`num_classes` configures the default network; a '
+                         'custom `shift_and_log_scale_fn` cannot take it.')
+      if num_classes is not None and (not isinstance(num_classes, int) or
+                                      num_classes < 1):
+        raise ValueError(
+            f'`num_classes` must be a positive int, got {num_classes!r}.')
+      self._num_classes = num_classes
       if shift_and_log_scale_fn is None:
         network_cls = (networks.ResNet if event_shape.rank == 3
                        else networks.DenseResNet)
         shift_and_log_scale_fn = network_cls(
             output_channels=transformed_channels,
             num_res_blocks=num_res_blocks, num_filters=num_filters,
-            dtype=network_dtype, name='shift_and_log_scale')
+            num_classes=num_classes, dtype=network_dtype,
+            name='shift_and_log_scale')
         shift_and_log_scale_fn.build(
             [None] + event_shape[:-1].as_list() + [conditioning_channels])
       elif not callable(shift_and_log_scale_fn):
@@ -215,14 +235,52 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
   def shift_and_log_scale_fn(self):
     return self._shift_and_log_scale_fn
 
-  def _shift_and_log_scale(self, conditioning, training):
+  @property
+  def num_classes(self):
+    return self._num_classes
+
+  @property
+  def takes_conditional_input(self):
+    """Whether calls take `conditional_input=labels` (see `num_classes`)."""
+    return self._num_classes is not None
+
+  def _flat_labels(self, labels, batch_shape):
+    """Checks labels and broadcasts them to the flattened batch."""
+    if labels is None:
+      raise ValueError(
+          f'{self.name} is class-conditional (num_classes='
+          f'{self._num_classes}): pass `conditional_input=labels`.')
+    labels = tf.convert_to_tensor(labels)
+    if not labels.dtype.is_integer:
+      raise TypeError(f'{self.name}: labels must be integers, got dtype '
+                      f'{labels.dtype.name}.')
+    assertions = []
+    if self.validate_args:
+      assertions = [
+          tf.debugging.assert_non_negative(
+              labels, message=f'{self.name}: negative label.'),
+          tf.debugging.assert_less(
+              labels, tf.cast(self._num_classes, labels.dtype),
+              message=f'{self.name}: label >= num_classes '
+                      f'({self._num_classes}).')]
+    with tf.control_dependencies(assertions):
+      return tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
+
+  def _shift_and_log_scale(self, conditioning, training, labels):
     """Runs the network once, flattening batch dims to the single one it wants."""
     event_rank = self._event_shape.rank
     batch_shape = tf.shape(conditioning)[:-event_rank]
     flat = tf.reshape(
         conditioning,
         tf.concat([[-1], tf.shape(conditioning)[-event_rank:]], axis=0))
-    if self._uses_default_network:
+    if self._num_classes is not None:
+      shift, log_scale = self._shift_and_log_scale_fn(
+          flat, labels=self._flat_labels(labels, batch_shape),
+          training=training)
+    elif labels is not None:
+      raise ValueError(f'{self.name} is not class-conditional (no '
+                       '`num_classes`) but was given `conditional_input`.')
+    elif self._uses_default_network:
       shift, log_scale = self._shift_and_log_scale_fn(flat, training=training)
     else:
       shift, log_scale = self._shift_and_log_scale_fn(
@@ -252,7 +310,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     return tf.reduce_sum(
         log_scale, axis=list(range(-self._event_shape.rank, 0)))
 
-  def _coupling(self, x, direction, training):
+  def _coupling(self, x, direction, training, labels):
     """Applies the coupling; `direction` is +1 (forward) or -1 (inverse)."""
     expected_dtype = (self._network_dtype if self._uses_default_network
                       else None)
@@ -262,14 +320,16 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     if self._mask_type == 'checkerboard':
       shape = tf.shape(x)
       mask = checkerboard_mask(shape[-3], shape[-2], self._parity, x.dtype)
-      shift, log_scale = self._shift_and_log_scale(x * mask, training)
+      shift, log_scale = self._shift_and_log_scale(x * mask, training,
+                                                   labels)
       shift = shift * (1. - mask)
       if log_scale is not None:
         log_scale = log_scale * (1. - mask)
       transformed = x
     else:
       conditioning, transformed = self._split_channels(x)
-      shift, log_scale = self._shift_and_log_scale(conditioning, training)
+      shift, log_scale = self._shift_and_log_scale(conditioning, training,
+                                                   labels)
     if direction > 0:
       if log_scale is not None:
         transformed = transformed * tf.exp(log_scale)
@@ -285,10 +345,10 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     return y, self._sum_event(log_scale, x)
 
   # Both directions return the inverse log-det, -sum(s), for the cache.
-  def _augmented_forward(self, x, training=False):
-    y, sum_log_scale = self._coupling(x, +1, training)
+  def _augmented_forward(self, x, training=False, conditional_input=None):
+    y, sum_log_scale = self._coupling(x, +1, training, conditional_input)
     return y, -sum_log_scale
 
-  def _augmented_inverse(self, y, training=False):
-    x, sum_log_scale = self._coupling(y, -1, training)
+  def _augmented_inverse(self, y, training=False, conditional_input=None):
+    x, sum_log_scale = self._coupling(y, -1, training, conditional_input)
     return x, -sum_log_scale
