@@ -19,6 +19,7 @@ setuptools.setup(
             'tfp-realnvp-train = tfp_realnvp_bin.train:console_main',
             'tfp-realnvp-sample = tfp_realnvp_bin.sample:console_main',
             'tfp-realnvp-evaluate = tfp_realnvp_bin.evaluate:console_main',
+            'tfp-realnvp-latent-figures = tfp_realnvp_bin.latent_figures:console_main',
         ],
     },
     python_requires='>=3.10',

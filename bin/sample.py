@@ -4,7 +4,11 @@
   python bin/sample.py --model=runs/digits/export --temperature=0.5,0.75,1 \
       --num_samples=8 --output=temperatures.png     # one row per temperature
 
---model is a bin/train.py --model_dir (latest checkpoint) or a SavedModel.
+  python bin/sample.py --model=runs/mnist --size_factor=2 --output=big.png
+      # 56x56 samples from a model trained on 28x28 (paper App. C)
+
+--model is a bin/train.py --model_dir (latest checkpoint) or a SavedModel. A
+class-conditional model gives one row per class (--num_samples per class).
 """
 
 from absl import app
@@ -27,6 +31,10 @@ def define_flags():
                     'Prior standard-deviation scales; several give one row '
                     'each.')
   flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+  flags.DEFINE_integer('size_factor', 1,
+                       'Samples at size_factor times the trained height and '
+                       'width (fully convolutional couplings; needs a '
+                       'training run directory, not a SavedModel).')
   flags.DEFINE_integer('scale', 0,
                        'Pixel magnification of the PNG (0: to ~128 pixels a '
                        'tile).')
@@ -41,10 +49,18 @@ def main(argv):
   except ValueError as error:
     raise app.UsageError(
         f'--temperature must be numbers, got {FLAGS.temperature}.') from error
-  if FLAGS.num_samples < 1 or min(temperatures) <= 0:
-    raise app.UsageError('--num_samples and --temperature must be positive.')
+  if FLAGS.num_samples < 1 or min(temperatures) <= 0 or FLAGS.size_factor < 1:
+    raise app.UsageError(
+        '--num_samples, --temperature and --size_factor must be positive.')
   try:
     flow = loading.load_flow(FLAGS.model)
+    if FLAGS.size_factor > 1:
+      if len(flow.event_shape) != 3:
+        raise ValueError('--size_factor needs an image model.')
+      height, width, channels = flow.event_shape
+      flow = loading.load_flow(
+          FLAGS.model, image_shape=(FLAGS.size_factor * height,
+                                    FLAGS.size_factor * width, channels))
     grid = loading.sample_grid(flow, FLAGS.num_samples, temperatures,
                                FLAGS.seed)
   except ValueError as error:
@@ -52,7 +68,8 @@ def main(argv):
   scale = FLAGS.scale or max(1, 128 // flow.event_shape[0])
   figures.write_png(FLAGS.output, grid, scale=scale)
   logging.info('Wrote %d samples from %s to %s', FLAGS.num_samples *
-               len(temperatures), flow.source, FLAGS.output)
+               len(temperatures) * (flow.num_classes or 1), flow.source,
+               FLAGS.output)
 
 
 def console_main():

@@ -78,5 +78,46 @@ def test_bad_paths_say_what_was_expected(tmp_path):
     loading.load_flow(str(tmp_path))
 
 
+@pytest.fixture(scope='module')
+def conditional_flows(trained_conditional_run_dir):
+  return {
+      'checkpoint': loading.load_flow(str(trained_conditional_run_dir)),
+      'saved_model': loading.load_flow(
+          str(trained_conditional_run_dir / 'export')),
+  }
+
+
+def test_conditional_checkpoint_and_saved_model_agree(conditional_flows):
+  pixels, labels = _pixels(4), [0, 3, 9, 3]
+  checkpoint = conditional_flows['checkpoint']
+  saved_model = conditional_flows['saved_model']
+  assert checkpoint.num_classes == saved_model.num_classes == 10
+  assert checkpoint.num_scales == saved_model.num_scales == 2
+  np.testing.assert_allclose(checkpoint.log_prob(pixels, labels),
+                             saved_model.log_prob(pixels, labels), rtol=1e-5)
+  for flow in (checkpoint, saved_model):
+    latents = flow.encode(pixels, labels)
+    np.testing.assert_allclose(flow.decode(latents, labels), pixels,
+                               atol=1e-3)
+    with pytest.raises(ValueError, match='pass labels'):
+      flow.log_prob(pixels)
+  # Same latents, another label: another image.
+  assert np.max(np.abs(saved_model.decode(latents, 5) - pixels)) > 1e-2
+  grid = loading.sample_grid(saved_model, 3)
+  assert grid.shape == (10 * 9 - 1, 3 * 9 - 1, 1)
+
+
+def test_a_run_directory_samples_at_twice_the_trained_size(trained_run_dir):
+  flow = loading.load_flow(str(trained_run_dir), image_shape=(16, 16, 1))
+  assert flow.event_shape == (16, 16, 1)
+  samples = flow.sample(3, 1.0, seed=1).numpy()
+  assert samples.shape == (3, 16, 16, 1) and np.all(np.isfinite(samples))
+  assert samples.min() >= 0. and samples.max() < 256.
+  with pytest.raises(ValueError, match='keeps its trained shape'):
+    loading.load_flow(str(trained_run_dir / 'export'), image_shape=(16, 16, 1))
+  with pytest.raises(ValueError, match=r'\(H, W, 1\)'):
+    loading.load_flow(str(trained_run_dir), image_shape=(16, 16, 3))
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

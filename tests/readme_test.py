@@ -23,6 +23,8 @@ def test_readme_example_runs_and_reconstructs_exactly(tmp_path):
   error = float(re.search(r'max reconstruction error (\S+)', output).group(1))
   assert error < 1e-2
   assert 'samples (4, 8, 8, 1) finite: True' in output
+  assert 'manifold (25, 8, 8, 1) compression (3, 6, 8, 8, 1)' in output
+  assert 'log p(x | label) (2,)' in output
 
 
 if __name__ == '__main__':

@@ -33,5 +33,25 @@ def test_a_missing_model_is_a_usage_error(tmp_path):
   assert not (tmp_path / 'x.png').exists()
 
 
+def test_a_conditional_model_gives_one_row_per_class(
+    trained_conditional_run_dir, tmp_path):
+  output = tmp_path / 'classes.png'
+  result = _sample(f'--model={trained_conditional_run_dir}',
+                   f'--output={output}', '--num_samples=2', '--scale=1')
+  assert result.returncode == 0, result.stderr[-3000:]
+  image = tf.io.decode_png(tf.io.read_file(str(output)))
+  assert image.shape == (10 * 9 - 1, 2 * 9 - 1, 1)
+
+
+def test_size_factor_samples_at_twice_the_trained_size(trained_run_dir,
+                                                       tmp_path):
+  output = tmp_path / 'big.png'
+  result = _sample(f'--model={trained_run_dir}', f'--output={output}',
+                   '--num_samples=2', '--size_factor=2', '--scale=1')
+  assert result.returncode == 0, result.stderr[-3000:]
+  image = tf.io.decode_png(tf.io.read_file(str(output)))
+  assert image.shape == (16, 2 * 17 - 1, 1)
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
