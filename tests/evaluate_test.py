@@ -51,6 +51,8 @@ def test_console_scripts_are_installed_and_run(trained_run_dir):
       'tfp-realnvp-train': 'tfp_realnvp_bin.train:console_main',
       'tfp-realnvp-sample': 'tfp_realnvp_bin.sample:console_main',
       'tfp-realnvp-evaluate': 'tfp_realnvp_bin.evaluate:console_main',
+      'tfp-realnvp-latent-figures':
+          'tfp_realnvp_bin.latent_figures:console_main',
   }
   executable = shutil.which('tfp-realnvp-evaluate',
                             path=str(pathlib.Path(sys.executable).parent))
