@@ -46,7 +46,8 @@ def define_flags():
                     '(one row each; default 0..7).')
   flags.DEFINE_integer('num_rows', 8, 'Manifold: values of phi.')
   flags.DEFINE_integer('num_cols', 8, 'Manifold: values of phi\'.')
-  flags.DEFINE_list('fractions', [str(f) for f in latents.COMPRESSION_FRACTIONS],
+  flags.DEFINE_list('fractions',
+                    [str(f) for f in latents.COMPRESSION_FRACTIONS],
                     'Compression: shares of the latent dimensions kept, one '
                     'column each.')
   flags.DEFINE_enum('fill', 'sample', ('sample', 'zero'),
@@ -93,7 +94,8 @@ def _examples(flow, indices):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  default_examples = '0,1,2,3' if FLAGS.figure == 'manifold' else '0,1,2,3,4,5,6,7'
+  default_examples = ('0,1,2,3' if FLAGS.figure == 'manifold'
+                      else '0,1,2,3,4,5,6,7')
   try:
     indices = [int(i) for i in (FLAGS.examples or default_examples.split(','))]
     fractions = [float(f) for f in FLAGS.fractions]

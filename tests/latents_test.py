@@ -1,4 +1,4 @@
-"""Tests of the latent-space experiments: manifolds and conceptual compression."""
+"""Tests of the latent-space tools: manifolds and conceptual compression."""
 
 import sys
 

@@ -148,10 +148,12 @@ class FlowExport(tf.Module):
         stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
       labels = check_labels(labels, num_samples)
       with training_mode(False):
-        if is_image:
-          values = distribution._sample_pixels(  # pylint: disable=protected-access
-              num_samples, temperature, stateless_seed,
-              **forward_kwargs(labels))
+        if num_classes is not None:
+          values = distribution.sample_pixels(
+              num_samples, labels[0], temperature, seed=stateless_seed)
+        elif is_image:
+          values = distribution.sample_pixels(
+              num_samples, temperature, seed=stateless_seed)
         else:
           latents = distribution.distribution.sample(
               num_samples, seed=stateless_seed) * temperature

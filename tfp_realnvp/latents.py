@@ -171,7 +171,7 @@ def _kept_masks(part_shapes, keep_fraction):
 
 def resample_latents(latents, num_scales, keep_fraction, fill='sample',
                      temperature=1.0, seed=0):
-  """Keeps the coarsest `keep_fraction` of a multi-scale latent, redraws the rest.
+  """Keeps the coarsest `keep_fraction` of a latent and redraws the rest.
 
   Paper App. D: the latent dimensions are ordered by scale (the last, coarsest
   scale first, as factored out by `FactorOut`); the first

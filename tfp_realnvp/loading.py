@@ -145,9 +145,11 @@ def _from_model_dir(path, image_shape=None):
   def sample(num_samples, temperature, seed, labels):
     seed = tf.stack([seed, 0])
     with training_mode(False):
+      if labels is not None:
+        return distribution.sample_pixels(num_samples, labels, temperature,
+                                          seed=seed)
       if is_image:
-        return distribution._sample_pixels(  # pylint: disable=protected-access
-            num_samples, temperature, seed, **label_kwargs(labels))
+        return distribution.sample_pixels(num_samples, temperature, seed=seed)
       latents = distribution.distribution.sample(num_samples, seed=seed)
       return distribution.bijector.forward(latents * temperature)
 

@@ -193,7 +193,8 @@ class RealNVP(_Flow):
     coupling = rnvp_bijectors.MaskedAffineCoupling(
         shape, mask_type=mask_type, parity=parity,
         num_res_blocks=config['num_res_blocks'], num_filters=filters,
-        num_classes=self._num_classes, dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
+        num_classes=self._num_classes, dtype=self._dtype_arg,
+        compute_dtype=config['compute_dtype'],
         validate_args=config['validate_args'])
     if not config['batch_norm']:
       return [coupling]
@@ -382,7 +383,7 @@ class ConditionalRealNVP(RealNVP):
 
   def sample_pixels(self, num_samples, labels=None, temperature=1.0,
                     seed=None):
-    """`RealNVP.sample_pixels` for class `labels` (scalar or `(num_samples,)`)."""
+    """`RealNVP.sample_pixels` of class `labels` (one, or `num_samples`)."""
     return self._sample_pixels(
         num_samples, temperature, seed,
         conditional_input=self._checked_labels(labels))

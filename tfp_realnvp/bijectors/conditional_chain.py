@@ -6,7 +6,7 @@ __all__ = ['ConditionalChain', 'takes_conditional_input']
 
 
 def takes_conditional_input(bijector):
-  """Whether `bijector` accepts a `conditional_input=` keyword (class labels)."""
+  """Whether `bijector` takes a `conditional_input=` keyword (class labels)."""
   return bool(getattr(bijector, 'takes_conditional_input', False))
 
 
