@@ -51,9 +51,9 @@ def test_every_test_file_has_a_sized_py_test():
 
 
 def test_every_binary_has_a_py_binary():
-  missing = (_files('bin/*.py') - {'bin/__init__.py'}
+  missing = ((_files('bin/*.py') | _files('bench/*.py')) - {'bin/__init__.py'}
              - _srcs(_targets(), 'py_binary'))
-  assert not missing, f'bin/ scripts without a py_binary in BUILD: {missing}'
+  assert not missing, f'scripts without a py_binary in BUILD: {missing}'
 
 
 def test_every_src_exists_and_every_local_dep_is_defined():
