@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp.bijectors import masked_affine_coupling
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -351,16 +352,8 @@ class ConditionalRealNVP(RealNVP):
       raise ValueError(
           f'{self.name} is class-conditional: pass `labels` (integers in '
           f'[0, {self.num_classes})).')
-    labels = tf.convert_to_tensor(labels)
-    if not labels.dtype.is_integer:
-      raise TypeError(
-          f'Labels must be integers, got dtype {labels.dtype.name}.')
-    with tf.control_dependencies([
-        tf.debugging.assert_non_negative(labels, message='Negative label.'),
-        tf.debugging.assert_less(
-            labels, tf.cast(self.num_classes, labels.dtype),
-            message=f'Label >= num_classes ({self.num_classes}).')]):
-      return tf.identity(labels)
+    return masked_affine_coupling.checked_labels(labels, self.num_classes,
+                                                 self.name)
 
   def log_prob(self, value, labels=None, name='log_prob', **kwargs):
     """`log p(value | labels)`; labels broadcast to the batch shape."""

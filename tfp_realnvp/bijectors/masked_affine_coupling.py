@@ -6,7 +6,7 @@ import tf_keras
 from tfp_realnvp import networks
 from tfp_realnvp.bijectors import one_pass_bijector
 
-__all__ = ['MaskedAffineCoupling', 'checkerboard_mask']
+__all__ = ['MaskedAffineCoupling', 'checked_labels', 'checkerboard_mask']
 
 _MASK_TYPES = ('checkerboard', 'channel')
 
@@ -30,6 +30,36 @@ def checkerboard_mask(height, width, parity, dtype=tf.float32):
   cols = tf.range(width)[tf.newaxis, :]
   mask = tf.equal((rows + cols + parity) % 2, 0)
   return tf.cast(mask, dtype)[..., tf.newaxis]
+
+
+def checked_labels(labels, num_classes, name, check_range=True):
+  """Class labels as an integer tensor, range-checked at run time.
+
+  Args:
+    labels: integer labels, any shape.
+    num_classes: Python `int`, labels must lie in `[0, num_classes)`.
+    name: named in the error messages.
+    check_range: Python `bool`; `False` only checks the dtype.
+
+  Returns:
+    `labels` as a tensor (after the range assertions when `check_range`).
+
+  Raises:
+    TypeError: for non-integer labels.
+  """
+  labels = tf.convert_to_tensor(labels)
+  if not labels.dtype.is_integer:
+    raise TypeError(f'{name}: labels must be integers, got dtype '
+                    f'{labels.dtype.name}.')
+  if not check_range:
+    return labels
+  with tf.control_dependencies([
+      tf.debugging.assert_non_negative(
+          labels, message=f'Negative label given to {name}.'),
+      tf.debugging.assert_less(
+          labels, tf.cast(num_classes, labels.dtype),
+          message=f'{name}: label >= num_classes ({num_classes}).')]):
+    return tf.identity(labels)
 
 
 class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
@@ -250,21 +280,9 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
       raise ValueError(
           f'{self.name} is class-conditional (num_classes='
           f'{self._num_classes}): pass `conditional_input=labels`.')
-    labels = tf.convert_to_tensor(labels)
-    if not labels.dtype.is_integer:
-      raise TypeError(f'{self.name}: labels must be integers, got dtype '
-                      f'{labels.dtype.name}.')
-    assertions = []
-    if self.validate_args:
-      assertions = [
-          tf.debugging.assert_non_negative(
-              labels, message=f'{self.name}: negative label.'),
-          tf.debugging.assert_less(
-              labels, tf.cast(self._num_classes, labels.dtype),
-              message=f'{self.name}: label >= num_classes '
-                      f'({self._num_classes}).')]
-    with tf.control_dependencies(assertions):
-      return tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
+    labels = checked_labels(labels, self._num_classes, self.name,
+                            check_range=self.validate_args)
+    return tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
 
   def _shift_and_log_scale(self, conditioning, training, labels):
     """Runs the network once, flattening batch dims to the single one it wants."""
