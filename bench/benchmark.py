@@ -2,19 +2,26 @@
 
   python bench/benchmark.py                           # mnist and cifar10, batch 64
   python bench/benchmark.py --configs=mnist --repeats=5 --output=BENCHMARKS.md
-  python bench/benchmark.py --configs=tiny --repeats=1   # seconds; what the test runs
+  python bench/benchmark.py --configs=tiny --repeats=1 --quality_minutes=0.1
 
-One table: the float32 3x3 convolution and matmul GFLOP/s TensorFlow reaches
-here, then for each configuration, model (ours, and TFP's `tfb.Glow` at a
-similar parameter count) and `jit_compile` setting: training, evaluation
-(log-prob) and sampling images/s (median of --repeats timed runs after a
-warm-up, with min-max), the time to the first training step (tracing
-included), peak resident memory, the FLOPs per image of one pass (a static
-count of the traced graph's convolutions and matmuls, batch 1) and the achieved
-share of the convolution ceiling (a training step counted as 3 passes). The
-input pipeline's images/s (tf.data from ../shared/data/tfds) is measured where
-the data is present. Each (model, jit) measurement runs in its own process, so
-peak memory is its own.
+One run, one machine. First the float32 3x3 convolution and matmul GFLOP/s
+TensorFlow reaches here (the ceiling). Then for each configuration, model
+(ours, and TFP's `tfb.Glow` at a similar parameter count) and `jit_compile`
+setting: training, evaluation (log-prob) and sampling images/s (median of
+--repeats timed runs after a warm-up, with min-max), the time to the first
+training step (tracing included), peak resident memory, and FLOPs.
+`GFLOP/img` is the architecture's cost of one pass, every shift/log-scale
+network evaluated once (a static count of the convolutions and matmuls in the
+traced sampling graph, batch 1); `log_prob graph GFLOP/img` is what the traced
+`log_prob` graph actually holds, which for TFP's couplings counts each network
+twice. Achieved GFLOP/s and the share of the convolution ceiling use the
+architecture's cost (a training step is 3 passes). Training runs like `fit`
+(one traced step, a dataset iterator) with the optimizer of bin/train.py.
+Then ours / Glow ratios, the input pipeline's images/s (tf.data from
+../shared/data/tfds) where the data is present, and quality per compute: each
+model trained on MNIST for the same wall-clock budget (tracing included), then
+its test bits/dim. Each measurement runs in its own process, so peak memory
+is its own.
 """
 
 import json
@@ -32,14 +39,24 @@ from absl import flags
 FLAGS = flags.FLAGS
 
 # Columns of the model table, in order (the test checks every one prints).
-COLUMNS = ('config', 'model', 'jit', 'params', 'GFLOP/img', 'train img/s',
-           'train % ceiling', 'eval img/s', 'eval % ceiling', 'sample img/s',
-           'sample % ceiling', 'first step s', 'peak MB')
+COLUMNS = ('config', 'model', 'jit', 'params', 'GFLOP/img',
+           'log_prob graph GFLOP/img', 'train img/s', 'train GFLOP/s',
+           'train % ceiling', 'eval img/s', 'eval GFLOP/s', 'eval % ceiling',
+           'sample img/s', 'sample GFLOP/s', 'sample % ceiling',
+           'first step s', 'peak MB')
+RATIO_COLUMNS = ('config', 'jit', 'train img/s ours/glow',
+                 'train GFLOP/s ours/glow', 'eval GFLOP/s ours/glow',
+                 'sample GFLOP/s ours/glow')
+QUALITY_COLUMNS = ('config', 'model', 'params', 'budget min', 'steps',
+                   'images seen', 'test bits/dim')
+# (name, passes per image) of the timed phases.
+PHASES = (('train', 3), ('eval', 1), ('sample', 1))
 
-# (image shape, our preset or overrides, TFDS dataset, Glow blocks).
+# (image shape, our preset or overrides, TFDS dataset, Glow blocks); the
+# tiny one trains on the embedded 8x8 digits.
 CONFIGS = {
     'tiny': ((8, 8, 1), dict(num_scales=2, num_res_blocks=1, num_filters=4),
-             None, 2),
+             'digits', 2),
     'mnist': ((28, 28, 1), dict(preset='mnist'), 'mnist', 2),
     'cifar10': ((32, 32, 3), dict(preset='cifar10'), 'cifar10', 3),
 }
@@ -62,8 +79,16 @@ def define_flags():
                       'Also write the results as Markdown to this file.')
   flags.DEFINE_bool('isolate', True,
                     'One process per measurement (own peak memory).')
+  flags.DEFINE_float('quality_minutes', 10.,
+                     'Wall-clock training budget of each model in the '
+                     'quality-per-compute comparison; 0 skips it.')
+  flags.DEFINE_string('quality_config', 'mnist',
+                      f'Configuration trained for quality: {sorted(CONFIGS)}.')
+  flags.DEFINE_float('learning_rate', 1e-3, 'Adam rate of the quality runs.')
   flags.DEFINE_string('single', None, 'Internal: config,model,jit to '
                       'measure in this process, printed as JSON.')
+  flags.DEFINE_string('single_quality', None, 'Internal: config,model to '
+                      'train for quality in this process, printed as JSON.')
 
 
 def _timed(fn, repeats):
@@ -177,20 +202,28 @@ def _num_parameters(distribution):
   return int(sum(np.prod(v.shape) for v in distribution.trainable_variables))
 
 
+def _optimizer(learning_rate):
+  import tf_keras  # pylint: disable=g-import-not-at-top
+  # The optimizer bin/train.py uses (TF's fused Adam kernel).
+  return tf_keras.optimizers.legacy.Adam(learning_rate)
+
+
 def measure(config_name, model_name, jit, batch_size, repeats):
   """One row of the model table, as a dict."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  import tf_keras  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape = CONFIGS[config_name][0]
   distribution = _build(config_name, model_name)
   model = tfp_realnvp.FlowModel(distribution)
-  model.compile(optimizer=tf_keras.optimizers.Adam(1e-4), jit_compile=jit)
+  model.compile(optimizer=_optimizer(1e-4), jit_compile=jit)
   pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
+  # As in `fit`: one traced step reading a dataset iterator. (Keras'
+  # `train_on_batch` builds a new iterator per call and costs seconds more.)
+  batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
+  train_function = model.make_train_function()
 
   first_step, train_times = _timed(
-      lambda: model.train_on_batch(pixels), repeats)
+      lambda: train_function(batches)['loss'].numpy(), repeats)
 
   @tf.function(jit_compile=jit)
   def evaluate(x):
@@ -205,32 +238,95 @@ def measure(config_name, model_name, jit, batch_size, repeats):
   _, eval_times = _timed(lambda: evaluate(pixels).numpy(), repeats)
   _, sample_times = _timed(lambda: sample().numpy(), repeats)
 
-  def one_pass(x):
+  def one_log_prob(x):
     with tfp_realnvp.training_mode(False):
       return distribution.log_prob(x)
 
-  flops = _graph_flops(one_pass, tf.TensorSpec((1,) + shape, tf.float32))
+  def one_sample(seed):
+    with tfp_realnvp.training_mode(False):
+      return distribution.sample(1, seed=seed)
+
   peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
   row = dict(config=config_name, model=model_name, jit='on' if jit else 'off',
-             params=_num_parameters(distribution), flops=flops,
+             params=_num_parameters(distribution),
+             flops=_graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
+             log_prob_flops=_graph_flops(
+                 one_log_prob, tf.TensorSpec((1,) + shape, tf.float32)),
              first_step=first_step, peak_mb=peak_mb)
   for name, times in (('train', train_times), ('eval', eval_times),
                       ('sample', sample_times)):
     row[name] = _rate(batch_size, times)
-  del np
   return row
+
+
+def _dataset(config_name, split, data_dir, batch_size, seed=0):
+  """Dequantized pixels of a configuration's dataset, or None without it."""
+  from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
+  name = CONFIGS[config_name][2]
+  training = split == 'train'
+  if name == 'digits':
+    return data.digits_dataset(split, batch_size, shuffle=training, seed=seed)
+  if name is None or not os.path.isdir(os.path.join(data_dir, name)):
+    return None
+  return data.image_dataset(name, split, data_dir, batch_size,
+                            shuffle=training, download=False, seed=seed)
+
+
+def quality(config_name, model_name, minutes, batch_size, data_dir,
+            learning_rate):
+  """Trains for `minutes` of wall clock, then the test bits/dim, as a dict."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf_keras  # pylint: disable=g-import-not-at-top
+  import tfp_realnvp  # pylint: disable=g-import-not-at-top
+  train = _dataset(config_name, 'train', data_dir, batch_size)
+  test = _dataset(config_name, 'test', data_dir, 256)
+  if train is None:
+    raise ValueError(f'No {CONFIGS[config_name][2]} data in {data_dir}: the '
+                     'quality comparison needs it (see --data_dir).')
+  distribution = _build(config_name, model_name)
+  model = tfp_realnvp.FlowModel(distribution)
+  model.compile(optimizer=_optimizer(learning_rate))
+  budget_s = 60. * minutes
+
+  class _StopAfterBudget(tf_keras.callbacks.Callback):
+
+    def on_train_begin(self, logs=None):
+      self.start = time.perf_counter()  # Tracing counts: it is compute.
+
+    def on_train_batch_end(self, batch, logs=None):
+      if time.perf_counter() - self.start >= budget_s:
+        self.model.stop_training = True
+
+  # Full batches only: TFP's Glow cannot trace an unknown batch size.
+  train = train.unbatch().repeat().batch(batch_size, drop_remainder=True)
+  model.fit(train, epochs=10 ** 9, steps_per_epoch=10, verbose=0,
+            callbacks=[_StopAfterBudget()])
+  steps = int(model.optimizer.iterations.numpy())
+
+  @tf.function
+  def log_prob(x):  # Traced again for the last, smaller batch.
+    with tfp_realnvp.training_mode(False):
+      return distribution.log_prob(x)
+
+  total_log_prob, count = 0., 0
+  for images in test:
+    total_log_prob += float(tf.reduce_sum(log_prob(images)))
+    count += int(images.shape[0])
+  dimensions = int(np.prod(CONFIGS[config_name][0]))
+  bits_per_dim = -total_log_prob / (count * dimensions * np.log(2.))
+  return dict(config=config_name, model=model_name,
+              params=_num_parameters(distribution), minutes=minutes,
+              steps=steps, images=steps * batch_size,
+              bits_per_dim=float(bits_per_dim))
 
 
 def pipeline_rate(config_name, data_dir, batch_size, repeats):
   """Images/s of the training input pipeline, or None without the data."""
-  dataset_name = CONFIGS[config_name][2]
-  if dataset_name is None or not os.path.isdir(
-      os.path.join(data_dir, dataset_name)):
+  dataset = _dataset(config_name, 'train', data_dir, batch_size)
+  if dataset is None:
     return None
-  from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
-  dataset = data.image_dataset(dataset_name, 'train', data_dir, batch_size,
-                               download=False, seed=0).repeat()
-  iterator = iter(dataset)
+  iterator = iter(dataset.repeat())
   batches = 50
 
   def consume():
@@ -241,10 +337,13 @@ def pipeline_rate(config_name, data_dir, batch_size, repeats):
   return _rate(batches * batch_size, times)
 
 
-def _measure_in_subprocess(config_name, model_name, jit):
-  command = [sys.executable, os.path.abspath(__file__),
-             f'--single={config_name},{model_name},{jit}',
-             f'--batch_size={FLAGS.batch_size}', f'--repeats={FLAGS.repeats}']
+def _in_subprocess(*flag_values):
+  """Runs this file with `flag_values`; returns the JSON it prints last."""
+  command = [sys.executable, os.path.abspath(__file__), *flag_values,
+             f'--batch_size={FLAGS.batch_size}', f'--repeats={FLAGS.repeats}',
+             f'--data_dir={FLAGS.data_dir}',
+             f'--learning_rate={FLAGS.learning_rate}',
+             f'--quality_minutes={FLAGS.quality_minutes}']
   result = subprocess.run(command, capture_output=True, text=True,
                           check=False)
   if result.returncode != 0:
@@ -257,11 +356,17 @@ def _span(rate):
   return f'{median:.3g} ({low:.3g}-{high:.3g})'
 
 
-def _share(rate, flops, passes, conv_gflops):
-  return f'{100. * rate[0] * flops * passes / 1e9 / conv_gflops:.0f}%'
+def _gflops(row, phase, passes):
+  return row[phase][0] * row['flops'] * passes / 1e9
 
 
-def report(ceilings, rows, pipelines, command):
+def _table(columns, rows):
+  return (['| ' + ' | '.join(columns) + ' |',
+           '| ' + ' | '.join('---' for _ in columns) + ' |'] +
+          ['| ' + ' | '.join(cells) + ' |' for cells in rows])
+
+
+def report(ceilings, rows, pipelines, qualities, command):
   """The results as Markdown."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   conv = ceilings['conv3x3']['gflops']
@@ -272,32 +377,53 @@ def report(ceilings, rows, pipelines, command):
       f'TensorFlow {tf.__version__}, batch {FLAGS.batch_size}, median of '
       f'{FLAGS.repeats} timed runs after a warm-up (min-max).',
       '',
-      '| ceiling | GFLOP/s |',
-      '| --- | --- |',
   ]
-  for name, values in ceilings.items():
-    lines.append(f'| {name} float32 | {_span((values["gflops"], values["low"], values["high"]))} |')
-  lines += ['', '| ' + ' | '.join(COLUMNS) + ' |',
-            '| ' + ' | '.join('---' for _ in COLUMNS) + ' |']
+  lines += _table(('ceiling', 'GFLOP/s'), [
+      (f'{name} float32',
+       _span((values['gflops'], values['low'], values['high'])))
+      for name, values in ceilings.items()])
+  model_rows = []
   for row in rows:
-    flops = row['flops']
     cells = [row['config'], row['model'], row['jit'], f'{row["params"]:,}',
-             f'{flops / 1e9:.3g}',
-             _span(row['train']), _share(row['train'], flops, 3, conv),
-             _span(row['eval']), _share(row['eval'], flops, 1, conv),
-             _span(row['sample']), _share(row['sample'], flops, 1, conv),
-             f'{row["first_step"]:.1f}', f'{row["peak_mb"]:.0f}']
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  lines += ['', '| config | input pipeline img/s | fastest training img/s | '
-            'ratio |', '| --- | --- | --- | --- |']
+             f'{row["flops"] / 1e9:.3g}',
+             f'{row["log_prob_flops"] / 1e9:.3g}']
+    for phase, passes in PHASES:
+      gflops = _gflops(row, phase, passes)
+      cells += [_span(row[phase]), f'{gflops:.3g}',
+                f'{100. * gflops / conv:.0f}%']
+    cells += [f'{row["first_step"]:.1f}', f'{row["peak_mb"]:.0f}']
+    model_rows.append(cells)
+  lines += [''] + _table(COLUMNS, model_rows)
+  ratio_rows = []
+  for row in rows:
+    peers = [r for r in rows if r['model'] == 'glow' and
+             (r['config'], r['jit']) == (row['config'], row['jit'])]
+    if row['model'] != 'ours' or not peers:
+      continue
+    peer = peers[0]
+    cells = [row['config'], row['jit'],
+             f'{row["train"][0] / peer["train"][0]:.2f}']
+    cells += [f'{_gflops(row, phase, passes) / _gflops(peer, phase, passes):.2f}'
+              for phase, passes in PHASES]
+    ratio_rows.append(cells)
+  if ratio_rows:
+    lines += [''] + _table(RATIO_COLUMNS, ratio_rows)
+  pipeline_rows = []
   for config_name, rate in pipelines.items():
     training = max((r['train'][0] for r in rows
                     if r['config'] == config_name), default=None)
     if rate is None or not training:
-      lines.append(f'| {config_name} | no data | - | - |')
+      pipeline_rows.append((config_name, 'no data', '-', '-'))
     else:
-      lines.append(f'| {config_name} | {_span(rate)} | {training:.3g} | '
-                   f'{rate[0] / training:.0f}x |')
+      pipeline_rows.append((config_name, _span(rate), f'{training:.3g}',
+                            f'{rate[0] / training:.0f}x'))
+  lines += [''] + _table(('config', 'input pipeline img/s',
+                          'fastest training img/s', 'ratio'), pipeline_rows)
+  if qualities:
+    lines += [''] + _table(QUALITY_COLUMNS, [
+        (q['config'], q['model'], f'{q["params"]:,}', f'{q["minutes"]:g}',
+         str(q['steps']), f'{q["images"]:,}', f'{q["bits_per_dim"]:.3f}')
+        for q in qualities])
   return '\n'.join(lines) + '\n'
 
 
@@ -309,11 +435,21 @@ def main(argv):
     print(json.dumps(measure(config_name, model_name, jit == 'on',
                              FLAGS.batch_size, FLAGS.repeats)))
     return
-  unknown = set(FLAGS.configs) - set(CONFIGS)
+  if FLAGS.single_quality:
+    config_name, model_name = FLAGS.single_quality.split(',')
+    print(json.dumps(quality(config_name, model_name, FLAGS.quality_minutes,
+                             FLAGS.batch_size, FLAGS.data_dir,
+                             FLAGS.learning_rate)))
+    return
+  unknown = set(FLAGS.configs + [FLAGS.quality_config]) - set(CONFIGS)
   if unknown or set(FLAGS.models) - {'ours', 'glow'} or (
       set(FLAGS.jit) - {'on', 'off'}):
-    raise app.UsageError('Unknown --configs, --models or --jit values: '
-                         f'{FLAGS.configs}, {FLAGS.models}, {FLAGS.jit}.')
+    raise app.UsageError(
+        'Unknown --configs, --quality_config, --models or --jit values: '
+        f'{FLAGS.configs}, {FLAGS.quality_config}, {FLAGS.models}, '
+        f'{FLAGS.jit}.')
+  if FLAGS.quality_minutes < 0:
+    raise app.UsageError('--quality_minutes must be >= 0.')
   tiny = FLAGS.configs == ['tiny']
   ceilings = ceiling(FLAGS.repeats, tiny)
   rows = []
@@ -321,7 +457,8 @@ def main(argv):
     for model_name in FLAGS.models:
       for jit in FLAGS.jit:
         if FLAGS.isolate:
-          rows.append(_measure_in_subprocess(config_name, model_name, jit))
+          rows.append(_in_subprocess(f'--single={config_name},{model_name},'
+                                     f'{jit}'))
         else:
           rows.append(measure(config_name, model_name, jit == 'on',
                               FLAGS.batch_size, FLAGS.repeats))
@@ -329,12 +466,26 @@ def main(argv):
   pipelines = {name: pipeline_rate(name, FLAGS.data_dir, FLAGS.batch_size,
                                    FLAGS.repeats)
                for name in FLAGS.configs}
+  qualities = []
+  if FLAGS.quality_minutes > 0:
+    for model_name in FLAGS.models:
+      if FLAGS.isolate:
+        qualities.append(_in_subprocess(
+            f'--single_quality={FLAGS.quality_config},{model_name}'))
+      else:
+        qualities.append(quality(FLAGS.quality_config, model_name,
+                                 FLAGS.quality_minutes, FLAGS.batch_size,
+                                 FLAGS.data_dir, FLAGS.learning_rate))
+      print(json.dumps(qualities[-1]), flush=True)
   command = 'python bench/benchmark.py ' + ' '.join([
       f'--{name}={",".join(value) if isinstance(value, list) else value}'
       for name, value in (('configs', FLAGS.configs), ('models', FLAGS.models),
                           ('jit', FLAGS.jit), ('batch_size', FLAGS.batch_size),
-                          ('repeats', FLAGS.repeats))])
-  text = report(ceilings, rows, pipelines, command)
+                          ('repeats', FLAGS.repeats),
+                          ('quality_config', FLAGS.quality_config),
+                          ('quality_minutes', FLAGS.quality_minutes),
+                          ('learning_rate', FLAGS.learning_rate))])
+  text = report(ceilings, rows, pipelines, qualities, command)
   print(text)
   if FLAGS.output:
     with open(FLAGS.output, 'w') as f:

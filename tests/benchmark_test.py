@@ -18,21 +18,32 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bench' / 'benchmark.py'), '--configs=tiny',
        '--repeats=1', '--batch_size=4', '--jit=off', '--isolate=false',
+       '--quality_config=tiny', '--quality_minutes=0.05',
        f'--output={output}'],
       capture_output=True, text=True, timeout=900, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   text = output.read_text()
   assert text in result.stdout
-  header = '| ' + ' | '.join(benchmark.COLUMNS) + ' |'
-  assert header in text
-  rows = [line for line in text.splitlines() if line.startswith('| tiny |')]
-  models = [row.split(' | ')[1] for row in rows if row.count('|') > 10]
-  assert models == ['ours', 'glow']
-  for row in rows:
-    assert 'nan' not in row and 'inf' not in row
+  for columns in (benchmark.COLUMNS, benchmark.RATIO_COLUMNS,
+                  benchmark.QUALITY_COLUMNS):
+    assert '| ' + ' | '.join(columns) + ' |' in text
+  rows = [line.strip('| ').split(' | ') for line in text.splitlines()
+          if line.startswith('| tiny |')]
+  by_width = {}
+  for cells in rows:
+    by_width.setdefault(len(cells), []).append(cells)
+    assert not {'nan', 'inf', '-'} & set(cells), cells
+  # Model rows, then ours/glow ratios, the input pipeline, quality.
+  assert [c[1] for c in by_width[len(benchmark.COLUMNS)]] == ['ours', 'glow']
+  (ratio,) = by_width[len(benchmark.RATIO_COLUMNS)]
+  assert all(float(value) > 0 for value in ratio[2:])
+  (pipeline,) = by_width[4]
+  assert pipeline[3].endswith('x')
+  quality = by_width[len(benchmark.QUALITY_COLUMNS)]
+  assert [c[1] for c in quality] == ['ours', 'glow']
+  for cells in quality:
+    assert int(cells[4]) >= 1 and 0. < float(cells[6]) < 100.
   assert '| conv3x3 float32 |' in text and '| matmul float32 |' in text
-  assert '| tiny | no data |' in text
-
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from tfp_realnvp import networks
 
@@ -59,6 +60,83 @@ def test_weight_scale_variables_finds_every_g():
 def test_bad_sizes_raise(kwargs):
   with pytest.raises(ValueError, match='must be'):
     networks.ResNet(**kwargs)
+
+
+def _batch_norm_reference(x, momentum, epsilon, steps):
+  """NumPy batch norm in training mode: outputs and moving averages."""
+  axes = tuple(range(x.ndim - 1))
+  mean, variance = x.mean(axes), x.var(axes)  # Biased, like the paper's.
+  moving_mean, moving_variance = np.zeros_like(mean), np.ones_like(variance)
+  for _ in range(steps):
+    moving_mean = momentum * moving_mean + (1. - momentum) * mean
+    moving_variance = momentum * moving_variance + (1. - momentum) * variance
+  return (x - mean) / np.sqrt(variance + epsilon), moving_mean, moving_variance
+
+
+@pytest.mark.parametrize('dtype,shape,fused', [
+    ('float32', [4, 3, 5, 2], True), ('float64', [4, 3, 5, 2], False),
+    ('float32', [6, 2], False)])
+def test_batch_norm_matches_the_formula_and_uses_the_fused_kernel(
+    dtype, shape, fused):
+  rng = np.random.default_rng(0)
+  x = (3. + 2. * rng.standard_normal(shape)).astype(dtype)
+  layer = networks.BatchNorm(momentum=0.5, epsilon=1e-4, dtype=dtype)
+  train = tf.function(lambda x: layer(x, training=True))
+  for _ in range(2):
+    y = train(x)
+  expected, moving_mean, moving_variance = _batch_norm_reference(
+      x.astype(np.float64), 0.5, 1e-4, steps=2)
+  rtol = 1e-4 if dtype == 'float32' else 1e-10
+  np.testing.assert_allclose(y, expected, rtol=rtol, atol=rtol)
+  np.testing.assert_allclose(layer.moving_mean, moving_mean, rtol=rtol)
+  # The biased variance on both paths (the fused kernel's is corrected).
+  np.testing.assert_allclose(layer.moving_variance, moving_variance,
+                             rtol=rtol)
+  evaluated = layer(x, training=False)
+  np.testing.assert_allclose(
+      evaluated, (x - moving_mean) / np.sqrt(moving_variance + 1e-4),
+      rtol=rtol, atol=rtol)
+  op_types = {op.type for op in train.get_concrete_function(
+      tf.TensorSpec(shape, dtype)).graph.get_operations()}
+  assert ('FusedBatchNormV3' in op_types) == fused
+
+
+def test_batch_norm_gradient_matches_keras_layer():
+  x = tf.random.stateless_normal([4, 3, 3, 2], seed=[1, 2]) * 2. + 1.
+  ours = networks.BatchNorm(momentum=0.5, epsilon=1e-4)
+  keras = tf_keras.layers.BatchNormalization(momentum=0.5, epsilon=1e-4,
+                                             fused=False)
+  gradients = []
+  for layer in (ours, keras):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      loss = tf.reduce_sum(layer(x, training=True) ** 3)
+    gradients.append(tape.gradient(loss, [x] + layer.trainable_variables))
+  for ours_gradient, keras_gradient in zip(*gradients):
+    np.testing.assert_allclose(ours_gradient, keras_gradient, rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_batch_norm_under_two_replicas_uses_the_global_batch(
+    two_cpu_strategy):
+  x = np.random.default_rng(1).normal(size=[8, 2, 2, 3]).astype(np.float32)
+  x[4:] += 5.  # The halves' statistics differ from the whole batch's.
+  with two_cpu_strategy.scope():
+    layer = networks.BatchNorm(momentum=0.)
+    layer.build(x.shape)
+  dataset = two_cpu_strategy.experimental_distribute_dataset(
+      tf.data.Dataset.from_tensor_slices(x).batch(8))
+  per_replica = two_cpu_strategy.run(lambda x: layer(x, training=True),
+                                     args=(next(iter(dataset)),))
+  y = np.concatenate(two_cpu_strategy.experimental_local_results(
+      per_replica))
+  expected, moving_mean, moving_variance = _batch_norm_reference(
+      x.astype(np.float64), 0., 1e-4, steps=1)
+  np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(layer.moving_mean, moving_mean, rtol=1e-4,
+                             atol=1e-5)
+  np.testing.assert_allclose(layer.moving_variance, moving_variance,
+                             rtol=1e-4)
 
 
 if __name__ == '__main__':

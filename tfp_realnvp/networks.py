@@ -12,7 +12,10 @@ variables are named `weight_scale` so the paper's L2 penalty on them
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp.bijectors import batch_normalization
+
 __all__ = [
+    'BatchNorm',
     'DenseResNet',
     'ResNet',
     'WeightNormConv2D',
@@ -26,15 +29,100 @@ def weight_scale_variables(module):
   return [v for v in module.trainable_variables if 'weight_scale' in v.name]
 
 
-def _batch_norm(dtype, name):
-  # Synchronized statistics only when built under a multi-replica strategy.
-  # Never the fused kernel: it keeps a Bessel-corrected moving variance, the
-  # synchronized path a biased one, and a model must train the same on one
-  # replica as on several.
-  synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
-  return tf_keras.layers.BatchNormalization(
-      momentum=0.99, epsilon=1e-4, synchronized=synchronized,
-      fused=None if synchronized else False, dtype=dtype, name=name)
+class BatchNorm(tf_keras.layers.Layer):
+  """Batch normalization over the last axis for the coupling networks.
+
+  The variables and results of `tf_keras.layers.BatchNormalization`
+  (`gamma`, `beta`, `moving_mean`, `moving_variance`), with two differences:
+
+  * On one replica, for 4-D float32/float16/bfloat16 inputs, training and
+    evaluation each run TF's fused kernel: one op forward and one backward,
+    where the composite form costs a dozen ops and batch-sized temporaries.
+  * Under several replicas, training uses the global batch's statistics,
+    and in both cases the moving variance tracks the biased batch variance
+    (the fused kernel reports a Bessel-corrected one, undone here), so a
+    model trains the same on one replica as on several.
+  """
+
+  _FUSED_DTYPES = (tf.float32, tf.float16, tf.bfloat16)
+
+  def __init__(self, momentum=0.99, epsilon=1e-4, **kwargs):
+    super().__init__(**kwargs)
+    self.momentum = float(momentum)
+    self.epsilon = float(epsilon)
+
+  def build(self, input_shape):
+    channels = int(tf.TensorShape(input_shape)[-1])
+    # Float32 parameters under mixed precision, as Keras' own layer keeps.
+    param_dtype = (tf.float32 if self.compute_dtype in ('float16', 'bfloat16')
+                   else self.variable_dtype)
+
+    def add(name, initializer, trainable):
+      moving = {} if trainable else dict(
+          synchronization=tf.VariableSynchronization.ON_READ,
+          aggregation=tf.VariableAggregation.MEAN)
+      return self.add_weight(
+          name=name, shape=[channels], dtype=param_dtype,
+          initializer=initializer, trainable=trainable,
+          experimental_autocast=False, **moving)
+
+    self.gamma = add('gamma', 'ones', True)
+    self.beta = add('beta', 'zeros', True)
+    self.moving_mean = add('moving_mean', 'zeros', False)
+    self.moving_variance = add('moving_variance', 'ones', False)
+    super().build(input_shape)
+
+  def _fused(self, x):
+    if x.shape.rank != 4 or x.dtype not in self._FUSED_DTYPES:
+      return False
+    context = tf.distribute.get_replica_context()
+    return context is None or context.num_replicas_in_sync == 1
+
+  def _train(self, x):
+    """Normalizes with batch statistics and moves the averages."""
+    if self._fused(x):
+      y, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
+          x, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+      count = tf.cast(tf.size(x) // tf.shape(x)[-1], mean.dtype)
+      variance = corrected_variance * (count - 1.) / count
+    else:
+      axes = list(range(x.shape.rank - 1))
+      x_float = tf.cast(x, self.moving_mean.dtype)
+      mean, variance = batch_normalization.cross_replica_moments(x_float,
+                                                                  axes)
+      y = tf.cast(tf.nn.batch_normalization(
+          x_float, mean, variance, self.beta, self.gamma, self.epsilon),
+                  x.dtype)
+    decay = 1. - self.momentum
+    updates = [
+        self.moving_mean.assign_sub(
+            decay * (self.moving_mean - tf.stop_gradient(mean))),
+        self.moving_variance.assign_sub(
+            decay * (self.moving_variance - tf.stop_gradient(variance))),
+    ]
+    with tf.control_dependencies(updates):
+      return tf.identity(y)
+
+  def _evaluate(self, x):
+    """Normalizes with the moving averages."""
+    if self._fused(x):
+      return tf.compat.v1.nn.fused_batch_norm(
+          x, self.gamma, self.beta, mean=self.moving_mean,
+          variance=self.moving_variance, epsilon=self.epsilon,
+          is_training=False)[0]
+    x_float = tf.cast(x, self.moving_mean.dtype)
+    return tf.cast(tf.nn.batch_normalization(
+        x_float, self.moving_mean, self.moving_variance, self.beta,
+        self.gamma, self.epsilon), x.dtype)
+
+  def call(self, inputs, training=None):
+    return batch_normalization.smart_cond(
+        False if training is None else training,
+        lambda: self._train(inputs), lambda: self._evaluate(inputs))
+
+  def get_config(self):
+    return dict(super().get_config(), momentum=self.momentum,
+                epsilon=self.epsilon)
 
 
 class _WeightNorm(tf_keras.layers.Layer):
@@ -136,12 +224,12 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     self.blocks = []
     for i in range(self.num_res_blocks):
       self.blocks.append((
-          _batch_norm(dtype, f'block{i}_bn1'),
+          BatchNorm(dtype=dtype, name=f'block{i}_bn1'),
           self._linear(self.num_filters, f'block{i}_layer1'),
-          _batch_norm(dtype, f'block{i}_bn2'),
+          BatchNorm(dtype=dtype, name=f'block{i}_bn2'),
           self._linear(self.num_filters, f'block{i}_layer2'),
       ))
-    self.output_bn = _batch_norm(dtype, 'output_bn')
+    self.output_bn = BatchNorm(dtype=dtype, name='output_bn')
     self.output_layer = self._linear(
         2 * self.output_channels, 'output', zero_init=True)
 

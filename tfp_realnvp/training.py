@@ -138,15 +138,22 @@ class FlowModel(tf_keras.Model):
     variables = self.trainable_variables
     gradients = tape.gradient(replica_loss, variables)
     # Aggregate across replicas first, so clipping sees the global gradient.
-    gradients_and_variables = self.optimizer.aggregate_gradients(
-        list(zip(gradients, variables)))
-    gradients = [g for g, _ in gradients_and_variables]
+    # Both Keras optimizer kinds: the legacy ones apply Adam with one fused
+    # kernel per variable (the default of bin/train.py, see run.py).
+    legacy = isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer)
+    aggregate = (self.optimizer._aggregate_gradients if legacy  # pylint: disable=protected-access
+                 else self.optimizer.aggregate_gradients)
+    gradients = [g for g, _ in aggregate(list(zip(gradients, variables)))]
     gradient_norm = tf.linalg.global_norm(gradients)
     if self.clip_norm is not None:
       gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
                                             use_norm=gradient_norm)
-    self.optimizer.apply_gradients(zip(gradients, variables),
-                                   skip_gradients_aggregation=True)
+    if legacy:
+      self.optimizer.apply_gradients(zip(gradients, variables),
+                                     experimental_aggregate_gradients=False)
+    else:
+      self.optimizer.apply_gradients(zip(gradients, variables),
+                                     skip_gradients_aggregation=True)
     # A non-finite gradient makes the step's reported loss non-finite too,
     # so a guard watching the loss stops before the weights are saved.
     nll_sum = tf.where(tf.math.is_finite(gradient_norm), nll_sum,

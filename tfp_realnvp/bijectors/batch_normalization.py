@@ -4,18 +4,19 @@ import tensorflow as tf
 
 from tfp_realnvp.bijectors import one_pass_bijector
 
-__all__ = ['BatchNormalization']
+__all__ = ['BatchNormalization', 'cross_replica_moments', 'smart_cond']
 
 _TRAINING_STATISTICS = ('batch', 'moving_average')
 
 
-def _smart_cond(pred, true_fn, false_fn):
+def smart_cond(pred, true_fn, false_fn):
+  """`tf.cond` that runs only one branch for a Python `bool` predicate."""
   if isinstance(pred, bool):
     return true_fn() if pred else false_fn()
   return tf.cond(pred, true_fn, false_fn)
 
 
-def _cross_replica_moments(x, axes):
+def cross_replica_moments(x, axes):
   """Mean and variance over `axes` and, under tf.distribute, all replicas.
 
   Two passes (the mean, then squared deviations from it) rather than
@@ -211,7 +212,7 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
   def _training_statistics_and_update(self, y):
     """Statistics to normalize `y` with in training; updates the averages."""
     axes = list(range(y.shape.rank - 1))
-    batch_mean, batch_variance = _cross_replica_moments(y, axes)
+    batch_mean, batch_variance = cross_replica_moments(y, axes)
     decay = 1. - self._momentum
     new_mean = self.moving_mean + decay * (batch_mean - self.moving_mean)
     new_variance = (self.moving_variance +
@@ -232,7 +233,7 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
       y = tf.identity(y)
     if y.shape.rank is None:
       raise ValueError(f'{self.name}: the input rank must be known.')
-    mean, variance = _smart_cond(
+    mean, variance = smart_cond(
         training,
         lambda: self._training_statistics_and_update(y),
         lambda: (tf.convert_to_tensor(self.moving_mean),
