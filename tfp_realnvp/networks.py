@@ -90,9 +90,7 @@ class BatchNorm(tf_keras.layers.Layer):
       x_float = tf.cast(x, self.moving_mean.dtype)
       mean, variance = batch_normalization.cross_replica_moments(x_float,
                                                                   axes)
-      y = tf.cast(tf.nn.batch_normalization(
-          x_float, mean, variance, self.beta, self.gamma, self.epsilon),
-                  x.dtype)
+      y = self._normalize(x, mean, variance)
     decay = 1. - self.momentum
     updates = [
         self.moving_mean.assign_sub(
@@ -110,9 +108,12 @@ class BatchNorm(tf_keras.layers.Layer):
           x, self.gamma, self.beta, mean=self.moving_mean,
           variance=self.moving_variance, epsilon=self.epsilon,
           is_training=False)[0]
-    x_float = tf.cast(x, self.moving_mean.dtype)
+    return self._normalize(x, self.moving_mean, self.moving_variance)
+
+  def _normalize(self, x, mean, variance):
+    """The composite form, in the parameters' (float32 or wider) dtype."""
     return tf.cast(tf.nn.batch_normalization(
-        x_float, self.moving_mean, self.moving_variance, self.beta,
+        tf.cast(x, self.moving_mean.dtype), mean, variance, self.beta,
         self.gamma, self.epsilon), x.dtype)
 
   def call(self, inputs, training=None):
