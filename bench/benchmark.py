@@ -1,6 +1,6 @@
 """Speed benchmark: the machine's ceiling, our Real NVP and TFP's Glow.
 
-  python bench/benchmark.py                           # mnist and cifar10, batch 64
+  python bench/benchmark.py                        # mnist and cifar10, batch 64
   python bench/benchmark.py --configs=mnist --repeats=5 --output=BENCHMARKS.md
   python bench/benchmark.py --configs=tiny --repeats=1 --quality_minutes=0.1
 
@@ -9,7 +9,11 @@ TensorFlow reaches here (the ceiling). Then for each configuration, model
 (ours, and TFP's `tfb.Glow` at a similar parameter count) and `jit_compile`
 setting: training, evaluation (log-prob) and sampling images/s (median of
 --repeats timed runs after a warm-up, with min-max), the time to the first
-training step (tracing included), peak resident memory, and FLOPs.
+training step (tracing included), peak resident memory, and FLOPs. Training
+runs in one process, evaluation and sampling in another (with
+--inference_inter_op_threads, to measure that setting). Each measures the
+convolution ceiling again just before its timed runs, and its `% ceiling`
+uses that figure: the machine's speed drifts over a run of this length.
 `GFLOP/img` is the architecture's cost of one pass, every shift/log-scale
 network evaluated once (a static count of the convolutions and matmuls in the
 traced sampling graph, batch 1); `log_prob graph GFLOP/img` is what the traced
@@ -40,7 +44,8 @@ FLAGS = flags.FLAGS
 
 # Columns of the model table, in order (the test checks every one prints).
 COLUMNS = ('config', 'model', 'jit', 'params', 'GFLOP/img',
-           'log_prob graph GFLOP/img', 'train img/s', 'train GFLOP/s',
+           'log_prob graph GFLOP/img', 'conv ceiling GFLOP/s train, infer',
+           'train img/s', 'train GFLOP/s',
            'train % ceiling', 'eval img/s', 'eval GFLOP/s', 'eval % ceiling',
            'sample img/s', 'sample GFLOP/s', 'sample % ceiling',
            'first step s', 'peak MB')
@@ -78,15 +83,21 @@ def define_flags():
   flags.DEFINE_string('output', None,
                       'Also write the results as Markdown to this file.')
   flags.DEFINE_bool('isolate', True,
-                    'One process per measurement (own peak memory).')
+                    'One process per measurement (its own peak memory and '
+                    'threads).')
   flags.DEFINE_float('quality_minutes', 10.,
                      'Wall-clock training budget of each model in the '
                      'quality-per-compute comparison; 0 skips it.')
   flags.DEFINE_string('quality_config', 'mnist',
                       f'Configuration trained for quality: {sorted(CONFIGS)}.')
   flags.DEFINE_float('learning_rate', 1e-3, 'Adam rate of the quality runs.')
-  flags.DEFINE_string('single', None, 'Internal: config,model,jit to '
-                      'measure in this process, printed as JSON.')
+  flags.DEFINE_integer('inference_inter_op_threads', 0,
+                       'Inter-op threads of the evaluation and sampling '
+                       'process (0: TensorFlow\'s choice, as the binaries '
+                       'run).')
+  flags.DEFINE_string('single', None, 'Internal: config,model,jit,phases '
+                      '(train or inference) to measure in this process, '
+                      'printed as JSON.')
   flags.DEFINE_string('single_quality', None, 'Internal: config,model to '
                       'train for quality in this process, printed as JSON.')
 
@@ -109,7 +120,7 @@ def _rate(count, times):
   return statistics.median(rates), min(rates), max(rates)
 
 
-def ceiling(repeats, tiny):
+def ceiling(repeats, tiny, matmul=True):
   """Best GFLOP/s of float32 3x3 convolutions and of a matmul, with min-max.
 
   Each measurement loops inside one `tf.function` and reads back a scalar,
@@ -141,9 +152,10 @@ def ceiling(repeats, tiny):
         lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'), images, kernel), repeats)
     candidates.setdefault('conv3x3', []).append(
         _rate(calls * flops / 1e9, times))
-  a, b = tf.random.normal([n, n]), tf.random.normal([n, n])
-  _, times = _timed(looped(tf.matmul, a, b), repeats)
-  candidates['matmul'] = [_rate(calls * 2 * n ** 3 / 1e9, times)]
+  if matmul:
+    a, b = tf.random.normal([n, n]), tf.random.normal([n, n])
+    _, times = _timed(looped(tf.matmul, a, b), repeats)
+    candidates['matmul'] = [_rate(calls * 2 * n ** 3 / 1e9, times)]
   results = {}
   for name, rates in candidates.items():
     median, low, high = max(rates)
@@ -208,54 +220,77 @@ def _optimizer(learning_rate):
   return tf_keras.optimizers.legacy.Adam(learning_rate)
 
 
-def measure(config_name, model_name, jit, batch_size, repeats):
-  """One row of the model table, as a dict."""
+def measure(config_name, model_name, jit, batch_size, repeats, phases):
+  """Part of a model-table row, as a dict: `phases` 'train' or 'inference'.
+
+  The convolution ceiling is measured here first, so the share of it that a
+  phase reaches compares two figures taken minutes, not an hour, apart.
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape = CONFIGS[config_name][0]
+  conv = ceiling(repeats, config_name == 'tiny', matmul=False)['conv3x3']
   distribution = _build(config_name, model_name)
-  model = tfp_realnvp.FlowModel(distribution)
-  model.compile(optimizer=_optimizer(1e-4), jit_compile=jit)
   pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
-  # As in `fit`: one traced step reading a dataset iterator. (Keras'
-  # `train_on_batch` builds a new iterator per call and costs seconds more.)
-  batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
-  train_function = model.make_train_function()
+  row = dict(params=_num_parameters(distribution))
+  if phases == 'train':
+    model = tfp_realnvp.FlowModel(distribution)
+    model.compile(optimizer=_optimizer(1e-4), jit_compile=jit)
+    # As in `fit`: one traced step reading a dataset iterator. (Keras'
+    # `train_on_batch` builds a new iterator per call and costs seconds more.)
+    batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
+    train_function = model.make_train_function()
+    first_step, train_times = _timed(
+        lambda: train_function(batches)['loss'].numpy(), repeats)
+    row.update(train=_rate(batch_size, train_times), first_step=first_step,
+               train_ceiling=conv['gflops'])
+  else:
 
-  first_step, train_times = _timed(
-      lambda: train_function(batches)['loss'].numpy(), repeats)
+    @tf.function(jit_compile=jit)
+    def evaluate(x):
+      with tfp_realnvp.training_mode(False):
+        return distribution.log_prob(x)
 
-  @tf.function(jit_compile=jit)
-  def evaluate(x):
-    with tfp_realnvp.training_mode(False):
-      return distribution.log_prob(x)
+    @tf.function(jit_compile=jit)
+    def sample():
+      with tfp_realnvp.training_mode(False):
+        return distribution.sample(batch_size, seed=[1, 2])
 
-  @tf.function(jit_compile=jit)
-  def sample():
-    with tfp_realnvp.training_mode(False):
-      return distribution.sample(batch_size, seed=[1, 2])
+    _, eval_times = _timed(lambda: evaluate(pixels).numpy(), repeats)
+    _, sample_times = _timed(lambda: sample().numpy(), repeats)
 
-  _, eval_times = _timed(lambda: evaluate(pixels).numpy(), repeats)
-  _, sample_times = _timed(lambda: sample().numpy(), repeats)
+    def one_log_prob(x):
+      with tfp_realnvp.training_mode(False):
+        return distribution.log_prob(x)
 
-  def one_log_prob(x):
-    with tfp_realnvp.training_mode(False):
-      return distribution.log_prob(x)
+    def one_sample(seed):
+      with tfp_realnvp.training_mode(False):
+        return distribution.sample(1, seed=seed)
 
-  def one_sample(seed):
-    with tfp_realnvp.training_mode(False):
-      return distribution.sample(1, seed=seed)
+    row.update(eval=_rate(batch_size, eval_times),
+               sample=_rate(batch_size, sample_times),
+               inference_ceiling=conv['gflops'],
+               flops=_graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
+               log_prob_flops=_graph_flops(
+                   one_log_prob, tf.TensorSpec((1,) + shape, tf.float32)))
+  row['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
+  return row
 
-  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
-  row = dict(config=config_name, model=model_name, jit='on' if jit else 'off',
-             params=_num_parameters(distribution),
-             flops=_graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
-             log_prob_flops=_graph_flops(
-                 one_log_prob, tf.TensorSpec((1,) + shape, tf.float32)),
-             first_step=first_step, peak_mb=peak_mb)
-  for name, times in (('train', train_times), ('eval', eval_times),
-                      ('sample', sample_times)):
-    row[name] = _rate(batch_size, times)
+
+def model_row(config_name, model_name, jit):
+  """One row of the model table: a training and an inference measurement."""
+  row = dict(config=config_name, model=model_name, jit='on' if jit else 'off')
+  peaks = []
+  for phases in ('train', 'inference'):
+    if FLAGS.isolate:
+      part = _in_subprocess(
+          f'--single={config_name},{model_name},{row["jit"]},{phases}')
+    else:
+      part = measure(config_name, model_name, jit, FLAGS.batch_size,
+                     FLAGS.repeats, phases)
+    peaks.append(part.pop('peak_mb'))
+    row.update(part)
+  row['peak_mb'] = max(peaks)
   return row
 
 
@@ -341,6 +376,8 @@ def _in_subprocess(*flag_values):
   """Runs this file with `flag_values`; returns the JSON it prints last."""
   command = [sys.executable, os.path.abspath(__file__), *flag_values,
              f'--batch_size={FLAGS.batch_size}', f'--repeats={FLAGS.repeats}',
+             '--inference_inter_op_threads='
+             f'{FLAGS.inference_inter_op_threads}',
              f'--data_dir={FLAGS.data_dir}',
              f'--learning_rate={FLAGS.learning_rate}',
              f'--quality_minutes={FLAGS.quality_minutes}']
@@ -360,6 +397,10 @@ def _gflops(row, phase, passes):
   return row[phase][0] * row['flops'] * passes / 1e9
 
 
+def _phase_ceiling(row, phase):
+  return row['train_ceiling' if phase == 'train' else 'inference_ceiling']
+
+
 def _table(columns, rows):
   return (['| ' + ' | '.join(columns) + ' |',
            '| ' + ' | '.join('---' for _ in columns) + ' |'] +
@@ -369,28 +410,41 @@ def _table(columns, rows):
 def report(ceilings, rows, pipelines, qualities, command):
   """The results as Markdown."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  conv = ceilings['conv3x3']['gflops']
+  inference_threads = (
+      f'{FLAGS.inference_inter_op_threads} inter-op thread(s)'
+      if FLAGS.inference_inter_op_threads else
+      'TensorFlow\'s choice of inter-op threads')
   lines = [
       f'Command: `{command}`',
       '',
       f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
       f'TensorFlow {tf.__version__}, batch {FLAGS.batch_size}, median of '
-      f'{FLAGS.repeats} timed runs after a warm-up (min-max).',
+      f'{FLAGS.repeats} timed runs after a warm-up (min-max); evaluation '
+      f'and sampling with {inference_threads}.',
       '',
   ]
-  lines += _table(('ceiling', 'GFLOP/s'), [
-      (f'{name} float32',
+  ceiling_rows = [
+      (f'{name} float32, start of run',
        _span((values['gflops'], values['low'], values['high'])))
-      for name, values in ceilings.items()])
+      for name, values in ceilings.items()]
+  per_process = [row[key] for row in rows
+                 for key in ('train_ceiling', 'inference_ceiling')]
+  if per_process:
+    ceiling_rows.append((
+        f'conv3x3 float32, in each of the {len(per_process)} measuring '
+        'processes', _span((statistics.median(per_process), min(per_process),
+                            max(per_process)))))
+  lines += _table(('ceiling', 'GFLOP/s'), ceiling_rows)
   model_rows = []
   for row in rows:
     cells = [row['config'], row['model'], row['jit'], f'{row["params"]:,}',
              f'{row["flops"] / 1e9:.3g}',
-             f'{row["log_prob_flops"] / 1e9:.3g}']
+             f'{row["log_prob_flops"] / 1e9:.3g}',
+             f'{row["train_ceiling"]:.3g}, {row["inference_ceiling"]:.3g}']
     for phase, passes in PHASES:
       gflops = _gflops(row, phase, passes)
       cells += [_span(row[phase]), f'{gflops:.3g}',
-                f'{100. * gflops / conv:.0f}%']
+                f'{100. * gflops / _phase_ceiling(row, phase):.0f}%']
     cells += [f'{row["first_step"]:.1f}', f'{row["peak_mb"]:.0f}']
     model_rows.append(cells)
   lines += [''] + _table(COLUMNS, model_rows)
@@ -403,8 +457,9 @@ def report(ceilings, rows, pipelines, qualities, command):
     peer = peers[0]
     cells = [row['config'], row['jit'],
              f'{row["train"][0] / peer["train"][0]:.2f}']
-    cells += [f'{_gflops(row, phase, passes) / _gflops(peer, phase, passes):.2f}'
-              for phase, passes in PHASES]
+    cells += [
+        f'{_gflops(row, phase, passes) / _gflops(peer, phase, passes):.2f}'
+        for phase, passes in PHASES]
     ratio_rows.append(cells)
   if ratio_rows:
     lines += [''] + _table(RATIO_COLUMNS, ratio_rows)
@@ -431,9 +486,13 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if FLAGS.single:
-    config_name, model_name, jit = FLAGS.single.split(',')
+    config_name, model_name, jit, phases = FLAGS.single.split(',')
+    if phases == 'inference' and FLAGS.inference_inter_op_threads:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      tf.config.threading.set_inter_op_parallelism_threads(
+          FLAGS.inference_inter_op_threads)
     print(json.dumps(measure(config_name, model_name, jit == 'on',
-                             FLAGS.batch_size, FLAGS.repeats)))
+                             FLAGS.batch_size, FLAGS.repeats, phases)))
     return
   if FLAGS.single_quality:
     config_name, model_name = FLAGS.single_quality.split(',')
@@ -456,12 +515,7 @@ def main(argv):
   for config_name in FLAGS.configs:
     for model_name in FLAGS.models:
       for jit in FLAGS.jit:
-        if FLAGS.isolate:
-          rows.append(_in_subprocess(f'--single={config_name},{model_name},'
-                                     f'{jit}'))
-        else:
-          rows.append(measure(config_name, model_name, jit == 'on',
-                              FLAGS.batch_size, FLAGS.repeats))
+        rows.append(model_row(config_name, model_name, jit == 'on'))
         print(json.dumps(rows[-1]), flush=True)
   pipelines = {name: pipeline_rate(name, FLAGS.data_dir, FLAGS.batch_size,
                                    FLAGS.repeats)
@@ -482,6 +536,8 @@ def main(argv):
       for name, value in (('configs', FLAGS.configs), ('models', FLAGS.models),
                           ('jit', FLAGS.jit), ('batch_size', FLAGS.batch_size),
                           ('repeats', FLAGS.repeats),
+                          ('inference_inter_op_threads',
+                           FLAGS.inference_inter_op_threads),
                           ('quality_config', FLAGS.quality_config),
                           ('quality_minutes', FLAGS.quality_minutes),
                           ('learning_rate', FLAGS.learning_rate))])
