@@ -41,6 +41,8 @@ setuptools.setup(
     extras_require={
         'test': [
             'pytest>=8,<10',
+            # Test files in parallel processes (pytest.ini).
+            'pytest-xdist>=3.6,<4',
             'hypothesis>=6.100,<7',
         ],
     },

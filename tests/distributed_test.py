@@ -55,6 +55,7 @@ def initial_values():
 
 # Both Keras optimizer kinds: bin/train.py uses a legacy one (fused Adam),
 # which aggregates gradients through another API.
+@pytest.mark.slow
 @pytest.mark.parametrize('optimizer_module', [
     tf_keras.optimizers, tf_keras.optimizers.legacy])
 def test_mirrored_step_equals_one_device_step(initial_values,

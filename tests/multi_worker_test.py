@@ -15,6 +15,8 @@ from tfp_realnvp import loading
 from tfp_realnvp import run as run_lib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Starting two worker processes takes over a minute on 2 cores.
+pytestmark = pytest.mark.slow
 
 # One worker: makes the strategy first (TensorFlow requires it before any
 # other work), trains 2 steps through run(...), saves its final variables and

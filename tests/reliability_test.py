@@ -101,6 +101,7 @@ def _finish(model_dir):
   return json.loads((pathlib.Path(model_dir) / 'results.json').read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_point_then_the_same_command_finishes(tmp_path):
   returncode, output = _start_and_signal(tmp_path, signal.SIGKILL,
                                          random.uniform(0., 2.))
@@ -112,6 +113,7 @@ def test_sigkill_at_a_random_point_then_the_same_command_finishes(tmp_path):
   assert results['steps'] == _TOTAL_STEPS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('signal_number', [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_save_a_checkpoint_before_exiting(
     tmp_path, signal_number):

@@ -49,6 +49,7 @@ def _tiny_config(model_dir, **overrides):
 class TestRunOutputsAndResume:
   """A 2-step run, run again, extended, and beside a fresh model_dir."""
 
+  @pytest.mark.slow
   def test_two_steps_write_every_output_and_resume(self, tmp_path):
     model_dir = tmp_path / 'run'
     config = _tiny_config(model_dir)
@@ -131,6 +132,7 @@ class TestRunOutputsAndResume:
                                  rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_mirrored_run_writes_outputs_that_load_on_one_device(
     tmp_path, two_cpu_strategy):
   strategy = two_cpu_strategy
