@@ -246,33 +246,27 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases):
                train_ceiling=conv['gflops'])
   else:
 
-    @tf.function(jit_compile=jit)
-    def evaluate(x):
+    def log_prob(x):
       with tfp_realnvp.training_mode(False):
         return distribution.log_prob(x)
 
-    @tf.function(jit_compile=jit)
-    def sample():
+    def sample(n, seed):
       with tfp_realnvp.training_mode(False):
-        return distribution.sample(batch_size, seed=[1, 2])
+        return distribution.sample(n, seed=seed)
 
+    evaluate = tf.function(log_prob, jit_compile=jit)
+    sample_batch = tf.function(lambda: sample(batch_size, [1, 2]),
+                               jit_compile=jit)
     _, eval_times = _timed(lambda: evaluate(pixels).numpy(), repeats)
-    _, sample_times = _timed(lambda: sample().numpy(), repeats)
-
-    def one_log_prob(x):
-      with tfp_realnvp.training_mode(False):
-        return distribution.log_prob(x)
-
-    def one_sample(seed):
-      with tfp_realnvp.training_mode(False):
-        return distribution.sample(1, seed=seed)
+    _, sample_times = _timed(lambda: sample_batch().numpy(), repeats)
+    one_sample = lambda seed: sample(1, seed)
 
     row.update(eval=_rate(batch_size, eval_times),
                sample=_rate(batch_size, sample_times),
                inference_ceiling=conv['gflops'],
                flops=_graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
                log_prob_flops=_graph_flops(
-                   one_log_prob, tf.TensorSpec((1,) + shape, tf.float32)))
+                   log_prob, tf.TensorSpec((1,) + shape, tf.float32)))
   row['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
   return row
 
