@@ -54,7 +54,8 @@ def define_flags():
   flags.DEFINE_float('l2_scale', defaults.l2_scale,
                      'L2 penalty on weight-norm scales.')
   flags.DEFINE_float('bn_momentum', defaults.bn_momentum,
-                     'Moving-average momentum of the batch-norm bijectors.')
+                     'Momentum of every batch norm\'s debiased moving '
+                     'averages.')
   flags.DEFINE_integer('seed', defaults.seed, 'Random seed.')
   flags.DEFINE_bool('jit_compile', defaults.jit_compile, 'Compile with XLA.')
   flags.DEFINE_bool('mixed_precision', defaults.mixed_precision,

@@ -70,19 +70,39 @@ def test_training_normalizes_with_batch_statistics():
       [expected_ildj] * 16, rtol=1e-12)
 
 
-def test_moving_averages_move_in_training_only():
+def test_moving_averages_move_in_training_only_and_are_debiased():
   batch_norm = rnvp_bijectors.BatchNormalization([2, 2, 3], momentum=0.9,
                                                  dtype=tf.float64)
-  images = _images(16)
-  batch_norm.inverse(images)
-  batch_norm.forward(images, training=True)  # Generative: never updates.
+  images = [_images(16, seed) for seed in range(3)]
+  batch_norm.inverse(images[0])
+  batch_norm.forward(images[0], training=True)  # Generative: never updates.
   np.testing.assert_array_equal(batch_norm.moving_mean, 0.)
   np.testing.assert_array_equal(batch_norm.moving_variance, 1.)
-  batch_norm.inverse(images, training=True)
-  mean, variance = tf.nn.moments(images, [0, 1, 2])
-  np.testing.assert_allclose(batch_norm.moving_mean, 0.1 * mean, rtol=1e-12)
-  np.testing.assert_allclose(batch_norm.moving_variance,
-                             0.9 + 0.1 * variance, rtol=1e-12)
+  means, variances = [], []
+  for count, batch in enumerate(images, start=1):
+    batch_norm.inverse(batch, training=True)
+    mean, variance = tf.nn.moments(batch, [0, 1, 2])
+    means.append(mean)
+    variances.append(variance)
+    assert batch_norm.num_updates.numpy() == count
+    # The first update takes the batch's statistics: no pull towards 0 / 1.
+    np.testing.assert_allclose(
+        batch_norm.moving_mean,
+        bijector_test_util.debiased_average(means, 0.9), rtol=1e-12)
+    np.testing.assert_allclose(
+        batch_norm.moving_variance,
+        bijector_test_util.debiased_average(variances, 0.9), rtol=1e-12)
+
+
+def test_update_count_is_checkpointed(tmp_path):
+  batch_norm = rnvp_bijectors.BatchNormalization([2, 2, 3], dtype=tf.float64)
+  batch_norm.inverse(_images(8), training=True)
+  batch_norm.inverse(_images(8, 1), training=True)
+  path = tf.train.Checkpoint(bn=batch_norm).save(str(tmp_path / 'ckpt'))
+  restored = rnvp_bijectors.BatchNormalization([2, 2, 3], dtype=tf.float64)
+  tf.train.Checkpoint(bn=restored).restore(path).assert_consumed()
+  assert restored.num_updates.numpy() == 2.
+  np.testing.assert_array_equal(restored.moving_mean, batch_norm.moving_mean)
 
 
 def test_one_update_per_log_prob():
@@ -91,8 +111,9 @@ def test_one_update_per_log_prob():
   images = _images(8)
   with rnvp_bijectors.training_mode(True):
     _dist(batch_norm).log_prob(images)
+  assert batch_norm.num_updates.numpy() == 1.
   mean, _ = tf.nn.moments(images, [0, 1, 2])
-  np.testing.assert_allclose(batch_norm.moving_mean, 0.5 * mean, rtol=1e-12)
+  np.testing.assert_allclose(batch_norm.moving_mean, mean, rtol=1e-12)
 
 
 def test_appendix_e_normalizes_with_the_updated_moving_average():
@@ -100,20 +121,35 @@ def test_appendix_e_normalizes_with_the_updated_moving_average():
                                  training_statistics='moving_average')
   old_mean = batch_norm.moving_mean.numpy()
   old_variance = batch_norm.moving_variance.numpy()
+  count = batch_norm.num_updates.numpy()
   images = _images(8)
   with tf.GradientTape() as tape:
     tape.watch(images)
     x = batch_norm.inverse(images, training=True)
   mean, variance = tf.nn.moments(images, [0, 1, 2])
-  new_mean = 0.8 * old_mean + 0.2 * mean
-  new_variance = 0.8 * old_variance + 0.2 * variance
-  np.testing.assert_allclose(batch_norm.moving_mean, new_mean, rtol=1e-12)
-  np.testing.assert_allclose(batch_norm.moving_variance, new_variance,
+  # Debiased: the stored average times its weight 1 - m^t is the plain one.
+  def updated(old, batch):
+    plain = old * (1. - 0.8 ** count)
+    return (0.8 * plain + 0.2 * batch) / (1. - 0.8 ** (count + 1))
+  np.testing.assert_allclose(batch_norm.moving_mean, updated(old_mean, mean),
                              rtol=1e-12)
+  np.testing.assert_allclose(batch_norm.moving_variance,
+                             updated(old_variance, variance), rtol=1e-12)
   # The output equals eval mode with the updated averages.
   np.testing.assert_allclose(x, batch_norm.inverse(tf.identity(images)),
                              rtol=1e-12)
   assert tape.gradient(x, images) is not None
+
+
+def test_appendix_e_first_training_step_normalizes_its_batch():
+  batch_norm = rnvp_bijectors.BatchNormalization(
+      [2, 2, 3], momentum=0.99, training_statistics='moving_average',
+      dtype=tf.float64)
+  images = _images(32) - 5.  # Mean about -2, std 2, as a raw batch might be.
+  x = batch_norm.inverse(images, training=True)
+  mean, variance = tf.nn.moments(x, [0, 1, 2])
+  np.testing.assert_allclose(mean, 0., atol=1e-9)
+  np.testing.assert_allclose(variance, 1., rtol=1e-3)
 
 
 def test_tensor_training_flag():

@@ -43,9 +43,24 @@ def randomize_variables(module, seed=0, scale=0.3):
       value = rng.uniform(0.5, 2., shape)
     elif 'moving_mean' in variable.name:
       value = rng.normal(0., 1., shape)
+    elif 'num_updates' in variable.name:
+      # A count: some updates done, so training mode still debiases.
+      value = np.full(shape, 5.)
     else:
       value = rng.normal(0., scale, shape)
     variable.assign(value.astype(dtype))
+
+
+def debiased_average(values, momentum):
+  """The zero-debiased exponential average of `values`, oldest first.
+
+  `sum_i (1 - m) m^(t - i) x_i / (1 - m^t)`, written out as the weighted sum
+  (batch norm keeps it as a recursion, so this is an independent check).
+  """
+  num = len(values)
+  weights = [(1. - momentum) * momentum ** (num - 1 - i) for i in range(num)]
+  total = sum(w * np.asarray(v, np.float64) for w, v in zip(weights, values))
+  return total / (1. - momentum ** num)
 
 
 def brute_force_log_det(fn, x, event_ndims):
@@ -73,6 +88,31 @@ def brute_force_log_det(fn, x, event_ndims):
   sign, log_abs_det = tf.linalg.slogdet(jacobian)
   np.testing.assert_array_equal(sign.numpy() != 0, True)
   return log_abs_det
+
+
+def assert_round_trip(bijector, x, mode='eager', direction='forward',
+                      **kwargs):
+  """Asserts `inverse(forward(x)) == x` (or the reverse), computed afresh.
+
+  Each step gets a fresh tensor (`tf.identity`): TFP's cache would otherwise
+  answer `inverse(forward(x))` with `x` itself without running the inverse.
+
+  Args:
+    bijector: the bijector to check.
+    x: the input of the first step.
+    mode: `'eager'` or `'function'`.
+    direction: `'forward'` for `inverse(forward(x))`, `'inverse'` for
+      `forward(inverse(x))`.
+    **kwargs: keywords of both calls (e.g. `conditional_input`).
+  """
+  first, second = ((bijector.forward, bijector.inverse)
+                   if direction == 'forward'
+                   else (bijector.inverse, bijector.forward))
+  round_trip = run(
+      mode, lambda x: second(tf.identity(first(tf.identity(x), **kwargs)),
+                             **kwargs), x)
+  rtol, atol = tolerances(x.dtype)
+  np.testing.assert_allclose(round_trip, x, rtol=rtol, atol=atol * 10)
 
 
 class BijectorChecks:
@@ -113,19 +153,12 @@ class BijectorChecks:
 
   def test_inverse_of_forward_is_identity(self, dtype, mode):
     bijector, x = self._setup(dtype)
-    # tf.identity: a fresh tensor, so the bijector cache cannot answer.
-    round_trip = run(
-        mode, lambda x: bijector.inverse(tf.identity(bijector.forward(x))), x)
-    rtol, atol = tolerances(dtype)
-    np.testing.assert_allclose(round_trip, x, rtol=rtol, atol=atol)
+    assert_round_trip(bijector, x, mode, 'forward')
 
   def test_forward_of_inverse_is_identity(self, dtype, mode):
     bijector, x = self._setup(dtype)
     y = tf.identity(bijector.forward(x))
-    round_trip = run(
-        mode, lambda y: bijector.forward(tf.identity(bijector.inverse(y))), y)
-    rtol, atol = tolerances(dtype)
-    np.testing.assert_allclose(round_trip, y, rtol=rtol, atol=atol * 10)
+    assert_round_trip(bijector, y, mode, 'inverse')
 
   def test_forward_log_det_matches_brute_force_jacobian(self, dtype, mode):
     bijector, x = self._setup(dtype)

@@ -63,12 +63,12 @@ def test_log_prob_is_base_log_prob_plus_brute_force_log_det():
   latents = chain.inverse(tf.identity(pixels))
   brute_force = bijector_test_util.brute_force_log_det(
       lambda x: chain.inverse(tf.identity(x)), pixels, 3)
-  np.testing.assert_allclose(dist.log_prob(pixels),
+  np.testing.assert_allclose(dist.log_prob(tf.identity(pixels)),
                              base.log_prob(latents) + brute_force, rtol=1e-10)
   np.testing.assert_allclose(
-      dist.log_prob(pixels),
+      dist.log_prob(tf.identity(pixels)),
       base.log_prob(latents) + chain.inverse_log_det_jacobian(
-          pixels, event_ndims=3), rtol=1e-12)
+          tf.identity(pixels), event_ndims=3), rtol=1e-12)
 
 
 def test_samples_lie_in_pixel_range_and_latents_have_image_shape():
@@ -78,7 +78,10 @@ def test_samples_lie_in_pixel_range_and_latents_have_image_shape():
   samples = dist.sample(5, seed=1)
   assert samples.shape == [5] + IMAGE_SHAPE
   assert np.all((samples.numpy() > -13.) & (samples.numpy() < 269.))
-  assert chain.inverse(samples).shape == [5] + IMAGE_SHAPE
+  # A fresh tensor: the cache would hand back the base sample unchecked.
+  latents = chain.inverse(tf.identity(samples))
+  assert latents.shape == [5] + IMAGE_SHAPE
+  bijector_test_util.assert_round_trip(chain, latents, direction='forward')
 
 
 def test_training_mode_reaches_batch_norm_inside_factor_out():

@@ -33,10 +33,11 @@ def test_without_conditional_input_it_is_a_tfb_chain():
     bijector_test_util.randomize_variables(link)
   ours, theirs = rnvp_bijectors.ConditionalChain(links), tfb.Chain(links)
   x = _x()
-  np.testing.assert_allclose(ours.forward(x), theirs.forward(x), rtol=1e-12)
-  np.testing.assert_allclose(ours.inverse_log_det_jacobian(x, 3),
-                             theirs.inverse_log_det_jacobian(x, 3),
-                             rtol=1e-12)
+  np.testing.assert_allclose(ours.forward(tf.identity(x)),
+                             theirs.forward(tf.identity(x)), rtol=1e-12)
+  np.testing.assert_allclose(
+      ours.inverse_log_det_jacobian(tf.identity(x), 3),
+      theirs.inverse_log_det_jacobian(tf.identity(x), 3), rtol=1e-12)
   assert not ours.takes_conditional_input
 
 
@@ -51,15 +52,15 @@ def test_labels_reach_every_conditional_link_and_nothing_else():
   expected = links[0].forward(
       links[1].forward(links[2].forward(x, conditional_input=labels)),
       conditional_input=labels)
-  np.testing.assert_allclose(chain.forward(x, conditional_input=labels),
-                             expected, rtol=1e-12)
-  y = chain.forward(x, conditional_input=labels)
-  np.testing.assert_allclose(chain.inverse(y, conditional_input=labels), x,
-                             rtol=1e-9, atol=1e-9)
-  brute_force = bijector_test_util.brute_force_log_det(
-      lambda t: chain.forward(t, conditional_input=labels), x, 3)
   np.testing.assert_allclose(
-      chain.forward_log_det_jacobian(x, 3, conditional_input=labels),
+      chain.forward(tf.identity(x), conditional_input=labels), expected,
+      rtol=1e-12)
+  bijector_test_util.assert_round_trip(chain, x, conditional_input=labels)
+  brute_force = bijector_test_util.brute_force_log_det(
+      lambda t: chain.forward(tf.identity(t), conditional_input=labels), x, 3)
+  np.testing.assert_allclose(
+      chain.forward_log_det_jacobian(tf.identity(x), 3,
+                                     conditional_input=labels),
       brute_force, rtol=1e-9)
 
 

@@ -238,8 +238,26 @@ def test_conditional_model_label_errors():
     model.log_prob(pixels, [0, 3])
   with pytest.raises(tf.errors.InvalidArgumentError, match='Negative'):
     model.sample_pixels(2, labels=-1)
+  with pytest.raises(ValueError, match='pass `labels`'):
+    model.encode(pixels)
   with pytest.raises(ValueError, match='num_classes'):
     tfp_realnvp.ConditionalRealNVP(IMAGE_SHAPE, num_classes=0)
+  with pytest.raises(ValueError, match='not class-conditional'):
+    _tiny_model(dtype=tf.float32).encode(pixels, labels=[0, 1])
+
+
+def test_encode_and_decode_are_the_evaluation_mode_bijector():
+  model = _tiny_conditional_model()
+  bijector_test_util.randomize_variables(model)
+  pixels, labels = _pixels(3), tf.constant([0, 1, 2])
+  latents = model.encode(pixels, labels)
+  expected = model.bijector.inverse(tf.identity(pixels), training=False,
+                                    conditional_input=labels)
+  np.testing.assert_allclose(latents, expected, rtol=1e-12)
+  np.testing.assert_allclose(model.decode(latents, labels), pixels,
+                             rtol=1e-10, atol=1e-10)
+  other = model.encode(pixels, tf.constant([1, 2, 0]))
+  assert np.max(np.abs(other - latents)) > 1e-3
 
 
 if __name__ == '__main__':

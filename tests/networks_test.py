@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
+from tests import bijector_test_util
 from tfp_realnvp import networks
 
 
@@ -62,15 +63,14 @@ def test_bad_sizes_raise(kwargs):
     networks.ResNet(**kwargs)
 
 
-def _batch_norm_reference(x, momentum, epsilon, steps):
-  """NumPy batch norm in training mode: outputs and moving averages."""
-  axes = tuple(range(x.ndim - 1))
-  mean, variance = x.mean(axes), x.var(axes)  # Biased, like the paper's.
-  moving_mean, moving_variance = np.zeros_like(mean), np.ones_like(variance)
-  for _ in range(steps):
-    moving_mean = momentum * moving_mean + (1. - momentum) * mean
-    moving_variance = momentum * moving_variance + (1. - momentum) * variance
-  return (x - mean) / np.sqrt(variance + epsilon), moving_mean, moving_variance
+def _batch_norm_reference(batches, momentum, epsilon):
+  """NumPy batch norm in training mode: the last output, moving averages."""
+  axes = tuple(range(batches[0].ndim - 1))
+  means = [x.mean(axes) for x in batches]
+  variances = [x.var(axes) for x in batches]  # Biased, like the paper's.
+  output = (batches[-1] - means[-1]) / np.sqrt(variances[-1] + epsilon)
+  return (output, bijector_test_util.debiased_average(means, momentum),
+          bijector_test_util.debiased_average(variances, momentum))
 
 
 @pytest.mark.parametrize('dtype,shape,fused', [
@@ -79,17 +79,20 @@ def _batch_norm_reference(x, momentum, epsilon, steps):
 def test_batch_norm_matches_the_formula_and_uses_the_fused_kernel(
     dtype, shape, fused):
   rng = np.random.default_rng(0)
-  x = (3. + 2. * rng.standard_normal(shape)).astype(dtype)
+  batches = [(3. + 2. * rng.standard_normal(shape)).astype(dtype)
+             for _ in range(3)]
   layer = networks.BatchNorm(momentum=0.5, epsilon=1e-4, dtype=dtype)
   train = tf.function(lambda x: layer(x, training=True))
-  for _ in range(2):
+  for x in batches:
     y = train(x)
   expected, moving_mean, moving_variance = _batch_norm_reference(
-      x.astype(np.float64), 0.5, 1e-4, steps=2)
+      [b.astype(np.float64) for b in batches], 0.5, 1e-4)
   rtol = 1e-4 if dtype == 'float32' else 1e-10
   np.testing.assert_allclose(y, expected, rtol=rtol, atol=rtol)
+  assert layer.num_updates.numpy() == 3
+  # Debiased, and the biased variance on both paths (the fused kernel's is
+  # corrected).
   np.testing.assert_allclose(layer.moving_mean, moving_mean, rtol=rtol)
-  # The biased variance on both paths (the fused kernel's is corrected).
   np.testing.assert_allclose(layer.moving_variance, moving_variance,
                              rtol=rtol)
   evaluated = layer(x, training=False)
@@ -99,6 +102,34 @@ def test_batch_norm_matches_the_formula_and_uses_the_fused_kernel(
   op_types = {op.type for op in train.get_concrete_function(
       tf.TensorSpec(shape, dtype)).graph.get_operations()}
   assert ('FusedBatchNormV3' in op_types) == fused
+
+
+def test_first_update_takes_the_batch_statistics():
+  x = 3. + 2. * tf.random.stateless_normal([8, 2, 2, 3], seed=[3, 4])
+  layer = networks.BatchNorm()  # Momentum 0.99.
+  layer(x, training=True)
+  mean, variance = tf.nn.moments(x, [0, 1, 2])
+  np.testing.assert_allclose(layer.moving_mean, mean, rtol=1e-5)
+  np.testing.assert_allclose(layer.moving_variance, variance, rtol=1e-4)
+  # Evaluation mode then normalizes this batch as training mode did.
+  np.testing.assert_allclose(layer(x, training=False),
+                             layer(x, training=True), atol=1e-4)
+
+
+def test_only_the_output_layer_has_a_bias_and_momentum_reaches_every_bn():
+  for network in (networks.ResNet(2, num_res_blocks=2, num_filters=4,
+                                  bn_momentum=0.9),
+                  networks.DenseResNet(2, num_res_blocks=2, num_filters=4,
+                                       bn_momentum=0.9)):
+    shape = [None, 4, 4, 1] if isinstance(network, networks.ResNet) else [
+        None, 3]
+    network.build(shape)
+    biases = [v for v in network.trainable_variables if 'bias' in v.name]
+    assert len(biases) == 1 and biases[0] is network.output_layer.bias
+    batch_norms = [m for m in network.submodules
+                   if isinstance(m, networks.BatchNorm)]
+    assert len(batch_norms) == 5
+    assert all(bn.momentum == 0.9 for bn in batch_norms)
 
 
 def test_batch_norm_gradient_matches_keras_layer():
@@ -131,7 +162,7 @@ def test_batch_norm_under_two_replicas_uses_the_global_batch(
   y = np.concatenate(two_cpu_strategy.experimental_local_results(
       per_replica))
   expected, moving_mean, moving_variance = _batch_norm_reference(
-      x.astype(np.float64), 0., 1e-4, steps=1)
+      [x.astype(np.float64)], 0., 1e-4)
   np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
   np.testing.assert_allclose(layer.moving_mean, moving_mean, rtol=1e-4,
                              atol=1e-5)

@@ -20,6 +20,11 @@ def test_readme_example_runs_and_reconstructs_exactly(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   output = result.stdout
   assert output.count('train bits/dim') == 3
+  train = [float(v) for v in re.findall(r'train bits/dim (\S+)', output)]
+  evaluation = float(re.search(r'eval bits/dim (\S+)', output).group(1))
+  # Evaluation mode (moving averages) agrees with training mode (batch
+  # statistics) after a few steps: the debiased averages.
+  assert abs(evaluation - train[-1]) < 0.5, (evaluation, train)
   error = float(re.search(r'max reconstruction error (\S+)', output).group(1))
   assert error < 1e-2
   assert 'samples (4, 8, 8, 1) finite: True' in output

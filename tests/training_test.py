@@ -5,11 +5,13 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import data
 from tfp_realnvp import networks
+from tfp_realnvp import training as training_lib
 
 
 def _prototype_pixels(n, seed=0):
@@ -147,6 +149,102 @@ def test_fit_of_a_conditional_model_learns_from_the_labels():
   assert np.mean(right.numpy() > wrong.numpy()) > 0.9
   with pytest.raises(ValueError, match='must yield \\(images, labels\\)'):
     model.evaluate(_dataset(32), verbose=0)
+
+
+def _digits_batch():
+  pixels = next(iter(data.digits_dataset('train', batch_size=64)))
+  return pixels[0] if isinstance(pixels, tuple) else pixels
+
+
+def _three_high_rate_steps(distribution, pixels):
+  """3 Adam steps at 1e-2 in training mode: batch norm lags the weights."""
+  optimizer = tf_keras.optimizers.Adam(1e-2)
+  for _ in range(3):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(distribution.log_prob(
+          pixels, bijector_kwargs=dict(training=True)))
+    variables = distribution.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+
+def _evaluation_and_training_bits_per_dim(distribution, pixels):
+  evaluation = float(tf.reduce_mean(distribution.bits_per_dim(pixels)))
+  with tfp_realnvp.training_mode(True):  # Last: it moves the averages.
+    training = float(tf.reduce_mean(distribution.bits_per_dim(pixels)))
+  return evaluation, training
+
+
+@pytest.mark.parametrize('overrides', [
+    {}, dict(num_res_blocks=8, num_filters=4)], ids=['digits', 'cifar10_depth'])
+def test_evaluation_mode_is_usable_after_three_high_rate_steps(overrides):
+  # The debiased moving averages: without them evaluation mode barely
+  # normalizes early on and the error compounds through the couplings
+  # (before the fix: 9.2 against 7.5 in training mode for the digits preset,
+  # 11.3 against 7.6 at the cifar10 preset's depth).
+  tf.random.set_seed(0)
+  distribution = tfp_realnvp.RealNVP.from_preset('digits', **overrides)
+  pixels = _digits_batch()
+  _three_high_rate_steps(distribution, pixels)
+  evaluation, training = _evaluation_and_training_bits_per_dim(
+      distribution, pixels)
+  assert np.isfinite(evaluation)
+  assert abs(evaluation - training) < 0.5, (evaluation, training)
+  latents = distribution.encode(pixels)
+  assert float(tf.reduce_max(tf.abs(latents))) < 100.
+  np.testing.assert_allclose(distribution.decode(latents), pixels, atol=1e-2)
+
+
+def test_recompute_batch_norm_statistics_restores_evaluation_mode():
+  tf.random.set_seed(0)
+  distribution = tfp_realnvp.RealNVP.from_preset('digits')
+  pixels = _digits_batch()
+  _three_high_rate_steps(distribution, pixels)
+  # Statistics as an old checkpoint's might be: far from the weights'.
+  batch_norms = [m for m in distribution.submodules
+                 if hasattr(m, 'moving_mean') and hasattr(m, 'num_updates')]
+  assert len(batch_norms) == 10 + 10 * 3  # Bijectors, then network layers.
+  for bn in batch_norms:
+    bn.moving_mean.assign(tf.zeros_like(bn.moving_mean))
+    bn.moving_variance.assign(tf.ones_like(bn.moving_variance))
+  weights = [v.numpy() for v in distribution.trainable_variables]
+  stale, training = _evaluation_and_training_bits_per_dim(distribution,
+                                                         pixels)
+  assert stale - training > 0.5
+
+  halves = tf.data.Dataset.from_tensor_slices(pixels).batch(32)
+  assert tfp_realnvp.recompute_batch_norm_statistics(
+      distribution, halves) == 2
+  for variable, old in zip(distribution.trainable_variables, weights):
+    np.testing.assert_array_equal(variable, old)
+  assert all(bn.num_updates.numpy() == 2 for bn in batch_norms)
+  # The first batch norm (right after the logit) sees the data directly:
+  # its moving statistics are the mean of the two halves' statistics.
+  first_bn = distribution.bijector.bijectors[1].bijectors[1]
+  logits = distribution.bijector.bijectors[0].inverse(tf.identity(pixels))
+  coupled = distribution.bijector.bijectors[1].bijectors[0].inverse(
+      tf.identity(logits), training=True)
+  moments = [tf.nn.moments(half, [0, 1, 2])
+             for half in tf.split(coupled, 2)]
+  np.testing.assert_allclose(
+      first_bn.moving_mean, (moments[0][0] + moments[1][0]) / 2, rtol=1e-4,
+      atol=1e-5)
+  np.testing.assert_allclose(
+      first_bn.moving_variance, (moments[0][1] + moments[1][1]) / 2,
+      rtol=1e-4)
+  evaluation, training = _evaluation_and_training_bits_per_dim(
+      distribution, pixels)
+  assert abs(evaluation - training) < 0.1, (evaluation, training)
+
+
+def test_recompute_batch_norm_statistics_errors():
+  with pytest.raises(ValueError, match='no tfp_realnvp batch norm'):
+    training_lib.recompute_batch_norm_statistics(
+        tfp.distributions.Normal(0., 1.),
+        tf.data.Dataset.from_tensors(tf.zeros([1])))
+  with pytest.raises(ValueError, match='no batch'):
+    training_lib.recompute_batch_norm_statistics(
+        _small_model(), tf.data.Dataset.from_tensors(
+            tf.zeros([1, 8, 8, 1])).take(0))
 
 
 if __name__ == '__main__':

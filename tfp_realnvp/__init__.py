@@ -10,6 +10,7 @@ from tfp_realnvp.model import RealNVP
 from tfp_realnvp.model import to_uint8
 from tfp_realnvp.model import VectorRealNVP
 from tfp_realnvp.training import FlowModel
+from tfp_realnvp.training import recompute_batch_norm_statistics
 from tfp_realnvp.bijectors import BatchNormalization
 from tfp_realnvp.bijectors import ConditionalChain
 from tfp_realnvp.bijectors import FactorOut
@@ -39,6 +40,7 @@ __all__ = [
     'export_saved_model',
     'join_multiscale_latents',
     'networks',
+    'recompute_batch_norm_statistics',
     'split_multiscale_latents',
     'to_uint8',
     'training_mode',

@@ -59,14 +59,15 @@ class _Codec:
     if self._loaded:
       return tf.convert_to_tensor(self._encode(values, **kwargs))
     with training_mode(False):
-      return self._bijector.inverse(values, **kwargs)
+      # A fresh tensor, so the bijector cache cannot answer from older weights.
+      return self._bijector.inverse(tf.identity(values), **kwargs)
 
   def decode(self, latents, labels=None):
     kwargs = self._kwargs(labels)
     if self._loaded:
       return tf.convert_to_tensor(self._decode(latents, **kwargs))
     with training_mode(False):
-      return self._bijector.forward(latents, **kwargs)
+      return self._bijector.forward(tf.identity(latents), **kwargs)
 
 
 def _as_pixels(values):

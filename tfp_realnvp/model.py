@@ -5,6 +5,7 @@ import math
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.distributions import transformed_distribution
 
 from tfp_realnvp import bijectors as rnvp_bijectors
 from tfp_realnvp.bijectors import masked_affine_coupling
@@ -51,13 +52,53 @@ def to_uint8(pixels):
   return tf.cast(tf.clip_by_value(tf.floor(pixels), 0., 255.), tf.uint8)
 
 
-class _Flow(tfd.TransformedDistribution):
-  """What the image and vector models share."""
+# TFP turns every subclass of the public `tfd.TransformedDistribution` into an
+# AutoCompositeTensor, whose flattening (used by `tfd.Mixture`, `tf.nest` and
+# `tf.function` arguments) sees only constructor arguments and so loses the
+# variables a flow owns; TFP's own answer for a stateful bijector is this
+# non-composite base.
+_NonCompositeTransformedDistribution = (
+    transformed_distribution._TransformedDistribution)  # pylint: disable=protected-access
+
+
+class _Flow(_NonCompositeTransformedDistribution):
+  """What the image and vector models share, a `tfd.TransformedDistribution`.
+
+  Every method hands the bijector a fresh tensor (`tf.identity`): TFP's
+  bijector cache is keyed by the input tensor, so a tensor seen before would
+  otherwise be answered with results computed from older weights (before an
+  optimizer step, an `assign` or a checkpoint restore). Within one call the
+  cache still pairs the latents with their log-det, so each coupling network
+  runs once.
+  """
 
   @property
   def num_dims(self):
     """`D`, the number of units in an event."""
     return int(np.prod(self.event_shape))
+
+  def _log_prob(self, y, **kwargs):
+    return super()._log_prob(tf.identity(y), **kwargs)
+
+  def _prob(self, y, **kwargs):
+    return super()._prob(tf.identity(y), **kwargs)
+
+  def _label_kwargs(self, labels):
+    """The bijector keywords for `labels`; unconditional flows take none."""
+    if labels is not None:
+      raise ValueError(f'{self.name} is not class-conditional; it was given '
+                       'labels.')
+    return {}
+
+  def encode(self, values, labels=None):
+    """Latents of `values`, `bijector.inverse` in evaluation mode."""
+    return self.bijector.inverse(tf.identity(values), training=False,
+                                 **self._label_kwargs(labels))
+
+  def decode(self, latents, labels=None):
+    """Values of `latents`, `bijector.forward` in evaluation mode."""
+    return self.bijector.forward(tf.identity(latents), training=False,
+                                 **self._label_kwargs(labels))
 
 
 class RealNVP(_Flow):
@@ -131,8 +172,8 @@ class RealNVP(_Flow):
       num_res_blocks: residual blocks per coupling network.
       num_filters: filters of the finest scale's coupling networks.
       batch_norm: Python `bool`, batch-norm bijectors after the couplings.
-      bn_momentum: momentum of the batch-norm bijectors' moving averages
-        (the coupling networks' own batch-norm layers keep Keras' 0.99).
+      bn_momentum: momentum of every batch norm's moving averages (the
+        bijectors' and the coupling networks' layers'), zero-debiased.
       logit_alpha: `alpha` of the logit preprocessing.
       num_classes: `None`, or the number of classes of a class-conditional
         model; prefer `ConditionalRealNVP`, whose methods take the labels.
@@ -194,8 +235,8 @@ class RealNVP(_Flow):
     coupling = rnvp_bijectors.MaskedAffineCoupling(
         shape, mask_type=mask_type, parity=parity,
         num_res_blocks=config['num_res_blocks'], num_filters=filters,
-        num_classes=self._num_classes, dtype=self._dtype_arg,
-        compute_dtype=config['compute_dtype'],
+        num_classes=self._num_classes, bn_momentum=config['bn_momentum'],
+        dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
         validate_args=config['validate_args'])
     if not config['batch_norm']:
       return [coupling]
@@ -346,6 +387,9 @@ class ConditionalRealNVP(RealNVP):
         num_classes=num_classes, dtype=dtype, compute_dtype=compute_dtype,
         validate_args=validate_args, name=name)
 
+  def _label_kwargs(self, labels):
+    return dict(conditional_input=self._checked_labels(labels))
+
   def _checked_labels(self, labels):
     """Labels as an integer tensor, with a range check that always runs."""
     if labels is None:
@@ -416,8 +460,8 @@ class VectorRealNVP(_Flow):
       num_res_blocks: residual blocks per network.
       num_hidden: width of the networks.
       batch_norm: Python `bool`, batch-norm bijectors after the couplings.
-      bn_momentum: momentum of the batch-norm bijectors' moving averages
-        (the coupling networks' own batch-norm layers keep Keras' 0.99).
+      bn_momentum: momentum of every batch norm's moving averages (the
+        bijectors' and the coupling networks' layers'), zero-debiased.
       dtype: float dtype.
       compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
         in the coupling networks.
@@ -440,7 +484,7 @@ class VectorRealNVP(_Flow):
         bijectors.append(rnvp_bijectors.MaskedAffineCoupling(
             [event_size], mask_type='channel', parity=i % 2,
             num_res_blocks=num_res_blocks, num_filters=num_hidden,
-            dtype=dtype, compute_dtype=compute_dtype,
+            bn_momentum=bn_momentum, dtype=dtype, compute_dtype=compute_dtype,
             validate_args=validate_args))
         if batch_norm:
           bijectors.append(rnvp_bijectors.BatchNormalization(
@@ -448,7 +492,8 @@ class VectorRealNVP(_Flow):
               validate_args=validate_args))
       base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), 1.), [event_size])
       super().__init__(distribution=base,
-                       bijector=tfb.Chain(bijectors, name='vector_flow'),
+                       bijector=rnvp_bijectors.ConditionalChain(
+                           bijectors, name='vector_flow'),
                        validate_args=validate_args, parameters=parameters,
                        name=name)
 

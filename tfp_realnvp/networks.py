@@ -6,13 +6,15 @@ input to `(shift, log_scale)` for the transformed half, with
 `shift`. Their last layer starts at zero, so a new coupling is the identity.
 Every weight matrix is weight-normalized (`w = g * v / ||v||`); the `g`
 variables are named `weight_scale` so the paper's L2 penalty on them
-(5e-5, §4.1) can find them.
+(5e-5, §4.1) can find them. Only the last layer has a bias: every hidden
+layer's output reaches it through a batch norm, which cancels a per-channel
+constant, so a bias there would only drift under Adam.
 """
 
 import tensorflow as tf
 import tf_keras
 
-from tfp_realnvp.bijectors import batch_normalization
+from tfp_realnvp import batch_statistics
 
 __all__ = [
     'BatchNorm',
@@ -42,6 +44,11 @@ class BatchNorm(tf_keras.layers.Layer):
     and in both cases the moving variance tracks the biased batch variance
     (the fused kernel reports a Bessel-corrected one, undone here), so a
     model trains the same on one replica as on several.
+  * The moving averages are zero-debiased, with the update count
+    `num_updates` a checkpointed weight (see `tfp_realnvp.batch_statistics`):
+    Keras' averages start at mean 0 / variance 1 and take hundreds of steps
+    to forget them, so early in training the evaluation mode barely
+    normalizes, and the error compounds through a flow's couplings.
   """
 
   _FUSED_DTYPES = (tf.float32, tf.float16, tf.bfloat16)
@@ -70,6 +77,11 @@ class BatchNorm(tf_keras.layers.Layer):
     self.beta = add('beta', 'zeros', True)
     self.moving_mean = add('moving_mean', 'zeros', False)
     self.moving_variance = add('moving_variance', 'ones', False)
+    self.num_updates = self.add_weight(
+        name='num_updates', shape=[], dtype=param_dtype, initializer='zeros',
+        trainable=False, experimental_autocast=False,
+        synchronization=tf.VariableSynchronization.ON_READ,
+        aggregation=tf.VariableAggregation.MEAN)
     super().build(input_shape)
 
   def _fused(self, x):
@@ -88,17 +100,12 @@ class BatchNorm(tf_keras.layers.Layer):
     else:
       axes = list(range(x.shape.rank - 1))
       x_float = tf.cast(x, self.moving_mean.dtype)
-      mean, variance = batch_normalization.cross_replica_moments(x_float,
-                                                                  axes)
+      mean, variance = batch_statistics.cross_replica_moments(x_float, axes)
       y = self._normalize(x, mean, variance)
-    decay = 1. - self.momentum
-    updates = [
-        self.moving_mean.assign_sub(
-            decay * (self.moving_mean - tf.stop_gradient(mean))),
-        self.moving_variance.assign_sub(
-            decay * (self.moving_variance - tf.stop_gradient(variance))),
-    ]
-    with tf.control_dependencies(updates):
+    updated = batch_statistics.update_moving_statistics(
+        self.moving_mean, self.moving_variance, self.num_updates,
+        tf.stop_gradient(mean), tf.stop_gradient(variance), self.momentum)
+    with tf.control_dependencies(updated):
       return tf.identity(y)
 
   def _evaluate(self, x):
@@ -117,7 +124,7 @@ class BatchNorm(tf_keras.layers.Layer):
         self.gamma, self.epsilon), x.dtype)
 
   def call(self, inputs, training=None):
-    return batch_normalization.smart_cond(
+    return batch_statistics.smart_cond(
         False if training is None else training,
         lambda: self._train(inputs), lambda: self._evaluate(inputs))
 
@@ -131,10 +138,11 @@ class _WeightNorm(tf_keras.layers.Layer):
 
   _kernel_rank = None
 
-  def __init__(self, units, zero_init=False, **kwargs):
+  def __init__(self, units, zero_init=False, use_bias=True, **kwargs):
     super().__init__(**kwargs)
     self.units = int(units)
     self.zero_init = bool(zero_init)
+    self.use_bias = bool(use_bias)
 
   def _build_weight_norm(self, kernel_shape):
     self.direction = self.add_weight(
@@ -147,8 +155,11 @@ class _WeightNorm(tf_keras.layers.Layer):
     self.weight_scale = self.add_weight(
         name='weight_scale', shape=[self.units], initializer=scale_init,
         trainable=True)
-    self.bias = self.add_weight(
-        name='bias', shape=[self.units], initializer='zeros', trainable=True)
+    self.bias = None
+    if self.use_bias:
+      self.bias = self.add_weight(
+          name='bias', shape=[self.units], initializer='zeros',
+          trainable=True)
 
   def _kernel(self):
     reduce_axes = list(range(len(self.direction.shape) - 1))
@@ -157,14 +168,16 @@ class _WeightNorm(tf_keras.layers.Layer):
 
   def get_config(self):
     return dict(super().get_config(), units=self.units,
-                zero_init=self.zero_init)
+                zero_init=self.zero_init, use_bias=self.use_bias)
 
 
 class WeightNormConv2D(_WeightNorm):
   """A 'same'-padded, stride-1 2-D convolution with weight normalization."""
 
-  def __init__(self, filters, kernel_size=3, zero_init=False, **kwargs):
-    super().__init__(filters, zero_init=zero_init, **kwargs)
+  def __init__(self, filters, kernel_size=3, zero_init=False, use_bias=True,
+               **kwargs):
+    super().__init__(filters, zero_init=zero_init, use_bias=use_bias,
+                     **kwargs)
     self.kernel_size = int(kernel_size)
 
   def build(self, input_shape):
@@ -174,6 +187,8 @@ class WeightNormConv2D(_WeightNorm):
 
   def call(self, inputs):
     outputs = tf.nn.conv2d(inputs, self._kernel(), strides=1, padding='SAME')
+    if self.bias is None:
+      return outputs
     return tf.nn.bias_add(outputs, self.bias)
 
   def get_config(self):
@@ -188,15 +203,20 @@ class WeightNormDense(_WeightNorm):
     super().build(input_shape)
 
   def call(self, inputs):
-    return tf.matmul(inputs, self._kernel()) + self.bias
+    outputs = tf.matmul(inputs, self._kernel())
+    return outputs if self.bias is None else outputs + self.bias
 
 
 class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   """A pre-activation ResNet ending in `(shift, scale * tanh(h))`."""
 
   def __init__(self, output_channels, num_res_blocks, num_filters,
-               num_classes=None, **kwargs):
+               num_classes=None, bn_momentum=0.99, **kwargs):
     super().__init__(**kwargs)
+    if not 0. <= bn_momentum < 1.:
+      raise ValueError(
+          f'`bn_momentum` must lie in [0, 1), got {bn_momentum!r}.')
+    self.bn_momentum = float(bn_momentum)
     self.output_channels = int(output_channels)
     self.num_res_blocks = int(num_res_blocks)
     self.num_filters = int(num_filters)
@@ -214,6 +234,10 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     # The policy, not just the variable dtype, so mixed precision reaches
     # every sublayer.
     dtype = self.dtype_policy
+
+    def batch_norm(name):
+      return BatchNorm(momentum=self.bn_momentum, dtype=dtype, name=name)
+
     self.input_layer = self._linear(self.num_filters, 'input')
     # Paper App. F: the class enters the s and t networks as a learned
     # embedding, here added to the features after the first layer.
@@ -225,16 +249,17 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     self.blocks = []
     for i in range(self.num_res_blocks):
       self.blocks.append((
-          BatchNorm(dtype=dtype, name=f'block{i}_bn1'),
+          batch_norm(f'block{i}_bn1'),
           self._linear(self.num_filters, f'block{i}_layer1'),
-          BatchNorm(dtype=dtype, name=f'block{i}_bn2'),
+          batch_norm(f'block{i}_bn2'),
           self._linear(self.num_filters, f'block{i}_layer2'),
       ))
-    self.output_bn = BatchNorm(dtype=dtype, name='output_bn')
+    self.output_bn = batch_norm('output_bn')
     self.output_layer = self._linear(
-        2 * self.output_channels, 'output', zero_init=True)
+        2 * self.output_channels, 'output', zero_init=True, use_bias=True)
 
-  def _linear(self, units, name, zero_init=False):
+  def _linear(self, units, name, zero_init=False, use_bias=False):
+    """A weight-normalized layer; hidden ones (followed by batch norm) have no bias."""
     raise NotImplementedError
 
   def build(self, input_shape):
@@ -278,7 +303,8 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   def get_config(self):
     return dict(super().get_config(), output_channels=self.output_channels,
                 num_res_blocks=self.num_res_blocks,
-                num_filters=self.num_filters, num_classes=self.num_classes)
+                num_filters=self.num_filters, num_classes=self.num_classes,
+                bn_momentum=self.bn_momentum)
 
 
 class ResNet(_ShiftAndLogScaleNet):
@@ -292,8 +318,8 @@ class ResNet(_ShiftAndLogScaleNet):
   convolution (a class-conditional coupling, paper App. F).
   """
 
-  def _linear(self, units, name, zero_init=False):
-    return WeightNormConv2D(units, 3, zero_init=zero_init,
+  def _linear(self, units, name, zero_init=False, use_bias=False):
+    return WeightNormConv2D(units, 3, zero_init=zero_init, use_bias=use_bias,
                             dtype=self.dtype_policy, name=name)
 
 
@@ -304,6 +330,6 @@ class DenseResNet(_ShiftAndLogScaleNet):
   residual structure as `ResNet` with weight-normalized dense layers.
   """
 
-  def _linear(self, units, name, zero_init=False):
-    return WeightNormDense(units, zero_init=zero_init,
+  def _linear(self, units, name, zero_init=False, use_bias=False):
+    return WeightNormDense(units, zero_init=zero_init, use_bias=use_bias,
                            dtype=self.dtype_policy, name=name)

@@ -6,9 +6,10 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import bijectors as rnvp_bijectors
 from tfp_realnvp import networks
 
-__all__ = ['FlowModel']
+__all__ = ['FlowModel', 'recompute_batch_norm_statistics']
 
 
 class FlowModel(tf_keras.Model):
@@ -185,3 +186,76 @@ class FlowModel(tf_keras.Model):
     self.bits_per_dim_tracker.update_state(
         mean_nll * self._nats_to_bits_per_dim, sample_weight=count)
     return {m.name: m.result() for m in self.metrics}
+
+
+def _batch_norms(module):
+  """Every batch norm (bijector or network layer) inside `module`."""
+  kinds = (rnvp_bijectors.BatchNormalization, networks.BatchNorm)
+  return [m for m in module.submodules if isinstance(m, kinds)]
+
+
+def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
+  """Sets every batch norm's moving statistics from a pass over `dataset`.
+
+  For checkpoints trained before the moving averages were debiased (or any
+  whose statistics lag the weights): each batch runs through the flow in
+  training mode, where batch norm normalizes with the batch's own
+  statistics, and each batch norm's moving mean and variance become the mean
+  of its batch statistics over the pass. Trainable weights do not change.
+  The update counts are set to the number of batches, so training resumes
+  with a fully debiased average.
+
+  Args:
+    distribution: a flow holding `tfp_realnvp` batch norms, e.g.
+      `tfp_realnvp.RealNVP`; class-conditional ones need `(images, labels)`.
+    dataset: a `tf.data.Dataset` (or iterable) of images or `(images, labels)`
+      batches, as `FlowModel.fit` takes.
+    num_batches: `None` for the whole dataset, else at most this many batches.
+
+  Returns:
+    The number of batches used.
+
+  Raises:
+    ValueError: if `distribution` holds no batch norm, or `dataset` no batch.
+  """
+  batch_norms = _batch_norms(distribution)
+  if not batch_norms:
+    raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
+  conditional = getattr(distribution, 'num_classes', None) is not None
+
+  @tf.function(autograph=False)
+  def batch_statistics(images, labels):
+    # With the count at zero, one debiased update stores the batch's own
+    # statistics, which are then read back.
+    for bn in batch_norms:
+      bn.num_updates.assign(tf.zeros_like(bn.num_updates))
+    with rnvp_bijectors.training_mode(True):
+      if conditional:
+        log_prob = distribution.log_prob(images, labels)
+      else:
+        log_prob = distribution.log_prob(images)
+    with tf.control_dependencies([log_prob]):
+      return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
+              for bn in batch_norms]
+
+  sums, count = None, 0
+  for data in dataset:
+    if num_batches is not None and count >= num_batches:
+      break
+    images, labels = data, None
+    if isinstance(data, (tuple, list)):
+      images, labels = data[0], (data[1] if len(data) > 1 else None)
+    if conditional and labels is None:
+      raise ValueError(f'{distribution.name} is class-conditional: the '
+                       'dataset must yield (images, labels) pairs.')
+    statistics = batch_statistics(images, labels)
+    sums = statistics if sums is None else tf.nest.map_structure(
+        tf.add, sums, statistics)
+    count += 1
+  if not count:
+    raise ValueError('`dataset` yielded no batch.')
+  for bn, (mean_sum, variance_sum) in zip(batch_norms, sums):
+    bn.moving_mean.assign(mean_sum / count)
+    bn.moving_variance.assign(variance_sum / count)
+    bn.num_updates.assign(tf.cast(count, bn.num_updates.dtype))
+  return count

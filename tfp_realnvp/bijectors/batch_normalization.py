@@ -2,37 +2,12 @@
 
 import tensorflow as tf
 
+from tfp_realnvp import batch_statistics
 from tfp_realnvp.bijectors import one_pass_bijector
 
-__all__ = ['BatchNormalization', 'cross_replica_moments', 'smart_cond']
+__all__ = ['BatchNormalization']
 
 _TRAINING_STATISTICS = ('batch', 'moving_average')
-
-
-def smart_cond(pred, true_fn, false_fn):
-  """`tf.cond` that runs only one branch for a Python `bool` predicate."""
-  if isinstance(pred, bool):
-    return true_fn() if pred else false_fn()
-  return tf.cond(pred, true_fn, false_fn)
-
-
-def cross_replica_moments(x, axes):
-  """Mean and variance over `axes` and, under tf.distribute, all replicas.
-
-  Two passes (the mean, then squared deviations from it) rather than
-  E[x^2] - E[x]^2, which loses precision when the mean is large.
-  """
-  context = tf.distribute.get_replica_context()
-  if context is None or context.num_replicas_in_sync == 1:
-    return tf.nn.moments(x, axes)
-  count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), x.dtype)
-  total_count, total_sum = context.all_reduce(
-      tf.distribute.ReduceOp.SUM, [count, tf.reduce_sum(x, axes)])
-  mean = total_sum / total_count
-  squared_deviations = tf.reduce_sum(tf.square(x - mean), axes)
-  variance = context.all_reduce(
-      tf.distribute.ReduceOp.SUM, squared_deviations) / total_count
-  return mean, variance
 
 
 class BatchNormalization(one_pass_bijector.OnePassBijector):
@@ -52,11 +27,14 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
   axes, so the log-det is the per-channel term times `H * W`.
 
   * Training, `inverse`: `mean, var` are the batch's statistics (eq. 17),
-    and the moving averages move towards them with `momentum`. With
+    and the moving averages move towards them with `momentum`. The averages
+    are zero-debiased (see `tfp_realnvp.batch_statistics`): the first update
+    takes the first batch's statistics, later ones weigh batch `i` of `t` by
+    `(1 - momentum) momentum^(t - i) / (1 - momentum^t)`, and the update count
+    `num_updates` is a checkpointed variable. With
     `training_statistics='moving_average'` (paper App. E) it normalizes with
-    the moving averages just updated by this batch,
-    `momentum * moving + (1 - momentum) * batch`, so gradients flow only
-    through the current batch's share.
+    the averages just updated by this batch, so gradients flow only through
+    the current batch's share; the first training step normalizes its batch.
   * Evaluation, and `forward` always: the moving averages. An example's
     log-prob then never depends on the rest of its batch, and sampling
     needs no batch.
@@ -153,15 +131,12 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
       self._training_statistics = training_statistics
       self._variable_dtype = dtype
       channels = event_shape[-1]
-      # Like Keras' batch norm: each replica keeps a copy; reads average them.
-      moving_kwargs = dict(
-          shape=[channels], dtype=dtype, trainable=False,
-          synchronization=tf.VariableSynchronization.ON_READ,
-          aggregation=tf.VariableAggregation.MEAN)
-      self.moving_mean = tf.Variable(
-          tf.zeros([channels], dtype), name='moving_mean', **moving_kwargs)
-      self.moving_variance = tf.Variable(
-          tf.ones([channels], dtype), name='moving_variance', **moving_kwargs)
+      self.moving_mean = batch_statistics.moving_variable(
+          tf.zeros([channels], dtype), 'moving_mean')
+      self.moving_variance = batch_statistics.moving_variable(
+          tf.ones([channels], dtype), 'moving_variance')
+      self.num_updates = batch_statistics.moving_variable(
+          tf.zeros([], dtype), 'num_updates')
       self.shift = (tf.Variable(tf.zeros([channels], dtype), name='shift')
                     if center else None)
       self.log_scale = (tf.Variable(tf.zeros([channels], dtype),
@@ -212,20 +187,16 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
   def _training_statistics_and_update(self, y):
     """Statistics to normalize `y` with in training; updates the averages."""
     axes = list(range(y.shape.rank - 1))
-    batch_mean, batch_variance = cross_replica_moments(y, axes)
-    decay = 1. - self._momentum
-    new_mean = self.moving_mean + decay * (batch_mean - self.moving_mean)
-    new_variance = (self.moving_variance +
-                    decay * (batch_variance - self.moving_variance))
-    updates = [
-        self.moving_mean.assign(tf.stop_gradient(new_mean)),
-        self.moving_variance.assign(tf.stop_gradient(new_variance)),
-    ]
-    with tf.control_dependencies(updates):
-      if self._training_statistics == 'batch':
+    batch_mean, batch_variance = batch_statistics.cross_replica_moments(
+        y, axes)
+    new_mean, new_variance = batch_statistics.update_moving_statistics(
+        self.moving_mean, self.moving_variance, self.num_updates,
+        batch_mean, batch_variance, self._momentum)
+    if self._training_statistics == 'batch':
+      with tf.control_dependencies([new_mean, new_variance]):
         return tf.identity(batch_mean), tf.identity(batch_variance)
-      # App. E: the moving parts are constants, the batch part differentiable.
-      return tf.identity(new_mean), tf.identity(new_variance)
+    # App. E: the moving parts are constants, the batch part differentiable.
+    return new_mean, new_variance
 
   def _augmented_inverse(self, y, training=False):
     with tf.control_dependencies(one_pass_bijector.check_event(
@@ -233,7 +204,7 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
       y = tf.identity(y)
     if y.shape.rank is None:
       raise ValueError(f'{self.name}: the input rank must be known.')
-    mean, variance = smart_cond(
+    mean, variance = batch_statistics.smart_cond(
         training,
         lambda: self._training_statistics_and_update(y),
         lambda: (tf.convert_to_tensor(self.moving_mean),

@@ -1,6 +1,8 @@
-"""A `tfb.Chain` that hands a conditional input to every link that takes one."""
+"""A `tfb.Chain` that hands the training mode and a conditional input to its links."""
 
 from tensorflow_probability.python.bijectors import chain as chain_lib
+
+from tfp_realnvp.bijectors import stateful
 
 __all__ = ['ConditionalChain', 'takes_conditional_input']
 
@@ -13,8 +15,8 @@ def takes_conditional_input(bijector):
 # TFP's non-composite-tensor chain: `tfb.Chain` itself becomes one only when
 # every link is a CompositeTensor, which stateful links (Keras networks,
 # moving averages) are not.
-class ConditionalChain(chain_lib._Chain):  # pylint: disable=protected-access
-  """`tfb.Chain` that passes `conditional_input` to each conditional link.
+class ConditionalChain(stateful.StatefulBijectorMixin, chain_lib._Chain):  # pylint: disable=protected-access
+  """`tfb.Chain` that passes `training` and `conditional_input` to its links.
 
   `tfb.Chain` routes keyword arguments by bijector name
   (`chain.forward(x, coupling_3={'conditional_input': labels})`), which is
@@ -25,7 +27,16 @@ class ConditionalChain(chain_lib._Chain):  # pylint: disable=protected-access
   explicit keyword, it is part of every bijector's cache key: the same input
   with another label is never served a cached result.
 
-  Without `conditional_input` it behaves exactly like `tfb.Chain`.
+  The training mode is resolved once per call (an explicit `training=`
+  keyword, else `training_mode(...)`, else the enclosing Keras call, else
+  evaluation) and passed as `training=` to every link that follows the mode
+  (couplings, batch norms, factor-outs, nested chains). It is part of the
+  chain's own cache key as well as its links': a `tfb.Chain` caches its
+  output without the mode, so an evaluation-mode call on a tensor it saw in
+  training mode would get the training-mode latents back. Each chain is also
+  its own cache key, like the stateful links it holds.
+
+  Otherwise it behaves exactly like `tfb.Chain`.
 
   #### Examples
 
@@ -42,6 +53,8 @@ class ConditionalChain(chain_lib._Chain):  # pylint: disable=protected-access
   ```
   """
 
+  _uses_training = True
+
   @property
   def takes_conditional_input(self):
     return any(takes_conditional_input(b) for b in self.bijectors)
@@ -51,6 +64,8 @@ class ConditionalChain(chain_lib._Chain):  # pylint: disable=protected-access
     conditional_input = kwargs.get('conditional_input')
     if conditional_input is not None and takes_conditional_input(bijector):
       link_kwargs['conditional_input'] = conditional_input
+    if 'training' in kwargs and stateful.takes_training(bijector):
+      link_kwargs['training'] = kwargs['training']
     return link_kwargs
 
   def _walk_forward(self, step_fn, x, **kwargs):

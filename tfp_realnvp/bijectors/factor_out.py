@@ -1,10 +1,13 @@
 """Real NVP's multi-scale factoring out of latents (paper §3.6, eq. 13-16)."""
 
+import contextlib
+
 import tensorflow as tf
 
 from tfp_realnvp.bijectors import conditional_chain
 from tfp_realnvp.bijectors import one_pass_bijector
 from tfp_realnvp.bijectors import squeeze as squeeze_lib
+from tfp_realnvp.bijectors import stateful
 from tfp_realnvp.bijectors import training_mode
 
 __all__ = ['FactorOut', 'join_multiscale_latents', 'split_multiscale_latents']
@@ -41,7 +44,8 @@ class FactorOut(one_pass_bijector.OnePassBijector):
   `z(1)..z(L)` from such a latent and `join_multiscale_latents` puts them back.
 
   Stateful bijectors inside `bijector` (batch norm) see the same training
-  mode as this one; a `conditional_input=` keyword is passed on to it.
+  mode as this one (as `training=` if `bijector` takes it, else through
+  `training_mode`); a `conditional_input=` keyword is passed on to it.
 
   #### Examples
 
@@ -112,10 +116,19 @@ class FactorOut(one_pass_bijector.OnePassBijector):
     """Whether `bijector` takes `conditional_input=` (passed on to it)."""
     return conditional_chain.takes_conditional_input(self._bijector)
 
-  def _inner_kwargs(self, conditional_input):
-    if conditional_input is None:
-      return {}
-    return dict(conditional_input=conditional_input)
+  def _inner_kwargs(self, training, conditional_input):
+    kwargs = {}
+    if conditional_input is not None:
+      kwargs['conditional_input'] = conditional_input
+    if stateful.takes_training(self._bijector):
+      kwargs['training'] = training
+    return kwargs
+
+  def _inner_mode(self, training):
+    """The mode for an inner bijector that takes no `training=` (a tfb.Chain)."""
+    if stateful.takes_training(self._bijector):
+      return contextlib.nullcontext()
+    return training_mode.training_mode(training)
 
   def _split(self, x):
     one_pass_bijector.check_float_input(self, x, self._event_ndims)
@@ -134,8 +147,8 @@ class FactorOut(one_pass_bijector.OnePassBijector):
 
   def _augmented_forward(self, x, training=False, conditional_input=None):
     kept, passed_on = self._split(x)
-    kwargs = self._inner_kwargs(conditional_input)
-    with training_mode.training_mode(training):
+    kwargs = self._inner_kwargs(training, conditional_input)
+    with self._inner_mode(training):
       transformed = self._bijector.forward(passed_on, **kwargs)
       ildj = -self._bijector.forward_log_det_jacobian(
           passed_on, event_ndims=self._event_ndims, **kwargs)
@@ -143,8 +156,8 @@ class FactorOut(one_pass_bijector.OnePassBijector):
 
   def _augmented_inverse(self, y, training=False, conditional_input=None):
     kept, passed_on = self._split(y)
-    kwargs = self._inner_kwargs(conditional_input)
-    with training_mode.training_mode(training):
+    kwargs = self._inner_kwargs(training, conditional_input)
+    with self._inner_mode(training):
       transformed = self._bijector.inverse(passed_on, **kwargs)
       ildj = self._bijector.inverse_log_det_jacobian(
           passed_on, event_ndims=self._event_ndims, **kwargs)

@@ -140,6 +140,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
                num_res_blocks=4,
                num_filters=32,
                num_classes=None,
+               bn_momentum=0.99,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -159,6 +160,8 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         coupling (paper App. F): the default network adds a learned label
         embedding, and every call needs `conditional_input=labels`, integer
         labels in `[0, num_classes)` broadcastable to the batch shape.
+      bn_momentum: momentum of the default network's batch-norm moving
+        averages (zero-debiased, see `tfp_realnvp.batch_statistics`).
       dtype: float dtype of the default network's weights (and so of the
         inputs it accepts).
       compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default network
@@ -234,8 +237,8 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         shift_and_log_scale_fn = network_cls(
             output_channels=transformed_channels,
             num_res_blocks=num_res_blocks, num_filters=num_filters,
-            num_classes=num_classes, dtype=network_dtype,
-            name='shift_and_log_scale')
+            num_classes=num_classes, bn_momentum=bn_momentum,
+            dtype=network_dtype, name='shift_and_log_scale')
         shift_and_log_scale_fn.build(
             [None] + event_shape[:-1].as_list() + [conditioning_channels])
       elif not callable(shift_and_log_scale_fn):

@@ -4,12 +4,12 @@ import tensorflow as tf
 from tensorflow_probability.python.bijectors import bijector as bijector_lib
 from tensorflow_probability.python.internal import cache_util
 
-from tfp_realnvp.bijectors import training_mode
+from tfp_realnvp.bijectors import stateful
 
 __all__ = ['OnePassBijector', 'check_event', 'check_float_input']
 
 
-class OnePassBijector(bijector_lib.Bijector):
+class OnePassBijector(stateful.StatefulBijectorMixin, bijector_lib.Bijector):
   """A bijector whose transform and log-det come from one evaluation.
 
   TFP asks a bijector for `inverse(y)` and `inverse_log_det_jacobian(y)` in
@@ -20,16 +20,14 @@ class OnePassBijector(bijector_lib.Bijector):
   `BijectorCacheWithGreedyAttrs` (the cache FFJORD uses) stores the `ildj`
   with the `x <-> y` pair, so the log-det calls that follow are cache hits.
 
-  Subclasses that set `_uses_training = True` receive a resolved `training`
-  keyword (see `training_mode.resolve_training`) in every call, so training
-  and evaluation results are cached under different keys.
+  Each instance is its own cache key, and subclasses that set
+  `_uses_training = True` receive a resolved `training` keyword in every call
+  (see `stateful.StatefulBijectorMixin`).
   """
 
   _cache = cache_util.BijectorCacheWithGreedyAttrs(
       forward_name='_augmented_forward_with_attrs',
       inverse_name='_augmented_inverse_with_attrs')
-
-  _uses_training = False
 
   def _augmented_forward(self, x, **kwargs):
     raise NotImplementedError('`_augmented_forward` not implemented.')
@@ -59,27 +57,6 @@ class OnePassBijector(bijector_lib.Bijector):
   def _forward_log_det_jacobian(self, x, **kwargs):
     self.forward(x, **kwargs)
     return -self._cache.forward_attributes(x, **kwargs)['ildj']
-
-  def _with_training(self, kwargs):
-    if self._uses_training:
-      kwargs = dict(kwargs)
-      kwargs['training'] = training_mode.resolve_training(
-          kwargs.get('training'))
-    return kwargs
-
-  def _call_forward(self, x, name, **kwargs):
-    return super()._call_forward(x, name, **self._with_training(kwargs))
-
-  def _call_inverse(self, y, name, **kwargs):
-    return super()._call_inverse(y, name, **self._with_training(kwargs))
-
-  def _call_forward_log_det_jacobian(self, x, event_ndims, name, **kwargs):
-    return super()._call_forward_log_det_jacobian(
-        x, event_ndims, name, **self._with_training(kwargs))
-
-  def _call_inverse_log_det_jacobian(self, y, event_ndims, name, **kwargs):
-    return super()._call_inverse_log_det_jacobian(
-        y, event_ndims, name, **self._with_training(kwargs))
 
 
 def check_float_input(bijector, x, event_ndims):
