@@ -68,18 +68,13 @@ def moving_variable(initial_value, name):
 def debiased_rate(momentum, num_updates):
   """`(1 - m) / (1 - m^t)`, the step size of the debiased average at update `t`.
 
-  `momentum=1` gives `1 / t`, the plain mean of all updates since the count
-  was reset (what `recompute_batch_norm_statistics` wants).
-
   Args:
-    momentum: Python float in `[0, 1]`.
+    momentum: Python float in `[0, 1)`.
     num_updates: float tensor `t >= 1`, this update's number.
 
   Returns:
     A tensor in `(0, 1]` of `num_updates`' dtype.
   """
-  if momentum == 1.:
-    return 1. / num_updates
   if momentum == 0.:
     return tf.ones_like(num_updates)
   decay = 1. - momentum
@@ -98,7 +93,7 @@ def update_moving_statistics(moving_mean, moving_variance, num_updates,
     num_updates: float variable, the number of updates so far.
     batch_mean: the batch's mean (gradients are stopped).
     batch_variance: the batch's variance (gradients are stopped).
-    momentum: Python float in `[0, 1]`.
+    momentum: Python float in `[0, 1)`.
 
   Returns:
     `(new_mean, new_variance)`: the updated averages, computed from the
