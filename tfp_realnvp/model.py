@@ -401,9 +401,8 @@ class ConditionalRealNVP(RealNVP):
 
   def log_prob(self, value, labels=None, name='log_prob', **kwargs):
     """`log p(value | labels)`; labels broadcast to the batch shape."""
-    kwargs['bijector_kwargs'] = dict(
-        kwargs.get('bijector_kwargs', {}),
-        conditional_input=self._checked_labels(labels))
+    kwargs['bijector_kwargs'] = dict(kwargs.get('bijector_kwargs', {}),
+                                     **self._label_kwargs(labels))
     return super().log_prob(value, name=name, **kwargs)
 
   def bits_per_dim(self, pixels, labels=None):
@@ -413,17 +412,15 @@ class ConditionalRealNVP(RealNVP):
   def sample(self, sample_shape=(), labels=None, seed=None, name='sample',
              **kwargs):
     """Samples of class `labels` (broadcast to `sample_shape`)."""
-    kwargs['bijector_kwargs'] = dict(
-        kwargs.get('bijector_kwargs', {}),
-        conditional_input=self._checked_labels(labels))
+    kwargs['bijector_kwargs'] = dict(kwargs.get('bijector_kwargs', {}),
+                                     **self._label_kwargs(labels))
     return super().sample(sample_shape, seed=seed, name=name, **kwargs)
 
   def sample_pixels(self, num_samples, labels=None, temperature=1.0,
                     seed=None):
     """`RealNVP.sample_pixels` of class `labels` (one, or `num_samples`)."""
-    return self._sample_pixels(
-        num_samples, temperature, seed,
-        conditional_input=self._checked_labels(labels))
+    return self._sample_pixels(num_samples, temperature, seed,
+                               **self._label_kwargs(labels))
 
 
 class VectorRealNVP(_Flow):

@@ -64,12 +64,12 @@ class BatchNorm(tf_keras.layers.Layer):
     param_dtype = (tf.float32 if self.compute_dtype in ('float16', 'bfloat16')
                    else self.variable_dtype)
 
-    def add(name, initializer, trainable):
+    def add(name, initializer, trainable, shape=(channels,)):
       moving = {} if trainable else dict(
           synchronization=tf.VariableSynchronization.ON_READ,
           aggregation=tf.VariableAggregation.MEAN)
       return self.add_weight(
-          name=name, shape=[channels], dtype=param_dtype,
+          name=name, shape=shape, dtype=param_dtype,
           initializer=initializer, trainable=trainable,
           experimental_autocast=False, **moving)
 
@@ -77,11 +77,7 @@ class BatchNorm(tf_keras.layers.Layer):
     self.beta = add('beta', 'zeros', True)
     self.moving_mean = add('moving_mean', 'zeros', False)
     self.moving_variance = add('moving_variance', 'ones', False)
-    self.num_updates = self.add_weight(
-        name='num_updates', shape=[], dtype=param_dtype, initializer='zeros',
-        trainable=False, experimental_autocast=False,
-        synchronization=tf.VariableSynchronization.ON_READ,
-        aggregation=tf.VariableAggregation.MEAN)
+    self.num_updates = add('num_updates', 'zeros', False, shape=())
     super().build(input_shape)
 
   def _fused(self, x):
