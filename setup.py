@@ -4,7 +4,7 @@ import setuptools
 
 setuptools.setup(
     name='tfp_realnvp',
-    version='0.1.0',
+    version='0.2.0',
     description='Real NVP (Dinh et al., 2017) as TensorFlow Probability bijectors.',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

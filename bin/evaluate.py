@@ -13,27 +13,22 @@ import json
 from absl import app
 from absl import flags
 from absl import logging
+import tensorflow as tf
 
-from tfp_realnvp import loading
-from tfp_realnvp import run as run_lib
+from tfp_realnvp import training
+from tfp_realnvp.app import flags as flags_lib
+from tfp_realnvp.app import loading
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
-  flags.DEFINE_string('model', None,
-                      'A bin/train.py --model_dir or a SavedModel directory.')
-  flags.DEFINE_string('dataset', None,
-                      'Dataset name (default: the training run\'s).')
-  flags.DEFINE_string('split', None,
-                      'Split (default: the run\'s validation split, or test).')
-  flags.DEFINE_string('data_dir', None,
-                      'TFDS data directory (default: the run\'s).')
-  flags.DEFINE_bool('download', True, 'Let TFDS download missing data.')
+  flags_lib.define_model_flag()
+  flags_lib.define_data_flags()
+  flags_lib.define_seed_flag('Seed of the dequantization noise.')
   flags.DEFINE_integer('batch_size', 256, 'Evaluation batch size.')
-  flags.DEFINE_integer('seed', 0, 'Seed of the dequantization noise.')
   flags.DEFINE_string('output', None, 'Optional JSON file for the result.')
-  flags.mark_flag_as_required('model')
+  flags_lib.list_in_help(__name__)
 
 
 def main(argv):
@@ -41,26 +36,19 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
     flow = loading.load_flow(FLAGS.model)
-    run_config = flow.config or {}
-    dataset = FLAGS.dataset or run_config.get('dataset')
-    if dataset is None:
-      raise ValueError('--dataset is needed for a SavedModel.')
-    split = FLAGS.split or run_config.get('validation_split', 'test')
-    data_dir = FLAGS.data_dir or run_config.get('data_dir')
-    images = run_lib.evaluation_dataset(
-        dataset, split, data_dir, FLAGS.batch_size,
-        recipe=run_config.get('recipe'), download=FLAGS.download,
-        seed=FLAGS.seed, with_labels=flow.num_classes is not None)
-    bits_per_dim = loading.evaluate_bits_per_dim(flow, images)
+    batches, dataset, split = loading.evaluation_data(
+        FLAGS.model, flow, batch_size=FLAGS.batch_size,
+        **flags_lib.data_options())
+    bits_per_dim = training.evaluate_bits_per_dim(flow, batches)
   except ValueError as error:
     raise app.UsageError(str(error)) from error
-  result = dict(model=flow.source, dataset=dataset, split=split,
+  result = dict(model=FLAGS.model, dataset=dataset, split=split,
                 bits_per_dim=bits_per_dim)
-  logging.info('%s on %s %s: %.4f bits/dim', flow.source, dataset, split,
+  logging.info('%s on %s %s: %.4f bits/dim', FLAGS.model, dataset, split,
                bits_per_dim)
   print(json.dumps(result))
   if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
+    with tf.io.gfile.GFile(FLAGS.output, 'w') as f:
       json.dump(result, f, indent=2)
 
 

@@ -16,10 +16,10 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from tfp_realnvp import figures
-from tfp_realnvp import latents
-from tfp_realnvp import loading
-from tfp_realnvp import run as run_lib
+from tfp_realnvp.app import figures
+from tfp_realnvp.app import flags as flags_lib
+from tfp_realnvp.app import latents
+from tfp_realnvp.app import loading
 
 FLAGS = flags.FLAGS
 
@@ -27,18 +27,11 @@ FIGURES = ('manifold', 'compression')
 
 
 def define_flags():
-  flags.DEFINE_string('model', None,
-                      'A bin/train.py --model_dir or a SavedModel directory.')
+  flags_lib.define_model_flag()
   flags.DEFINE_enum('figure', 'manifold', FIGURES, 'Which figure to write.')
   flags.DEFINE_string('output', None, 'The PNG to write (default: '
                       '<figure>.png).')
-  flags.DEFINE_string('dataset', None,
-                      'Dataset of the examples (default: the training run\'s).')
-  flags.DEFINE_string('split', None,
-                      'Split (default: the run\'s validation split, or test).')
-  flags.DEFINE_string('data_dir', None,
-                      'TFDS data directory (default: the run\'s).')
-  flags.DEFINE_bool('download', True, 'Let TFDS download missing data.')
+  flags_lib.define_data_flags('Dataset of the examples')
   flags.DEFINE_list('examples', None,
                     'Indices of the examples in the split: 4 for manifold '
                     '(corners: top left, top right, bottom left, bottom '
@@ -61,34 +54,10 @@ def define_flags():
   flags.DEFINE_integer('num_scales', None,
                        'Number of scales, for SavedModels that do not record '
                        'it.')
-  flags.DEFINE_integer('seed', 0, 'Seed of the dequantization and redraws.')
+  flags_lib.define_seed_flag('Seed of the dequantization and redraws.')
   flags.DEFINE_integer('scale', 0, 'Pixel magnification of the PNG (0: to '
                        '~64 pixels a tile).')
-  flags.mark_flag_as_required('model')
-
-
-def _examples(flow, indices):
-  """(images, labels or None) at `indices` of the configured split."""
-  run_config = flow.config or {}
-  dataset = FLAGS.dataset or run_config.get('dataset')
-  if dataset is None:
-    raise ValueError('--dataset is needed for a SavedModel.')
-  split = FLAGS.split or run_config.get('validation_split', 'test')
-  conditional = flow.num_classes is not None
-  examples = run_lib.evaluation_dataset(
-      dataset, split, FLAGS.data_dir or run_config.get('data_dir'),
-      batch_size=max(indices) + 1, recipe=run_config.get('recipe'),
-      download=FLAGS.download, seed=FLAGS.seed, with_labels=conditional)
-  batch = next(iter(examples.take(1)))
-  images, labels = batch if conditional else (batch, None)
-  if images.shape[0] <= max(indices):
-    raise ValueError(f'{dataset} {split} has {images.shape[0]} examples; '
-                     f'--examples asks for index {max(indices)}.')
-  images = images.numpy()[indices]
-  if tuple(images.shape[1:]) != tuple(flow.event_shape):
-    raise ValueError(f'{dataset} images have shape {images.shape[1:]}, the '
-                     f'model expects {tuple(flow.event_shape)}.')
-  return images, None if labels is None else labels.numpy()[indices]
+  flags_lib.list_in_help(__name__)
 
 
 def main(argv):
@@ -113,7 +82,8 @@ def main(argv):
     flow = loading.load_flow(FLAGS.model)
     if len(flow.event_shape) != 3:
       raise ValueError('Latent figures need an image model.')
-    images, labels = _examples(flow, indices)
+    images, labels = loading.examples(FLAGS.model, flow, indices,
+                                      **flags_lib.data_options())
     if FLAGS.figure == 'manifold':
       label = None
       if labels is not None:
@@ -131,7 +101,7 @@ def main(argv):
     raise app.UsageError(str(error)) from error
   scale = FLAGS.scale or max(1, 64 // flow.event_shape[0])
   figures.write_png(output, grid, scale=scale)
-  logging.info('Wrote the %s figure of %s to %s', FLAGS.figure, flow.source,
+  logging.info('Wrote the %s figure of %s to %s', FLAGS.figure, FLAGS.model,
                output)
   print(output)
 

@@ -15,22 +15,22 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from tfp_realnvp import figures
-from tfp_realnvp import loading
+from tfp_realnvp.app import figures
+from tfp_realnvp.app import flags as flags_lib
+from tfp_realnvp.app import loading
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
-  flags.DEFINE_string('model', None,
-                      'A bin/train.py --model_dir or a SavedModel directory.')
+  flags_lib.define_model_flag()
   flags.DEFINE_string('output', 'samples.png', 'The PNG to write.')
   flags.DEFINE_integer('num_samples', 64,
                        'Samples (per temperature when several are given).')
   flags.DEFINE_list('temperature', ['1.0'],
                     'Prior standard-deviation scales; several give one row '
                     'each.')
-  flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+  flags_lib.define_seed_flag('Sampling seed.')
   flags.DEFINE_integer('size_factor', 1,
                        'Samples at size_factor times the trained height and '
                        'width (fully convolutional couplings; needs a '
@@ -38,7 +38,7 @@ def define_flags():
   flags.DEFINE_integer('scale', 0,
                        'Pixel magnification of the PNG (0: to ~128 pixels a '
                        'tile).')
-  flags.mark_flag_as_required('model')
+  flags_lib.list_in_help(__name__)
 
 
 def main(argv):
@@ -68,7 +68,7 @@ def main(argv):
   scale = FLAGS.scale or max(1, 128 // flow.event_shape[0])
   figures.write_png(FLAGS.output, grid, scale=scale)
   logging.info('Wrote %d samples from %s to %s', FLAGS.num_samples *
-               len(temperatures) * (flow.num_classes or 1), flow.source,
+               len(temperatures) * (flow.num_classes or 1), FLAGS.model,
                FLAGS.output)
 
 

@@ -192,8 +192,10 @@ class _LogProbModel(tf_keras.Model):
     super().__init__(dtype='float64')
     self.distribution = distribution
 
-  def call(self, images):
-    return self.distribution.log_prob(images)
+  def call(self, images, training=None):
+    # The mode is explicit: nothing is read from Keras' call context.
+    return self.distribution.log_prob(
+        images, bijector_kwargs={'training': bool(training)})
 
   def train_step(self, images):
     with tf.GradientTape() as tape:

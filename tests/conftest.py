@@ -1,5 +1,8 @@
 """Test-wide TensorFlow set-up and shared fixtures."""
 
+import fcntl
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,21 +14,44 @@ tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+def _shared_run(tmp_path_factory, name, train):
+  """A run directory trained once per test session, shared by every worker.
+
+  Under pytest-xdist each worker is its own process with its own session
+  fixtures; the runs are built once, under a lock, in the directory the
+  workers share (this session's), and only read by the tests.
+  """
+  if 'PYTEST_XDIST_WORKER' not in os.environ:
+    model_dir = tmp_path_factory.mktemp(name)
+    train(model_dir)
+    return model_dir
+  shared = tmp_path_factory.getbasetemp().parent
+  model_dir = shared / name
+  with open(shared / f'{name}.lock', 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not (shared / f'{name}.done').exists():
+      train(model_dir)
+      (shared / f'{name}.done').touch()
+  return model_dir
+
+
 @pytest.fixture(scope='session')
 def trained_run_dir(tmp_path_factory):
   """A bin/train.py-style run directory: 2 steps on 8x8 images, exported."""
-  from tfp_realnvp import run as run_lib  # pylint: disable=g-import-not-at-top
-  rng = np.random.default_rng(0)
-  pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
-  datasets = (tf.data.Dataset.from_tensor_slices(pixels[:48]).batch(16),
-              tf.data.Dataset.from_tensor_slices(pixels[48:]).batch(16))
-  model_dir = tmp_path_factory.mktemp('trained_run')
-  config = run_lib.TrainConfig(
-      dataset='digits', model_dir=str(model_dir), num_scales=2,
-      num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
-      num_samples=4)
-  run_lib.run(config, datasets=datasets)
-  return model_dir
+
+  def train(model_dir):
+    from tfp_realnvp.app import run as run_lib  # pylint: disable=g-import-not-at-top
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
+    datasets = (tf.data.Dataset.from_tensor_slices(pixels[:48]).batch(16),
+                tf.data.Dataset.from_tensor_slices(pixels[48:]).batch(16))
+    config = run_lib.TrainConfig(
+        dataset='digits', model_dir=str(model_dir), num_scales=2,
+        num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
+        num_samples=4)
+    run_lib.run(config, datasets=datasets)
+
+  return _shared_run(tmp_path_factory, 'trained_run', train)
 
 
 @pytest.fixture(scope='session')
@@ -44,17 +70,20 @@ def two_cpu_strategy():
 @pytest.fixture(scope='session')
 def trained_conditional_run_dir(tmp_path_factory):
   """A class-conditional run (10 classes, 8x8 images, 2 steps), exported."""
-  from tfp_realnvp import run as run_lib  # pylint: disable=g-import-not-at-top
-  rng = np.random.default_rng(1)
-  pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
-  labels = rng.integers(0, 10, size=64)
-  datasets = tuple(
-      tf.data.Dataset.from_tensor_slices((pixels[part], labels[part])).batch(16)
-      for part in (slice(0, 48), slice(48, None)))
-  model_dir = tmp_path_factory.mktemp('trained_conditional_run')
-  config = run_lib.TrainConfig(
-      dataset='digits', model_dir=str(model_dir), num_scales=2,
-      num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
-      num_samples=20, conditional=True)
-  run_lib.run(config, datasets=datasets)
-  return model_dir
+
+  def train(model_dir):
+    from tfp_realnvp.app import run as run_lib  # pylint: disable=g-import-not-at-top
+    rng = np.random.default_rng(1)
+    pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
+    labels = rng.integers(0, 10, size=64)
+    datasets = tuple(
+        tf.data.Dataset.from_tensor_slices(
+            (pixels[part], labels[part])).batch(16)
+        for part in (slice(0, 48), slice(48, None)))
+    config = run_lib.TrainConfig(
+        dataset='digits', model_dir=str(model_dir), num_scales=2,
+        num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
+        num_samples=20, conditional=True)
+    run_lib.run(config, datasets=datasets)
+
+  return _shared_run(tmp_path_factory, 'trained_conditional_run', train)

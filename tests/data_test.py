@@ -116,6 +116,7 @@ def test_toy_datasets(name):
       128, 2)
 
 
+@pytest.mark.slow
 @needs_shared_data
 def test_short_fit_on_mnist_lowers_validation_bits_per_dim():
   tf.random.set_seed(0)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import tfp_realnvp
-from tfp_realnvp import export
+from tfp_realnvp.app import export
 from tests import bijector_test_util
 
 # Loads the SavedModel importing nothing but TensorFlow and numpy, then
@@ -191,7 +191,7 @@ def test_conditional_export_takes_labels_and_checks_them(tmp_path):
   labels = tf.constant([0, 2, 1])
   np.testing.assert_allclose(
       signatures['log_prob'](images=pixels, labels=labels)['log_prob'],
-      distribution.log_prob(pixels, labels), rtol=1e-5)
+      distribution.log_prob(pixels, labels=labels), rtol=1e-5)
   latents = signatures['encode'](images=pixels, labels=labels)['latents']
   np.testing.assert_allclose(
       signatures['decode'](latents=latents, labels=labels)['images'], pixels,

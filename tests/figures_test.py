@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import tfp_realnvp
 from tfp_realnvp import data
-from tfp_realnvp import figures
+from tfp_realnvp.app import figures
 
 
 def test_image_grid_tiles_row_by_row():

@@ -29,6 +29,7 @@ def _max_reconstruction_error(encode, decode, pixels):
   return float(tf.reduce_max(tf.abs(decode(tf.identity(latents)) - pixels)))
 
 
+@pytest.mark.slow
 @needs_cifar10
 def test_paper_cifar10_configuration_reconstructs_real_images(tmp_path):
   images = next(iter(data.image_dataset(

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import tfp_realnvp
-from tfp_realnvp import latents
+from tfp_realnvp.app import latents
 from tests import bijector_test_util
 
 IMAGE_SHAPE = (8, 8, 1)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_realnvp import loading
-from tfp_realnvp import run as run_lib
+import tfp_realnvp
+from tfp_realnvp import data
+from tfp_realnvp.app import loading
+from tfp_realnvp.app import run as run_lib
 
 
 def _pixels(n, seed=0):
@@ -29,8 +31,8 @@ def test_checkpoint_and_saved_model_agree(flows, trained_run_dir):
   from_saved_model = flows['saved_model'].log_prob(pixels).numpy()
   np.testing.assert_allclose(from_checkpoint, from_saved_model, rtol=1e-5)
   assert flows['saved_model'].source == str(trained_run_dir / 'export' / '2')
-  assert flows['checkpoint'].config['dataset'] == 'digits'
-  assert flows['saved_model'].config is None
+  assert loading.run_config(str(trained_run_dir))['dataset'] == 'digits'
+  assert loading.run_config(str(trained_run_dir / 'export')) is None
 
 
 @pytest.mark.parametrize('kind', ['checkpoint', 'saved_model'])
@@ -39,10 +41,10 @@ def test_encode_decode_round_trip_and_samples(flows, kind):
   pixels = _pixels(3, 1)
   np.testing.assert_allclose(flow.decode(flow.encode(pixels)), pixels,
                              atol=1e-3)
-  samples = flow.sample(6, 0.7, seed=2).numpy()
+  samples = flow.sample_values(6, 0.7, seed=2).numpy()
   assert samples.shape == (6, 8, 8, 1)
   assert samples.min() >= 0. and samples.max() < 256.
-  np.testing.assert_array_equal(samples, flow.sample(6, 0.7, seed=2))
+  np.testing.assert_array_equal(samples, flow.sample_values(6, 0.7, seed=2))
 
 
 def test_sample_grid_has_one_row_per_temperature(flows):
@@ -56,15 +58,15 @@ def test_evaluate_matches_the_mean_of_log_prob(flows):
   dataset = tf.data.Dataset.from_tensor_slices(pixels).batch(4)
   flow = flows['saved_model']
   expected = np.mean(flow.bits_per_dim(pixels).numpy())
-  assert loading.evaluate_bits_per_dim(flow, dataset) == pytest.approx(
+  assert tfp_realnvp.evaluate_bits_per_dim(flow, dataset) == pytest.approx(
       expected, rel=1e-6)
   with pytest.raises(ValueError, match='empty'):
-    loading.evaluate_bits_per_dim(flow, dataset.take(0))
+    tfp_realnvp.evaluate_bits_per_dim(flow, dataset.take(0))
 
 
 def test_evaluation_dataset_of_the_embedded_digits_is_fixed():
-  first = next(iter(run_lib.evaluation_dataset('digits', 'test', seed=3)))
-  again = next(iter(run_lib.evaluation_dataset('digits', 'test', seed=3)))
+  first = next(iter(data.evaluation_dataset('digits', 'test', seed=3)))
+  again = next(iter(data.evaluation_dataset('digits', 'test', seed=3)))
   np.testing.assert_array_equal(first, again)
 
 
@@ -93,16 +95,17 @@ def test_conditional_checkpoint_and_saved_model_agree(conditional_flows):
   saved_model = conditional_flows['saved_model']
   assert checkpoint.num_classes == saved_model.num_classes == 10
   assert checkpoint.num_scales == saved_model.num_scales == 2
-  np.testing.assert_allclose(checkpoint.log_prob(pixels, labels),
-                             saved_model.log_prob(pixels, labels), rtol=1e-5)
+  np.testing.assert_allclose(checkpoint.log_prob(pixels, labels=labels),
+                             saved_model.log_prob(pixels, labels=labels),
+                             rtol=1e-5)
   for flow in (checkpoint, saved_model):
-    latents = flow.encode(pixels, labels)
-    np.testing.assert_allclose(flow.decode(latents, labels), pixels,
+    latents = flow.encode(pixels, labels=labels)
+    np.testing.assert_allclose(flow.decode(latents, labels=labels), pixels,
                                atol=1e-3)
-    with pytest.raises(ValueError, match='pass labels'):
+    with pytest.raises(ValueError, match='pass `labels`'):
       flow.log_prob(pixels)
   # Same latents, another label: another image.
-  assert np.max(np.abs(saved_model.decode(latents, 5) - pixels)) > 1e-2
+  assert np.max(np.abs(saved_model.decode(latents, labels=5) - pixels)) > 1e-2
   grid = loading.sample_grid(saved_model, 3)
   assert grid.shape == (10 * 9 - 1, 3 * 9 - 1, 1)
 
@@ -110,7 +113,7 @@ def test_conditional_checkpoint_and_saved_model_agree(conditional_flows):
 def test_a_run_directory_samples_at_twice_the_trained_size(trained_run_dir):
   flow = loading.load_flow(str(trained_run_dir), image_shape=(16, 16, 1))
   assert flow.event_shape == (16, 16, 1)
-  samples = flow.sample(3, 1.0, seed=1).numpy()
+  samples = flow.sample_values(3, 1.0, seed=1).numpy()
   assert samples.shape == (3, 16, 16, 1) and np.all(np.isfinite(samples))
   assert samples.min() >= 0. and samples.max() < 256.
   with pytest.raises(ValueError, match='keeps its trained shape'):

@@ -192,7 +192,7 @@ def test_conditional_log_prob_matches_brute_force_jacobian():
 
   brute_force = bijector_test_util.brute_force_log_det(encode, pixels, 3)
   np.testing.assert_allclose(
-      model.log_prob(pixels, labels),
+      model.log_prob(pixels, labels=labels),
       model.distribution.log_prob(encode(pixels)) + brute_force, rtol=1e-10)
   np.testing.assert_allclose(
       model.bijector.forward(encode(pixels), conditional_input=labels),
@@ -206,11 +206,11 @@ def test_conditional_log_prob_depends_on_the_label():
   for first, second in ((0, 1), (1, 2), (0, 2)):
     assert np.all(np.abs(per_label[first] - per_label[second]) > 1e-6)
   # One label per example picks the matching column.
-  np.testing.assert_allclose(model.log_prob(pixels, [2, 0, 1]),
+  np.testing.assert_allclose(model.log_prob(pixels, labels=[2, 0, 1]),
                              [per_label[2][0], per_label[0][1],
                               per_label[1][2]], rtol=1e-12)
   np.testing.assert_allclose(
-      model.bits_per_dim(pixels, 1),
+      model.bits_per_dim(pixels, labels=1),
       -per_label[1] / (np.prod(IMAGE_SHAPE) * np.log(2.)), rtol=1e-12)
 
 
@@ -233,9 +233,11 @@ def test_conditional_model_label_errors():
   with pytest.raises(ValueError, match='pass `labels`'):
     model.log_prob(pixels)
   with pytest.raises(TypeError, match='integers'):
-    model.log_prob(pixels, [0.5, 1.])
+    model.log_prob(pixels, labels=[0.5, 1.])
+  with pytest.raises(TypeError, match='keyword-only'):
+    model.log_prob(pixels, [0, 1])
   with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
-    model.log_prob(pixels, [0, 3])
+    model.log_prob(pixels, labels=[0, 3])
   with pytest.raises(tf.errors.InvalidArgumentError, match='Negative'):
     model.sample_pixels(2, labels=-1)
   with pytest.raises(ValueError, match='pass `labels`'):
@@ -250,13 +252,13 @@ def test_encode_and_decode_are_the_evaluation_mode_bijector():
   model = _tiny_conditional_model()
   bijector_test_util.randomize_variables(model)
   pixels, labels = _pixels(3), tf.constant([0, 1, 2])
-  latents = model.encode(pixels, labels)
+  latents = model.encode(pixels, labels=labels)
   expected = model.bijector.inverse(tf.identity(pixels), training=False,
                                     conditional_input=labels)
   np.testing.assert_allclose(latents, expected, rtol=1e-12)
-  np.testing.assert_allclose(model.decode(latents, labels), pixels,
+  np.testing.assert_allclose(model.decode(latents, labels=labels), pixels,
                              rtol=1e-10, atol=1e-10)
-  other = model.encode(pixels, tf.constant([1, 2, 0]))
+  other = model.encode(pixels, labels=tf.constant([1, 2, 0]))
   assert np.max(np.abs(other - latents)) > 1e-3
 
 

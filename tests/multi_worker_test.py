@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_realnvp import loading
-from tfp_realnvp import run as run_lib
+from tfp_realnvp.app import loading
+from tfp_realnvp.app import run as run_lib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Starting two worker processes takes over a minute on 2 cores.
@@ -25,7 +25,7 @@ _WORKER = '''
 import json, sys
 import numpy as np
 import tensorflow as tf
-from tfp_realnvp import run as run_lib
+from tfp_realnvp.app import run as run_lib
 strategy = run_lib.make_strategy('multi_worker')
 sys.path.insert(0, sys.argv[3])
 from tests import multi_worker_test as spec

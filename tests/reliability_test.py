@@ -14,7 +14,9 @@ import pytest
 import tensorflow as tf
 
 import tfp_realnvp
-from tfp_realnvp import run as run_lib
+from tfp_realnvp import data
+from tfp_realnvp.app import loading
+from tfp_realnvp.app import run as run_lib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 _TOTAL_STEPS = 300
@@ -42,7 +44,7 @@ def _config(model_dir, **overrides):
 def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
     tmp_path):
   run_lib.run(_config(tmp_path), datasets=_datasets())
-  good, _ = run_lib.load_distribution(str(tmp_path))
+  good, _ = loading.load_distribution(str(tmp_path))
   probe = _pixels(4, 2)
   with tfp_realnvp.training_mode(False):
     good_log_prob = good.log_prob(probe).numpy()
@@ -51,12 +53,13 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
                      match=r'became nan at step \d+ .*--learning_rate'):
     run_lib.run(_config(tmp_path, epochs=2, steps_per_epoch=4,
                         learning_rate=1e8), datasets=_datasets())
-  restored, _ = run_lib.load_distribution(str(tmp_path))
+  restored, _ = loading.load_distribution(str(tmp_path))
   with tfp_realnvp.training_mode(False):
     np.testing.assert_allclose(restored.log_prob(probe), good_log_prob,
                                rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_half_written_checkpoint_is_never_used(tmp_path):
   run_lib.run(_config(tmp_path), datasets=_datasets())
   chief = tmp_path / 'checkpoints' / 'chief'

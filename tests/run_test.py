@@ -9,7 +9,9 @@ import pytest
 import tensorflow as tf
 
 import tfp_realnvp
-from tfp_realnvp import run as run_lib
+from tfp_realnvp import data
+from tfp_realnvp.app import loading
+from tfp_realnvp.app import run as run_lib
 
 
 def _pixels(n, seed):
@@ -123,7 +125,7 @@ class TestRunOutputsAndResume:
     with pytest.raises(ValueError, match='different model'):
       run_lib.run(_tiny_config(tmp_path, num_filters=8),
                   datasets=_injected_datasets())
-    restored, config = run_lib.load_distribution(str(tmp_path))
+    restored, config = loading.load_distribution(str(tmp_path))
     assert config['num_filters'] == 4
     pixels = _pixels(3, 5)
     with tfp_realnvp.training_mode(False):
@@ -142,7 +144,7 @@ def test_mirrored_run_writes_outputs_that_load_on_one_device(
   pixels = _pixels(4, 7)
   with tfp_realnvp.training_mode(False):
     expected = results['distribution'].log_prob(pixels).numpy()
-  restored, _ = run_lib.load_distribution(str(tmp_path))
+  restored, _ = loading.load_distribution(str(tmp_path))
   with tfp_realnvp.training_mode(False):
     np.testing.assert_allclose(restored.log_prob(pixels), expected,
                                rtol=1e-5)
@@ -202,16 +204,16 @@ def test_preset_for_other_image_shape_raises(tmp_path):
 def test_unknown_preset_raises(tmp_path):
   config = run_lib.TrainConfig(dataset='injected', preset='svhn',
                                model_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="Unknown preset 'svhn'"):
+  with pytest.raises(ValueError, match="Unknown --preset 'svhn'"):
     run_lib.run(config, datasets=_injected_datasets())
 
 
 def test_paper_datasets_get_their_recipe_and_preset():
   celeba = run_lib.TrainConfig(dataset='celeb_a')
   lsun = run_lib.TrainConfig(dataset='lsun/church_outdoor')
-  assert run_lib._paper_defaults(celeba) == ('celeba', 'celeba')
-  assert run_lib._paper_defaults(lsun) == ('lsun', 'lsun')
-  assert run_lib._paper_defaults(run_lib.TrainConfig()) == (None, None)
+  assert data.paper_defaults(celeba.dataset) == ('celeba', 'celeba')
+  assert data.paper_defaults(lsun.dataset) == ('lsun', 'lsun')
+  assert data.paper_defaults(run_lib.TrainConfig().dataset) == (None, None)
 
 
 def test_conditional_run_writes_a_row_per_class_and_rebuilds(
@@ -224,7 +226,7 @@ def test_conditional_run_writes_a_row_per_class_and_rebuilds(
       str(trained_conditional_run_dir / 'samples' / 'epoch_0001.png')))
   # 20 samples, 2 per class, one row per class, tiles magnified 16x.
   assert grid.shape == ((10 * 9 - 1) * 16, (2 * 9 - 1) * 16, 1)
-  distribution, _ = run_lib.load_distribution(str(trained_conditional_run_dir))
+  distribution, _ = loading.load_distribution(str(trained_conditional_run_dir))
   assert isinstance(distribution, tfp_realnvp.ConditionalRealNVP)
 
 

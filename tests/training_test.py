@@ -86,6 +86,7 @@ def test_l2_penalty_is_on_the_weight_norm_scales():
   np.testing.assert_allclose(model.regularization_loss(), expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_jit_compiled_training_runs():
   model = tfp_realnvp.FlowModel(_small_model())
   model.compile(optimizer=tf_keras.optimizers.Adam(1e-3), jit_compile=True)
@@ -144,8 +145,8 @@ def test_fit_of_a_conditional_model_learns_from_the_labels():
   model.fit(dataset, epochs=4, verbose=0)
   pixels, labels = _prototype_pixels(128)
   # Each image is likelier under its own prototype's label than another's.
-  right = distribution.log_prob(pixels, labels)
-  wrong = distribution.log_prob(pixels, (labels + 1) % 4)
+  right = distribution.log_prob(pixels, labels=labels)
+  wrong = distribution.log_prob(pixels, labels=(labels + 1) % 4)
   assert np.mean(right.numpy() > wrong.numpy()) > 0.9
   with pytest.raises(ValueError, match='must yield \\(images, labels\\)'):
     model.evaluate(_dataset(32), verbose=0)

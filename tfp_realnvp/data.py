@@ -11,14 +11,22 @@ import tensorflow_datasets as tfds
 from sklearn import datasets as sklearn_datasets
 
 __all__ = [
+    'EMBEDDED_DATASET',
     'TOY_DATASETS',
     'dequantize',
     'digits_dataset',
+    'evaluation_dataset',
     'image_dataset',
+    'is_vector_dataset',
     'num_classes',
+    'paper_defaults',
     'toy_dataset',
     'toy_samples',
+    'training_dataset',
 ]
+
+# Needs no download: the default of the binaries.
+EMBEDDED_DATASET = 'digits'
 
 
 def dequantize(images, seed=None):
@@ -281,3 +289,76 @@ def toy_dataset(name, num_samples=10000, batch_size=256, shuffle=True, seed=0):
   if shuffle:
     points = points.shuffle(num_samples, seed=seed)
   return points.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# TFDS names whose paper preprocessing and configuration differ from their
+# name: (recipe, preset).
+_PAPER_DATASETS = {'celeb_a': ('celeba', 'celeba'), 'lsun': ('lsun', 'lsun')}
+
+
+def paper_defaults(name):
+  """`(recipe, preset)` the paper used for dataset `name`, or `(None, None)`."""
+  return _PAPER_DATASETS.get(name.split('/')[0], (None, None))
+
+
+def is_vector_dataset(name):
+  """Whether `name` is a 2-D toy dataset (vectors, not images)."""
+  return name in TOY_DATASETS
+
+
+def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
+                     download=True, seed=0, flip=None, with_labels=False):
+  """The shuffled, repeatable training data of dataset `name`.
+
+  Args:
+    name: `'digits'` (embedded), a 2-D toy name or a TFDS image dataset name.
+    data_dir: TFDS data directory.
+    batch_size: examples per batch.
+    recipe: `None` (the paper's for celeb_a and lsun/*), `'celeba'`,
+      `'lsun'`.
+    download: let TFDS download missing data.
+    seed: seed of the shuffle and the dequantization noise.
+    flip: random horizontal flips; `None`: for colour images only.
+    with_labels: yield `(images, labels)` (for a class-conditional model).
+
+  Returns:
+    A batched `tf.data.Dataset`: its `train` split (10000 fresh points for
+    toy data).
+  """
+  if name == EMBEDDED_DATASET:
+    return digits_dataset('train', batch_size, seed=seed,
+                          with_labels=with_labels)
+  if is_vector_dataset(name):
+    return toy_dataset(name, 10000, batch_size, seed=seed)
+  return image_dataset(name, 'train', data_dir, batch_size, flip=flip,
+                       recipe=recipe or paper_defaults(name)[0],
+                       download=download, seed=seed, with_labels=with_labels)
+
+
+def evaluation_dataset(name, split, data_dir=None, batch_size=64,
+                       recipe=None, download=True, seed=0, with_labels=False):
+  """A fixed-order dataset of `name`'s `split` for validation or testing.
+
+  Args:
+    name: `'digits'`, a 2-D toy name or a TFDS image dataset name.
+    split: for TFDS, any split string; for digits `'train'` or `'test'`;
+      ignored for toy data (a fresh sample of 2000 points from `seed`).
+    data_dir: TFDS data directory.
+    batch_size: examples per batch.
+    recipe: `None` (the paper's for celeb_a and lsun/*), `'celeba'`,
+      `'lsun'`.
+    download: let TFDS download missing data.
+    seed: seed of the dequantization noise (or of the toy points).
+    with_labels: yield `(images, labels)` (for a class-conditional model).
+
+  Returns:
+    A batched `tf.data.Dataset`, unshuffled.
+  """
+  if name == EMBEDDED_DATASET:
+    return digits_dataset(split, batch_size, shuffle=False, seed=seed,
+                          with_labels=with_labels)
+  if is_vector_dataset(name):
+    return toy_dataset(name, 2000, batch_size, shuffle=False, seed=seed)
+  return image_dataset(name, split, data_dir, batch_size, shuffle=False,
+                       recipe=recipe or paper_defaults(name)[0],
+                       download=download, seed=seed, with_labels=with_labels)

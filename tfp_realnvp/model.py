@@ -5,16 +5,18 @@ import math
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tensorflow_probability.python.distributions import transformed_distribution
 
+from tfp_realnvp import compat
 from tfp_realnvp import bijectors as rnvp_bijectors
 from tfp_realnvp.bijectors import masked_affine_coupling
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['ConditionalRealNVP', 'PRESETS', 'RealNVP', 'VectorRealNVP',
-           'default_num_scales', 'to_uint8']
+__all__ = ['ConditionalRealNVP', 'FLOW_CLASSES', 'Flow', 'PRESETS', 'RealNVP',
+           'VectorRealNVP', 'default_num_scales', 'flow_config',
+           'flow_from_config', 'log_prob_to_bits_per_dim', 'require_labels',
+           'to_uint8']
 
 # Paper §4.1: CIFAR-10 uses 8 residual blocks, 64 feature maps and downscales
 # once; the others 4 blocks (2 for LSUN) and 32 feature maps, recursing down to
@@ -52,17 +54,45 @@ def to_uint8(pixels):
   return tf.cast(tf.clip_by_value(tf.floor(pixels), 0., 255.), tf.uint8)
 
 
-# TFP turns every subclass of the public `tfd.TransformedDistribution` into an
-# AutoCompositeTensor, whose flattening (used by `tfd.Mixture`, `tf.nest` and
-# `tf.function` arguments) sees only constructor arguments and so loses the
-# variables a flow owns; TFP's own answer for a stateful bijector is this
-# non-composite base.
-_NonCompositeTransformedDistribution = (
-    transformed_distribution._TransformedDistribution)  # pylint: disable=protected-access
+def log_prob_to_bits_per_dim(log_prob, num_dims):
+  """`-log_prob / (D ln 2)`: the paper's bits/dim of a density over `D` units."""
+  return -log_prob / (num_dims * math.log(2.))
 
 
-class _Flow(_NonCompositeTransformedDistribution):
-  """What the image and vector models share, a `tfd.TransformedDistribution`.
+def require_labels(labels, num_classes, name):
+  """Raises ValueError unless labels are given exactly when the flow needs them.
+
+  Args:
+    labels: the caller's labels, or `None`.
+    num_classes: `None` for an unconditional flow, else the number of classes.
+    name: the flow, named in the message.
+  """
+  if num_classes is None and labels is not None:
+    raise ValueError(f'{name} is not class-conditional; it was given labels.')
+  if num_classes is not None and labels is None:
+    raise ValueError(f'{name} is class-conditional: pass `labels` (integers '
+                     f'in [0, {num_classes})).')
+
+
+class Flow(compat.NonCompositeTransformedDistribution):
+  """The one interface of every flow, a `tfd.TransformedDistribution`.
+
+  Image, class-conditional and vector models, a flow restored from a run
+  directory and one loaded from a SavedModel (`tfp_realnvp.app.loading`) all
+  answer these, with the same arguments in the same order:
+
+  ```none
+  log_prob(value, *, labels=None, training=None)     -> [N]
+  bits_per_dim(values, *, labels=None, training=None) -> [N]
+  sample_values(num_samples, temperature=1., seed=None, *, labels=None)
+  encode(values, *, labels=None)                      -> latents
+  decode(latents, *, labels=None)                     -> values
+  event_shape, num_dims, num_scales, num_classes
+  ```
+
+  `labels` is for class-conditional flows only (and required there);
+  `training=None` follows `training_mode(...)` (default evaluation); sampling,
+  encoding and decoding always run in evaluation mode.
 
   Every method hands the bijector a fresh tensor (`tf.identity`): TFP's
   bijector cache is keyed by the input tensor, so a tensor seen before would
@@ -77,6 +107,33 @@ class _Flow(_NonCompositeTransformedDistribution):
     """`D`, the number of units in an event."""
     return int(np.prod(self.event_shape))
 
+  @property
+  def num_scales(self):
+    """The number of scales (1 for a single-scale flow)."""
+    return 1
+
+  @property
+  def num_classes(self):
+    """`None` for an unconditional model, else the number of classes."""
+    return None
+
+  def get_config(self):
+    """The constructor arguments, JSON-serializable; see `from_config`."""
+    config = {}
+    for key, value in self.parameters.items():
+      if isinstance(value, tf.dtypes.DType):
+        value = value.name
+      elif isinstance(value, tuple):
+        value = list(value)
+      if value is None or isinstance(value, (bool, int, float, str, list)):
+        config[key] = value
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    """A new, untrained flow built as `get_config` describes."""
+    return cls(**config)
+
   def _log_prob(self, y, **kwargs):
     return super()._log_prob(tf.identity(y), **kwargs)
 
@@ -84,24 +141,85 @@ class _Flow(_NonCompositeTransformedDistribution):
     return super()._prob(tf.identity(y), **kwargs)
 
   def _label_kwargs(self, labels):
-    """The bijector keywords for `labels`; unconditional flows take none."""
-    if labels is not None:
-      raise ValueError(f'{self.name} is not class-conditional; it was given '
-                       'labels.')
-    return {}
+    """The bijector keywords for `labels`."""
+    require_labels(labels, self.num_classes, self.name)
+    if labels is None:
+      return {}
+    return dict(conditional_input=masked_affine_coupling.checked_labels(
+        labels, self.num_classes, self.name))
 
-  def encode(self, values, labels=None):
+  def _bijector_kwargs(self, kwargs, labels, training, name):
+    if not isinstance(name, str):
+      raise TypeError(f'{self.name}: `labels` is keyword-only (e.g. '
+                      f'`log_prob(x, labels=y)`); got {name!r} as `name`.')
+    bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}),
+                           **self._label_kwargs(labels))
+    if training is not None:
+      bijector_kwargs['training'] = training
+    return dict(kwargs, bijector_kwargs=bijector_kwargs)
+
+  def log_prob(self, value, name='log_prob', *, labels=None, training=None,
+               **kwargs):
+    """`log p(value)` (or `log p(value | labels)`), shape of the batch."""
+    kwargs = self._bijector_kwargs(kwargs, labels, training, name)
+    return super().log_prob(value, name=name, **kwargs)
+
+  def prob(self, value, name='prob', *, labels=None, training=None,
+           **kwargs):
+    """`p(value)` (or `p(value | labels)`)."""
+    kwargs = self._bijector_kwargs(kwargs, labels, training, name)
+    return super().prob(value, name=name, **kwargs)
+
+  def sample(self, sample_shape=(), seed=None, name='sample', *, labels=None,
+             **kwargs):
+    """Samples (of class `labels`, broadcast to `sample_shape`)."""
+    kwargs = self._bijector_kwargs(kwargs, labels, None, name)
+    return super().sample(sample_shape, seed=seed, name=name, **kwargs)
+
+  def bits_per_dim(self, values, *, labels=None, training=None):
+    """`-log_prob(values) / (D ln 2)`, the paper's figure for pixels."""
+    return log_prob_to_bits_per_dim(
+        self.log_prob(values, labels=labels, training=training),
+        self.num_dims)
+
+  def sample_values(self, num_samples, temperature=1.0, seed=None, *,
+                    labels=None):
+    """Samples with the base's standard deviation scaled by `temperature`.
+
+    Args:
+      num_samples: Python `int` or scalar integer `Tensor`.
+      temperature: Python float or scalar `Tensor` > 0.
+      seed: a Python `int` (the stateless seed `[seed, 0]`, as a SavedModel
+        of this flow takes it, so both give the same samples), or any seed
+        `tfd.Distribution.sample` takes.
+      labels: the class (one, or `num_samples`) of a class-conditional flow.
+
+    Returns:
+      `(num_samples,) + event_shape` values; image models clip pixels to
+      [0, 256).
+    """
+    if isinstance(seed, int):
+      seed = tf.constant([seed, 0], tf.int32)
+    latents = self.distribution.sample(num_samples, seed=seed)
+    latents = latents * tf.cast(temperature, latents.dtype)
+    return self._to_values(self.bijector.forward(
+        latents, training=False, **self._label_kwargs(labels)))
+
+  def _to_values(self, outputs):
+    return outputs
+
+  def encode(self, values, *, labels=None):
     """Latents of `values`, `bijector.inverse` in evaluation mode."""
     return self.bijector.inverse(tf.identity(values), training=False,
                                  **self._label_kwargs(labels))
 
-  def decode(self, latents, labels=None):
+  def decode(self, latents, *, labels=None):
     """Values of `latents`, `bijector.forward` in evaluation mode."""
     return self.bijector.forward(tf.identity(latents), training=False,
                                  **self._label_kwargs(labels))
 
 
-class RealNVP(_Flow):
+class RealNVP(Flow):
   """Real NVP's multi-scale model over dequantized pixels in [0, 256)^(H, W, C).
 
   A standard normal over `image_shape` pushed through the paper's chain. In
@@ -279,27 +397,12 @@ class RealNVP(_Flow):
     """`None` for an unconditional model, else the number of classes."""
     return self._num_classes
 
-  def bits_per_dim(self, pixels):
-    """`-log_prob(pixels) / (D ln 2)` for dequantized pixels in [0, 256)."""
-    return -self.log_prob(pixels) / (self.num_dims * math.log(2.))
+  def sample_pixels(self, num_samples, temperature=1.0, seed=None, *,
+                    labels=None):
+    """`sample_values`: pixels in [0, 256), shape `(num_samples, H, W, C)`."""
+    return self.sample_values(num_samples, temperature, seed, labels=labels)
 
-  def sample_pixels(self, num_samples, temperature=1.0, seed=None):
-    """Samples with the base's standard deviation scaled by `temperature`.
-
-    Args:
-      num_samples: Python `int` or scalar integer `Tensor`.
-      temperature: Python float or scalar `Tensor` > 0.
-      seed: a seed for `tfd.Distribution.sample`.
-
-    Returns:
-      Pixel values clipped to [0, 256), shape `(num_samples, H, W, C)`.
-    """
-    return self._sample_pixels(num_samples, temperature, seed)
-
-  def _sample_pixels(self, num_samples, temperature, seed, **bijector_kwargs):
-    latents = self.distribution.sample(num_samples, seed=seed)
-    latents = latents * tf.cast(temperature, latents.dtype)
-    pixels = self.bijector.forward(latents, **bijector_kwargs)
+  def _to_values(self, pixels):
     # The largest value below 256 in the pixels' own dtype (in float64 it
     # would round back up to 256 in float32).
     numpy_dtype = pixels.dtype.as_numpy_dtype
@@ -387,43 +490,9 @@ class ConditionalRealNVP(RealNVP):
         num_classes=num_classes, dtype=dtype, compute_dtype=compute_dtype,
         validate_args=validate_args, name=name)
 
-  def _label_kwargs(self, labels):
-    return dict(conditional_input=self._checked_labels(labels))
-
-  def _checked_labels(self, labels):
-    """Labels as an integer tensor, with a range check that always runs."""
-    if labels is None:
-      raise ValueError(
-          f'{self.name} is class-conditional: pass `labels` (integers in '
-          f'[0, {self.num_classes})).')
-    return masked_affine_coupling.checked_labels(labels, self.num_classes,
-                                                 self.name)
-
-  def log_prob(self, value, labels=None, name='log_prob', **kwargs):
-    """`log p(value | labels)`; labels broadcast to the batch shape."""
-    kwargs['bijector_kwargs'] = dict(kwargs.get('bijector_kwargs', {}),
-                                     **self._label_kwargs(labels))
-    return super().log_prob(value, name=name, **kwargs)
-
-  def bits_per_dim(self, pixels, labels=None):
-    """`-log_prob(pixels, labels) / (D ln 2)`."""
-    return -self.log_prob(pixels, labels) / (self.num_dims * math.log(2.))
-
-  def sample(self, sample_shape=(), labels=None, seed=None, name='sample',
-             **kwargs):
-    """Samples of class `labels` (broadcast to `sample_shape`)."""
-    kwargs['bijector_kwargs'] = dict(kwargs.get('bijector_kwargs', {}),
-                                     **self._label_kwargs(labels))
-    return super().sample(sample_shape, seed=seed, name=name, **kwargs)
-
-  def sample_pixels(self, num_samples, labels=None, temperature=1.0,
-                    seed=None):
-    """`RealNVP.sample_pixels` of class `labels` (one, or `num_samples`)."""
-    return self._sample_pixels(num_samples, temperature, seed,
-                               **self._label_kwargs(labels))
 
 
-class VectorRealNVP(_Flow):
+class VectorRealNVP(Flow):
   """Real NVP on vectors (paper Fig. 1, tabular data).
 
   A standard normal over `(D,)` pushed through `num_couplings` couplings with
@@ -494,3 +563,23 @@ class VectorRealNVP(_Flow):
                        validate_args=validate_args, parameters=parameters,
                        name=name)
 
+
+
+# The flows `flow_from_config` rebuilds, by class name.
+FLOW_CLASSES = {cls.__name__: cls
+                for cls in (RealNVP, ConditionalRealNVP, VectorRealNVP)}
+
+
+def flow_config(flow):
+  """`{'class': <name>, **flow.get_config()}`: JSON that rebuilds `flow`."""
+  return dict({'class': type(flow).__name__}, **flow.get_config())
+
+
+def flow_from_config(config):
+  """A new flow from `flow_config`'s output (a run's config.json `model`)."""
+  config = dict(config)
+  class_name = config.pop('class', None)
+  if class_name not in FLOW_CLASSES:
+    raise ValueError(f'Unknown flow class {class_name!r}; expected one of '
+                     f'{sorted(FLOW_CLASSES)}.')
+  return FLOW_CLASSES[class_name].from_config(config)

@@ -1,15 +1,51 @@
 """Keras `fit` training of a flow by maximum likelihood, reported in bits/dim."""
 
-import math
-
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp import compat
+from tfp_realnvp import model as model_lib
 from tfp_realnvp import networks
 
-__all__ = ['FlowModel', 'recompute_batch_norm_statistics']
+__all__ = ['FlowModel', 'evaluate_bits_per_dim', 'log_prob_in_mode',
+           'recompute_batch_norm_statistics', 'split_batch']
+
+
+def split_batch(data, distribution):
+  """`(values, labels)` of a batch of values or `(values, labels[, ...])`.
+
+  The labels are `None` for a distribution that is not class-conditional
+  (they are then ignored); a class-conditional one requires them.
+  """
+  values, labels = data, None
+  if isinstance(data, (tuple, list)):
+    values = data[0]
+    labels = data[1] if len(data) > 1 else None
+  num_classes = getattr(distribution, 'num_classes', None)
+  if num_classes is None:
+    return values, None
+  if labels is None:
+    raise ValueError(f'{distribution.name} is class-conditional: the dataset '
+                     'must yield (images, labels) pairs.')
+  return values, labels
+
+
+def log_prob_in_mode(distribution, values, labels, training):
+  """`distribution.log_prob(values)` with batch norm in the given mode.
+
+  A `tfp_realnvp` flow takes the mode as an explicit keyword, routed to every
+  stateful link and so part of each cached result's key. Any other
+  distribution (a `tfd.Mixture` of flows, a `tfd.TransformedDistribution`
+  around a plain `tfb.Chain`) cannot route it; it runs inside
+  `training_mode(training)`, which its stateful bijectors read instead.
+  """
+  if isinstance(distribution, model_lib.Flow):
+    kwargs = {} if labels is None else {'labels': labels}
+    return distribution.log_prob(values, training=training, **kwargs)
+  with rnvp_bijectors.training_mode(training):
+    return distribution.log_prob(values)
 
 
 class FlowModel(tf_keras.Model):
@@ -72,8 +108,7 @@ class FlowModel(tf_keras.Model):
     self.distribution = distribution
     self.l2_scale = float(l2_scale)
     self.clip_norm = clip_norm
-    self._nats_to_bits_per_dim = 1. / (
-        int(np.prod(distribution.event_shape)) * math.log(2.))
+    self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
     self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
 
@@ -87,22 +122,9 @@ class FlowModel(tf_keras.Model):
 
   def call(self, inputs, training=None):
     """Per-example log-probs of images, or of `(images, labels)`."""
-    del training  # Batch norm reads it from the Keras call context.
-    images, labels = self._images_and_labels(inputs)
-    if self.is_conditional:
-      return self.distribution.log_prob(images, labels)
-    return self.distribution.log_prob(images)
-
-  def _images_and_labels(self, data):
-    images, labels = data, None
-    if isinstance(data, (tuple, list)):
-      images = data[0]
-      labels = data[1] if len(data) > 1 else None
-    if self.is_conditional and labels is None:
-      raise ValueError(
-          'The distribution is class-conditional: the dataset must yield '
-          '(images, labels) pairs.')
-    return images, labels
+    images, labels = split_batch(inputs, self.distribution)
+    return log_prob_in_mode(self.distribution, images, labels,
+                            False if training is None else training)
 
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""
@@ -140,11 +162,10 @@ class FlowModel(tf_keras.Model):
     gradients = tape.gradient(replica_loss, variables)
     # Aggregate across replicas first, so clipping sees the global gradient.
     # Both Keras optimizer kinds: the legacy ones apply Adam with one fused
-    # kernel per variable (the default of bin/train.py, see run.py).
+    # kernel per variable (the default of bin/train.py, see app/run.py).
     legacy = isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer)
-    aggregate = (self.optimizer._aggregate_gradients if legacy  # pylint: disable=protected-access
-                 else self.optimizer.aggregate_gradients)
-    gradients = [g for g, _ in aggregate(list(zip(gradients, variables)))]
+    gradients = [g for g, _ in compat.aggregate_gradients(
+        self.optimizer, list(zip(gradients, variables)))]
     gradient_norm = tf.linalg.global_norm(gradients)
     if self.clip_norm is not None:
       gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
@@ -184,7 +205,8 @@ class FlowModel(tf_keras.Model):
     self.loss_tracker.update_state(mean_nll + regularization,
                                    sample_weight=count)
     self.bits_per_dim_tracker.update_state(
-        mean_nll * self._nats_to_bits_per_dim, sample_weight=count)
+        model_lib.log_prob_to_bits_per_dim(-mean_nll, self._num_dims),
+        sample_weight=count)
     return {m.name: m.result() for m in self.metrics}
 
 
@@ -221,7 +243,6 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   batch_norms = _batch_norms(distribution)
   if not batch_norms:
     raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
-  conditional = getattr(distribution, 'num_classes', None) is not None
 
   @tf.function(autograph=False)
   def batch_statistics(images, labels):
@@ -229,11 +250,7 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     # statistics, which are then read back.
     for bn in batch_norms:
       bn.num_updates.assign(tf.zeros_like(bn.num_updates))
-    with rnvp_bijectors.training_mode(True):
-      if conditional:
-        log_prob = distribution.log_prob(images, labels)
-      else:
-        log_prob = distribution.log_prob(images)
+    log_prob = log_prob_in_mode(distribution, images, labels, training=True)
     with tf.control_dependencies([log_prob]):
       return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
               for bn in batch_norms]
@@ -242,13 +259,7 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   for data in dataset:
     if num_batches is not None and count >= num_batches:
       break
-    images, labels = data, None
-    if isinstance(data, (tuple, list)):
-      images, labels = data[0], (data[1] if len(data) > 1 else None)
-    if conditional and labels is None:
-      raise ValueError(f'{distribution.name} is class-conditional: the '
-                       'dataset must yield (images, labels) pairs.')
-    statistics = batch_statistics(images, labels)
+    statistics = batch_statistics(*split_batch(data, distribution))
     sums = statistics if sums is None else tf.nest.map_structure(
         tf.add, sums, statistics)
     count += 1
@@ -259,3 +270,34 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     bn.moving_variance.assign(variance_sum / count)
     bn.num_updates.assign(tf.cast(count, bn.num_updates.dtype))
   return count
+
+
+def evaluate_bits_per_dim(flow, dataset):
+  """Mean bits/dim of `flow` in evaluation mode over a batched dataset.
+
+  Args:
+    flow: anything with the flows' `bits_per_dim(values, *, labels=None)`: a
+      `tfp_realnvp` model, or a flow from `tfp_realnvp.app.loading.load_flow`.
+    dataset: a `tf.data.Dataset` (or iterable) of values or `(values,
+      labels)` batches; a class-conditional flow needs the labels.
+
+  Returns:
+    A Python float, the mean over every example.
+
+  Raises:
+    ValueError: for an empty dataset or missing labels.
+  """
+
+  @tf.function(autograph=False)
+  def bits_per_dim(values, labels):
+    kwargs = {} if labels is None else {'labels': labels}
+    return flow.bits_per_dim(values, **kwargs)
+
+  total, count = 0., 0
+  for data in dataset:
+    values = bits_per_dim(*split_batch(data, flow)).numpy()
+    total += float(np.sum(values))
+    count += len(values)
+  if not count:
+    raise ValueError('The evaluation dataset is empty.')
+  return total / count

@@ -39,12 +39,12 @@ class BatchNormalization(one_pass_bijector.OnePassBijector):
     log-prob then never depends on the rest of its batch, and sampling
     needs no batch.
 
-  The mode comes from an explicit `training=` keyword, else
-  `training_mode(...)`, else the enclosing tf_keras call (`Model.fit` trains,
-  `evaluate`/`predict` do not), else evaluation: one distribution serves
-  both. Under `tf.distribute` the batch statistics are summed over all
-  replicas (as Keras' synchronized batch norm does), so a global batch split
-  over N replicas normalizes exactly as one replica with the whole batch.
+  The mode comes from an explicit `training=` keyword (`FlowModel` passes
+  Keras' flag: `fit` trains, `evaluate`/`predict` do not), else
+  `training_mode(...)`, else evaluation: one distribution serves both.
+  Under `tf.distribute` the batch statistics are summed over all replicas (as
+  Keras' synchronized batch norm does), so a global batch split over N
+  replicas normalizes exactly as one replica with the whole batch.
 
   Differences from `tfb.BatchNormalization`: that bijector wraps a Keras
   layer with a `training` flag fixed at construction, so Keras' `fit` and

@@ -1,7 +1,6 @@
 """A `tfb.Chain` that hands the training mode and a conditional input to its links."""
 
-from tensorflow_probability.python.bijectors import chain as chain_lib
-
+from tfp_realnvp import compat
 from tfp_realnvp.bijectors import stateful
 
 __all__ = ['ConditionalChain', 'takes_conditional_input']
@@ -12,10 +11,8 @@ def takes_conditional_input(bijector):
   return bool(getattr(bijector, 'takes_conditional_input', False))
 
 
-# TFP's non-composite-tensor chain: `tfb.Chain` itself becomes one only when
-# every link is a CompositeTensor, which stateful links (Keras networks,
-# moving averages) are not.
-class ConditionalChain(stateful.StatefulBijectorMixin, chain_lib._Chain):  # pylint: disable=protected-access
+class ConditionalChain(stateful.StatefulBijectorMixin,
+                       compat.NonCompositeChain):
   """`tfb.Chain` that passes `training` and `conditional_input` to its links.
 
   `tfb.Chain` routes keyword arguments by bijector name
@@ -28,8 +25,7 @@ class ConditionalChain(stateful.StatefulBijectorMixin, chain_lib._Chain):  # pyl
   with another label is never served a cached result.
 
   The training mode is resolved once per call (an explicit `training=`
-  keyword, else `training_mode(...)`, else the enclosing Keras call, else
-  evaluation) and passed as `training=` to every link that follows the mode
+  keyword, else `training_mode(...)`, else evaluation) and passed as `training=` to every link that follows the mode
   (couplings, batch norms, factor-outs, nested chains). It is part of the
   chain's own cache key as well as its links': a `tfb.Chain` caches its
   output without the mode, so an evaluation-mode call on a tensor it saw in

@@ -105,7 +105,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
   Batch normalization inside the default network follows the training flag
   (see `tfp_realnvp.bijectors.resolve_training`): an explicit
   `training=` keyword to `forward`/`inverse`, else `training_mode(...)`,
-  else the enclosing Keras call, else evaluation.
+  else evaluation.
 
   #### Examples
 

@@ -2,8 +2,7 @@
 
 import tensorflow as tf
 from tensorflow_probability.python.bijectors import bijector as bijector_lib
-from tensorflow_probability.python.internal import cache_util
-
+from tfp_realnvp import compat
 from tfp_realnvp.bijectors import stateful
 
 __all__ = ['OnePassBijector', 'check_event', 'check_float_input']
@@ -25,7 +24,7 @@ class OnePassBijector(stateful.StatefulBijectorMixin, bijector_lib.Bijector):
   (see `stateful.StatefulBijectorMixin`).
   """
 
-  _cache = cache_util.BijectorCacheWithGreedyAttrs(
+  _cache = compat.BijectorCacheWithGreedyAttrs(
       forward_name='_augmented_forward_with_attrs',
       inverse_name='_augmented_inverse_with_attrs')
 

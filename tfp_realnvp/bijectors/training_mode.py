@@ -4,7 +4,6 @@ import contextlib
 import threading
 
 import tensorflow as tf
-from tf_keras.src.engine import base_layer_utils
 
 __all__ = ['resolve_training', 'training_mode']
 
@@ -17,12 +16,13 @@ def training_mode(training):
 
   Batch normalization (the bijector and the layers inside coupling networks)
   uses batch statistics and updates its moving averages in training mode, and
-  uses the moving averages in evaluation mode. Inside `tf_keras.Model.fit`
-  the mode comes from Keras itself; this context is for code that trains
-  without Keras 2, e.g. a plain `tf.GradientTape` loop.
+  uses the moving averages in evaluation mode. The mode is an explicit
+  `training=` keyword of every call (`tfp_realnvp.FlowModel` passes Keras'
+  flag); this context sets it for the calls inside the block that give none,
+  e.g. in a plain `tf.GradientTape` loop or a distribution's `log_prob`.
 
-  Like Keras' own flag, the mode is read when a `tf.function` is traced, so
-  trace training and evaluation as separate functions.
+  The mode is read when a `tf.function` is traced, so trace training and
+  evaluation as separate functions.
 
   Args:
     training: Python `bool` or a scalar boolean `Tensor`.
@@ -45,9 +45,10 @@ def training_mode(training):
 def resolve_training(training=None):
   """Returns the mode a stateful bijector runs in.
 
-  An explicit `training` argument wins; then `training_mode(...)`; then the
-  mode of the enclosing Keras 2 call (`fit` trains, `evaluate` and `predict`
-  do not); otherwise evaluation.
+  An explicit `training` argument wins; then `training_mode(...)`; otherwise
+  evaluation. Nothing is read from Keras: `FlowModel` passes its `training`
+  flag down explicitly, so a flow called inside a user's own Keras layer
+  follows what that layer passes.
 
   Args:
     training: `None`, a Python `bool` or a scalar boolean `Tensor`.
@@ -58,9 +59,4 @@ def resolve_training(training=None):
   if training is not None:
     return training
   override = getattr(_override, 'training', None)
-  if override is not None:
-    return override
-  keras_training = base_layer_utils.call_context().training
-  if keras_training is not None:
-    return keras_training
-  return False
+  return False if override is None else override

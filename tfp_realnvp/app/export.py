@@ -20,16 +20,14 @@ every call: NaN, Inf or pixels outside [0, 256) raise an
 `InvalidArgumentError` that says so, instead of returning a NaN.
 """
 
-import math
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import model as model_lib
-from tfp_realnvp.bijectors import training_mode
 
-__all__ = ['FlowExport', 'export_saved_model', 'next_version_dir']
+__all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
+           'next_version_dir', 'version_numbers']
 
 
 class FlowExport(tf.Module):
@@ -37,22 +35,25 @@ class FlowExport(tf.Module):
 
   def __init__(self, distribution, name='real_nvp_export'):
     super().__init__(name=name)
+    if not isinstance(distribution, model_lib.Flow):
+      raise TypeError('Export takes a tfp_realnvp flow (RealNVP, '
+                      'ConditionalRealNVP, VectorRealNVP), got '
+                      f'{type(distribution).__name__}.')
     event_shape = distribution.event_shape
     if not event_shape.is_fully_defined():
       raise ValueError('Export needs a static event shape, got '
                        f'{event_shape}.')
     dtype = distribution.dtype
     is_image = isinstance(distribution, model_lib.RealNVP)
-    num_classes = getattr(distribution, 'num_classes', None)
+    num_classes = distribution.num_classes
     self.num_scales = tf.Variable(
-        getattr(distribution, 'num_scales', 1), trainable=False,
+        distribution.num_scales, trainable=False,
         dtype=tf.int32, name='num_scales')
     self.num_classes = tf.Variable(num_classes or 0, trainable=False,
                                    dtype=tf.int32, name='num_classes')
     # Only the variables are tracked: the functions below close over the
     # distribution, whose Python objects need not be saved.
     self.flow_variables = list(distribution.variables)
-    num_dims = int(np.prod(event_shape))
     input_name = 'images' if is_image else 'values'
     # Spec names become the signatures' argument names.
     data_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
@@ -63,8 +64,8 @@ class FlowExport(tf.Module):
     if num_classes is not None:
       label_specs = [tf.TensorSpec([None], tf.int32, name='labels')]
 
-    def forward_kwargs(labels):
-      return {} if num_classes is None else {'conditional_input': labels[0]}
+    def label_kwargs(labels):
+      return {} if num_classes is None else {'labels': labels[0]}
 
     expected_shape = tf.constant(event_shape.as_list(), tf.int32)
 
@@ -101,39 +102,33 @@ class FlowExport(tf.Module):
         return tf.identity(values)
 
     def check_labels(labels, batch_size):
-      """Labels in range and one per example (or a single one)."""
+      """One label per example (or a single one); the flow checks the range."""
       if num_classes is None:
         return ()
       (labels,) = labels
       size = tf.size(labels)
       with tf.control_dependencies([
-          tf.debugging.assert_non_negative(
-              labels, message='`labels` must be >= 0.'),
-          tf.debugging.assert_less(
-              labels, num_classes,
-              message=f'`labels` must be < num_classes ({num_classes}).'),
           tf.debugging.Assert(
               tf.logical_or(tf.equal(size, 1), tf.equal(size, batch_size)),
               ['`labels` must hold one label or one per example; got', size,
                'for a batch of', batch_size])]):
         return (tf.broadcast_to(labels, [batch_size]),)
 
-    def checked_log_prob(values, labels):
+    def checked(values, labels):
       values = check_data(values, input_name, is_image)
-      labels = check_labels(labels, tf.shape(values)[0])
-      with training_mode(False):
-        if num_classes is not None:
-          return distribution.log_prob(values, labels[0])
-        return distribution.log_prob(values)
+      return values, label_kwargs(check_labels(labels, tf.shape(values)[0]))
 
     @tf.function(input_signature=[data_spec] + label_specs)
     def log_prob(values, *labels):
-      return {'log_prob': checked_log_prob(values, labels)}
+      values, kwargs = checked(values, labels)
+      return {'log_prob': distribution.log_prob(values, training=False,
+                                                **kwargs)}
 
     @tf.function(input_signature=[data_spec] + label_specs)
     def bits_per_dim(values, *labels):
-      nats = checked_log_prob(values, labels)
-      return {'bits_per_dim': -nats / (num_dims * math.log(2.))}
+      values, kwargs = checked(values, labels)
+      return {'bits_per_dim': distribution.bits_per_dim(
+          values, training=False, **kwargs)}
 
     @tf.function(input_signature=[
         tf.TensorSpec([], tf.int32, name='num_samples'),
@@ -146,35 +141,20 @@ class FlowExport(tf.Module):
           tf.debugging.assert_positive(
               temperature, message='`temperature` must be > 0.')]):
         stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
-      labels = check_labels(labels, num_samples)
-      with training_mode(False):
-        if num_classes is not None:
-          values = distribution.sample_pixels(
-              num_samples, labels[0], temperature, seed=stateless_seed)
-        elif is_image:
-          values = distribution.sample_pixels(
-              num_samples, temperature, seed=stateless_seed)
-        else:
-          latents = distribution.distribution.sample(
-              num_samples, seed=stateless_seed) * temperature
-          values = distribution.bijector.forward(latents)
-      return {input_name: values}
+      kwargs = label_kwargs(check_labels(labels, num_samples))
+      return {input_name: distribution.sample_values(
+          num_samples, temperature, seed=stateless_seed, **kwargs)}
 
     @tf.function(input_signature=[data_spec] + label_specs)
     def encode(values, *labels):
-      values = check_data(values, input_name, is_image)
-      labels = check_labels(labels, tf.shape(values)[0])
-      with training_mode(False):
-        return {'latents': distribution.bijector.inverse(
-            values, **forward_kwargs(labels))}
+      values, kwargs = checked(values, labels)
+      return {'latents': distribution.encode(values, **kwargs)}
 
     @tf.function(input_signature=[latent_spec] + label_specs)
     def decode(latents, *labels):
       latents = check_data(latents, 'latents', False)
-      labels = check_labels(labels, tf.shape(latents)[0])
-      with training_mode(False):
-        return {input_name: distribution.bijector.forward(
-            latents, **forward_kwargs(labels))}
+      kwargs = label_kwargs(check_labels(labels, tf.shape(latents)[0]))
+      return {input_name: distribution.decode(latents, **kwargs)}
 
     self.log_prob = log_prob
     self.bits_per_dim = bits_per_dim
@@ -202,21 +182,32 @@ def next_version_dir(export_dir, version=None):
   Returns:
     The version directory's path (not created).
   """
-  existing = []
-  if tf.io.gfile.isdir(export_dir):
-    existing = [int(name.rstrip('/')) for name in tf.io.gfile.listdir(export_dir)
-                if name.rstrip('/').isdigit()]
   if version is None:
-    version = max(existing, default=0) + 1
+    version = max(version_numbers(export_dir), default=0) + 1
   return os.path.join(export_dir, str(int(version)))
+
+
+def version_numbers(export_dir):
+  """The numbered version directories in `export_dir` (none if it is absent)."""
+  if not tf.io.gfile.isdir(export_dir):
+    return []
+  return sorted(int(name.rstrip('/'))
+                for name in tf.io.gfile.listdir(export_dir)
+                if name.rstrip('/').isdigit())
+
+
+def newest_version_dir(export_dir):
+  """The highest numbered version directory in `export_dir`, or `None`."""
+  versions = version_numbers(export_dir)
+  return os.path.join(export_dir, str(versions[-1])) if versions else None
 
 
 def export_saved_model(distribution, export_dir, version=None):
   """Writes `distribution` as a SavedModel in a numbered version directory.
 
   Args:
-    distribution: a `tfp_realnvp.RealNVP` or `VectorRealNVP` (or any flow
-      `tfd.TransformedDistribution` with a static event shape).
+    distribution: a `tfp_realnvp` flow: `RealNVP`, `ConditionalRealNVP` or
+      `VectorRealNVP`.
     export_dir: base directory; the model goes to `export_dir/<version>`.
     version: the version number (default: the next free one). An existing
       version directory is replaced, never merged.

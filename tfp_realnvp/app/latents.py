@@ -1,9 +1,10 @@
 """The paper's latent-space experiments: manifolds (§4.2, eq. 19) and
 conceptual compression (App. D).
 
-Both work on any flow that can encode and decode: a `tfp_realnvp.RealNVP`
-(or `ConditionalRealNVP`), or a `loading.LoadedFlow` (a training run
-directory or a SavedModel). Everything runs in evaluation mode.
+Both work on any flow with the flows' evaluation interface: a
+`tfp_realnvp.RealNVP` (or `ConditionalRealNVP`), or one from
+`tfp_realnvp.app.loading.load_flow` (a training run directory or a
+SavedModel). Encoding and decoding run in evaluation mode.
 """
 
 import math
@@ -11,9 +12,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfp_realnvp import figures
+from tfp_realnvp.app import figures
+from tfp_realnvp import bijectors as rnvp_bijectors
 from tfp_realnvp.bijectors import factor_out
-from tfp_realnvp.bijectors import training_mode
 
 __all__ = [
     'COMPRESSION_FRACTIONS',
@@ -28,46 +29,40 @@ __all__ = [
 COMPRESSION_FRACTIONS = (1., 0.5, 0.25, 0.125, 0.0625)
 
 
-class _Codec:
-  """`encode`, `decode` and `num_scales` of a distribution or LoadedFlow."""
+def _label_kwargs(labels):
+  return {} if labels is None else {'labels': labels}
 
-  def __init__(self, flow):
-    self.num_scales = getattr(flow, 'num_scales', None)
-    self.is_conditional = getattr(flow, 'num_classes', None) is not None
-    if hasattr(flow, 'encode') and hasattr(flow, 'decode'):
-      self._encode, self._decode = flow.encode, flow.decode
-      self._loaded = True
-    elif hasattr(flow, 'bijector'):
-      self._bijector = flow.bijector
-      self._loaded = False
-    else:
-      raise TypeError('`flow` must be a tfp_realnvp.RealNVP or a '
-                      f'loading.LoadedFlow, got {flow!r}.')
 
-  def _kwargs(self, labels):
-    if labels is None:
-      if self.is_conditional:
-        raise ValueError('The flow is class-conditional: pass `labels`.')
-      return {}
-    if not self.is_conditional:
-      raise ValueError('The flow is not class-conditional: do not pass '
-                       '`labels`.')
-    return {'labels' if self._loaded else 'conditional_input': labels}
+class _PlainFlow:
+  """`encode`/`decode` of a user's own `tfd.TransformedDistribution`.
 
-  def encode(self, values, labels=None):
-    kwargs = self._kwargs(labels)
-    if self._loaded:
-      return tf.convert_to_tensor(self._encode(values, **kwargs))
-    with training_mode(False):
-      # A fresh tensor, so the bijector cache cannot answer from older weights.
-      return self._bijector.inverse(tf.identity(values), **kwargs)
+  Its bijector may be a plain `tfb.Chain`, which cannot route `training=`;
+  `training_mode(False)` reaches its stateful links instead.
+  """
 
-  def decode(self, latents, labels=None):
-    kwargs = self._kwargs(labels)
-    if self._loaded:
-      return tf.convert_to_tensor(self._decode(latents, **kwargs))
-    with training_mode(False):
-      return self._bijector.forward(tf.identity(latents), **kwargs)
+  def __init__(self, distribution):
+    self._bijector = distribution.bijector
+    self.num_scales = None
+    self.num_classes = None
+
+  def encode(self, values):
+    with rnvp_bijectors.training_mode(False):
+      return self._bijector.inverse(tf.identity(values))
+
+  def decode(self, latents):
+    with rnvp_bijectors.training_mode(False):
+      return self._bijector.forward(tf.identity(latents))
+
+
+def _as_flow(flow):
+  """`flow` if it has the flows' interface, else a view of its bijector."""
+  if hasattr(flow, 'encode') and hasattr(flow, 'decode'):
+    return flow
+  if hasattr(flow, 'bijector'):
+    return _PlainFlow(flow)
+  raise TypeError('`flow` must be a tfp_realnvp flow (RealNVP, ...), a '
+                  'loaded one or a tfd.TransformedDistribution, got '
+                  f'{flow!r}.')
 
 
 def _as_pixels(values):
@@ -127,7 +122,8 @@ def manifold(flow, examples, num_rows=8, num_cols=8, labels=None):
   """Decodes the eq. 19 sheet through the latents of four examples.
 
   Args:
-    flow: a `RealNVP` or a `loading.LoadedFlow`.
+    flow: a `RealNVP`, a flow from `loading.load_flow`, or any
+      `tfd.TransformedDistribution` of these bijectors.
     examples: `(4, H, W, C)` pixels in [0, 256): the corners, in the order
       top left, top right, bottom left, bottom right.
     num_rows: Python `int`, values of `phi`.
@@ -138,17 +134,17 @@ def manifold(flow, examples, num_rows=8, num_cols=8, labels=None):
   Returns:
     `(num_rows * num_cols, H, W, C)` numpy pixels in [0, 256), row by row.
   """
-  codec = _Codec(flow)
+  flow = _as_flow(flow)
   examples = tf.convert_to_tensor(examples, tf.float32)
   if examples.shape[0] != 4:
     raise ValueError('`examples` must be 4 images (the corners), got shape '
                      f'{examples.shape}.')
   corner_labels = None if labels is None else np.full([4], labels, np.int32)
-  sheet = manifold_latents(codec.encode(examples, corner_labels), num_rows,
-                           num_cols)
+  corners = flow.encode(examples, **_label_kwargs(corner_labels))
+  sheet = manifold_latents(corners, num_rows, num_cols)
   sheet_labels = (None if labels is None
                   else np.full([num_rows * num_cols], labels, np.int32))
-  return _as_pixels(codec.decode(sheet, sheet_labels))
+  return _as_pixels(flow.decode(sheet, **_label_kwargs(sheet_labels)))
 
 
 def _kept_masks(part_shapes, keep_fraction):
@@ -226,7 +222,7 @@ def conceptual_compression(flow, images, num_scales=None,
   """Paper App. D: images decoded from their coarsest latents only.
 
   Args:
-    flow: a `RealNVP` or a `loading.LoadedFlow` of images.
+    flow: as for `manifold`, of images.
     images: `(N, H, W, C)` pixels in [0, 256).
     num_scales: the model's number of scales (default: the flow's own).
     fractions: shares of the latent dimensions kept (see
@@ -244,18 +240,18 @@ def conceptual_compression(flow, images, num_scales=None,
     ValueError: when the number of scales is unknown, or as
       `resample_latents`.
   """
-  codec = _Codec(flow)
-  num_scales = num_scales or codec.num_scales
+  flow = _as_flow(flow)
+  num_scales = num_scales or flow.num_scales
   if num_scales is None:
     raise ValueError('The number of scales of this flow is unknown (an older '
                      'SavedModel): pass `num_scales`.')
   images = tf.convert_to_tensor(images, tf.float32)
-  latents = codec.encode(images, labels)
+  latents = flow.encode(images, **_label_kwargs(labels))
   columns = [images.numpy()]
   for fraction in fractions:
     kept, _ = resample_latents(latents, num_scales, fraction, fill,
                                temperature, seed)
-    columns.append(_as_pixels(codec.decode(kept, labels)))
+    columns.append(_as_pixels(flow.decode(kept, **_label_kwargs(labels))))
   return np.stack(columns, axis=1)
 
 

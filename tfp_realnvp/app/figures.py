@@ -4,12 +4,11 @@ Image grids need only TensorFlow (`tf.io.encode_png`); Figure 1 uses
 matplotlib's non-interactive Agg backend, so both work on a headless machine.
 """
 
+import io
 import os
 
 import numpy as np
 import tensorflow as tf
-
-from tfp_realnvp.bijectors import training_mode
 
 __all__ = ['image_grid', 'toy_figure', 'write_png']
 
@@ -106,17 +105,15 @@ def toy_figure(distribution, data, path, num_samples=2000, seed=0):
                      f'{distribution.event_shape}.')
   dtype = distribution.dtype.as_numpy_dtype
   data = np.asarray(data, dtype)[:num_samples]
-  bijector = distribution.bijector
-  with training_mode(False):
-    latents = bijector.inverse(data).numpy()
-    prior = distribution.distribution.sample(
-        num_samples, seed=tf.constant([seed, 0])).numpy()
-    generated = bijector.forward(prior).numpy()
-    data_low, data_high = np.percentile(data, [0.5, 99.5])
-    data_lines = [bijector.inverse(line.astype(dtype)).numpy()
-                  for line in _grid_lines(data_low, data_high)]
-    latent_lines = [bijector.forward(line.astype(dtype)).numpy()
-                    for line in _grid_lines(-3., 3.)]
+  latents = distribution.encode(data).numpy()
+  prior = distribution.distribution.sample(
+      num_samples, seed=tf.constant([seed, 0])).numpy()
+  generated = distribution.decode(prior).numpy()
+  data_low, data_high = np.percentile(data, [0.5, 99.5])
+  data_lines = [distribution.encode(line.astype(dtype)).numpy()
+                for line in _grid_lines(data_low, data_high)]
+  latent_lines = [distribution.decode(line.astype(dtype)).numpy()
+                  for line in _grid_lines(-3., 3.)]
 
   figure, axes = pyplot.subplots(2, 2, figsize=(8, 8))
   panels = [
@@ -143,6 +140,10 @@ def toy_figure(distribution, data, path, num_samples=2000, seed=0):
   directory = os.path.dirname(path)
   if directory:
     tf.io.gfile.makedirs(directory)
-  figure.savefig(path, dpi=100)
+  # Through a buffer, so any TF filesystem (gs://, ram://) takes the PNG.
+  buffer = io.BytesIO()
+  figure.savefig(buffer, format='png', dpi=100)
   pyplot.close(figure)
+  with tf.io.gfile.GFile(path, 'wb') as f:
+    f.write(buffer.getvalue())
   return path

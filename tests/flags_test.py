@@ -1,0 +1,68 @@
+"""The binaries' flags: defined once, listed by every script's own --help."""
+
+import dataclasses
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from absl import flags
+import pytest
+
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import flags as flags_lib
+
+BIN = pathlib.Path(sys.executable).parent
+
+# A flag of each script's own, and one it shares through app/flags.py.
+OWN_FLAGS = {
+    'tfp-realnvp-train': ['--bn_momentum', '--checkpoint_every_steps'],
+    'tfp-realnvp-sample': ['--size_factor', '--model'],
+    'tfp-realnvp-evaluate': ['--batch_size', '--split'],
+    'tfp-realnvp-latent-figures': ['--fractions', '--data_dir'],
+}
+
+
+def test_every_console_script_help_lists_its_own_flags():
+  # All four at once: each spends most of its time importing TensorFlow.
+  processes = {}
+  for script in OWN_FLAGS:
+    executable = shutil.which(script, path=str(BIN))
+    assert executable is not None, f'{script} is not installed'
+    processes[script] = subprocess.Popen(
+        [executable, '--help'], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+  for script, process in processes.items():
+    stdout, stderr = process.communicate(timeout=300)
+    # absl exits with 1 after printing the help.
+    assert 'Traceback' not in stderr, stderr[-2000:]
+    for flag in OWN_FLAGS[script]:
+      assert flag in stdout, f'{script} --help does not list {flag}'
+
+
+def test_train_flags_are_generated_from_the_config_fields():
+  values = flags.FlagValues()
+  flags_lib.define_config_flags(config_lib.TrainConfig, flag_values=values)
+  fields = dataclasses.fields(config_lib.TrainConfig)
+  assert {field.name for field in fields} == set(values)
+  for field in fields:
+    assert values[field.name].default == field.default, field.name
+    # An enum's help starts with its values.
+    assert values[field.name].help.endswith(field.metadata['help']), field.name
+  assert values['strategy'].parser.enum_values == list(config_lib.STRATEGIES)
+  values(['train', '--num_scales=3', '--conditional', '--recipe=lsun'])
+  config = flags_lib.config_from_flags(config_lib.TrainConfig,
+                                       flag_values=values)
+  assert (config.num_scales, config.conditional, config.recipe) == (
+      3, True, 'lsun')
+  with pytest.raises(flags.IllegalFlagValueError, match='strategy'):
+    values(['train', '--strategy=mirored'])
+
+
+def test_every_config_field_has_help_text():
+  for field in dataclasses.fields(config_lib.TrainConfig):
+    assert field.metadata.get('help'), field.name
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))

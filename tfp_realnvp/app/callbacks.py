@@ -1,0 +1,201 @@
+"""The Keras callbacks of a training run: checkpoints, guards, figures.
+
+Listed in this order by `tfp_realnvp.app.run.run`: a non-finite loss stops
+before the checkpoint callback can save it, so the last checkpoint is always
+the last good state.
+"""
+
+import math
+import os
+import signal
+import threading
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import figures
+
+__all__ = [
+    'Checkpoints',
+    'EpochFigures',
+    'NonFiniteLossError',
+    'SaveOnSignal',
+    'StopOnNonFiniteLoss',
+    'TrainingInterrupted',
+]
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training stopped at a NaN or infinite loss or gradient."""
+
+
+class TrainingInterrupted(RuntimeError):
+  """Training stopped by SIGTERM or SIGINT after saving a checkpoint."""
+
+  def __init__(self, message, signal_number):
+    super().__init__(message)
+    self.signal_number = signal_number
+
+
+# A step interval that never comes: epoch-end saves only.
+_NEVER = 2**62
+
+
+class Checkpoints(tf_keras.callbacks.BackupAndRestore):
+  """Keras' resumable training state, saved every epoch and every N steps.
+
+  `BackupAndRestore` restores weights, optimizer and the epoch/step counters
+  (mid-epoch too) on `fit`, and under MultiWorkerMirroredStrategy lets only
+  the chief write. It is kept after training (`delete_checkpoint=False`) so a
+  finished run is not repeated and bin/sample.py can read it. Saves go
+  through `tf.train.CheckpointManager`, which writes the new files before
+  atomically pointing its state file at them: a kill mid-save leaves the
+  previous checkpoint in use.
+  """
+
+  def __init__(self, model_dir, every_steps, learning_rate):
+    # Always step-based, so the step inside the epoch is recorded and a save
+    # between epochs (a signal) resumes at the next step, not the next epoch.
+    super().__init__(os.path.dirname(config_lib.checkpoint_dir(model_dir)),
+                     save_freq=every_steps or _NEVER,
+                     delete_checkpoint=False)
+    self.current_epoch = 0
+    self._learning_rate = learning_rate
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    # The restored optimizer brings its old learning rate; the command's
+    # --learning_rate wins, so a run can be resumed with a lower one.
+    self.model.optimizer.learning_rate.assign(self._learning_rate)
+
+  def on_epoch_begin(self, epoch, logs=None):
+    super().on_epoch_begin(epoch, logs)
+    self.current_epoch = epoch
+
+  def on_epoch_end(self, epoch, logs=None):
+    super().on_epoch_end(epoch, logs)
+    self.save(epoch)
+
+  def save(self, epoch):
+    self._backup(epoch=epoch)
+
+
+class StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
+  """Stops at the first non-finite loss, before it can be checkpointed.
+
+  Listed before the checkpoint callback, so the last checkpoint is the last
+  good state.
+  """
+
+  def __init__(self, learning_rate, checkpoint_dir):
+    super().__init__()
+    self._learning_rate = learning_rate
+    self._checkpoint_dir = checkpoint_dir
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get('loss')
+    if loss is None or math.isfinite(loss):
+      return
+    step = int(self.model.optimizer.iterations.numpy())
+    raise NonFiniteLossError(
+        f'The training loss or its gradient became {loss} at step {step} '
+        f'(epoch {self._epoch + 1}, batch {batch + 1}). The likely cause is '
+        'a diverging scale (exp(s) overflowing) after too large updates: '
+        f'lower --learning_rate (now {self._learning_rate:g}) or check the '
+        'data for NaN/Inf. The last good checkpoint, in '
+        f'{self._checkpoint_dir}, is unchanged; rerunning resumes from it.')
+
+
+class SaveOnSignal(tf_keras.callbacks.Callback):
+  """On SIGTERM or SIGINT: finish the step, checkpoint, stop training."""
+
+  def __init__(self, checkpoints):
+    super().__init__()
+    self._checkpoints = checkpoints
+    self._previous = {}
+    self.signal_number = None
+
+  def _handle(self, signal_number, frame):
+    del frame
+    self.signal_number = signal_number
+
+  def on_train_begin(self, logs=None):
+    if threading.current_thread() is not threading.main_thread():
+      return  # Only the main thread may install handlers.
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+      self._previous[signal_number] = signal.signal(signal_number,
+                                                    self._handle)
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self.signal_number is not None and not self.model.stop_training:
+      self._checkpoints.save(self._checkpoints.current_epoch)
+      self.model.stop_training = True
+
+  def on_train_end(self, logs=None):
+    for signal_number, handler in self._previous.items():
+      signal.signal(signal_number, handler)
+    self._previous = {}
+
+
+class EpochFigures(tf_keras.callbacks.Callback):
+  """After each epoch: a PNG sample grid and TensorBoard images and scalars."""
+
+  def __init__(self, distribution, model_dir, log_dir, num_samples,
+               temperature, seed, is_chief):
+    super().__init__()
+    self._distribution = distribution
+    self._model_dir = model_dir
+    self._is_chief = is_chief
+    self._writer = tf.summary.create_file_writer(
+        os.path.join(log_dir, 'train'))
+    self._is_image = len(distribution.event_shape) == 3
+
+    self._num_rows = None
+    label_kwargs = {}
+    num_classes = distribution.num_classes
+    if num_classes is not None:
+      # One row per class.
+      self._num_rows = num_classes
+      per_class = max(1, num_samples // num_classes)
+      label_kwargs['labels'] = tf.repeat(tf.range(num_classes), per_class)
+      num_samples = num_classes * per_class
+
+    @tf.function(autograph=False)
+    def sample():
+      # The same latents every epoch, so the grids show training progress.
+      return distribution.sample_values(num_samples, temperature,
+                                        seed=tf.constant([seed, 0]),
+                                        **label_kwargs)
+
+    self._sample = sample
+
+  def on_epoch_end(self, epoch, logs=None):
+    # Every worker samples (reading batch-norm statistics may be a
+    # collective across workers); only the chief writes.
+    pixels = self._sample().numpy() if self._is_image else None
+    if not self._is_chief:
+      return
+    with self._writer.as_default(step=epoch):
+      tf.summary.scalar('learning_rate',
+                        _learning_rate(self.model.optimizer))
+      if self._is_image:
+        scale = max(1, 128 // pixels.shape[1])
+        grid = figures.image_grid(pixels, num_rows=self._num_rows)
+        path = os.path.join(self._model_dir, 'samples',
+                            f'epoch_{epoch + 1:04d}.png')
+        figures.write_png(path, grid, scale=scale)
+        tf.summary.image('samples', grid[np.newaxis])
+    self._writer.flush()
+
+
+def _learning_rate(optimizer):
+  rate = optimizer.learning_rate
+  if callable(rate):
+    rate = rate(optimizer.iterations)
+  return tf.cast(rate, tf.float32)

@@ -1,0 +1,212 @@
+"""A training run's configuration: its fields, checks, model and files.
+
+`TrainConfig` is the one definition of every setting of bin/train.py: the
+binary's flags are generated from its fields and their help text
+(`tfp_realnvp.app.flags`), and the resolved configuration is saved as the run's
+config.json.
+"""
+
+import dataclasses
+import json
+import os
+
+import tensorflow as tf
+
+from tfp_realnvp import data
+from tfp_realnvp import model as model_lib
+
+__all__ = [
+    'STRATEGIES',
+    'TrainConfig',
+    'build_flow',
+    'check_config',
+    'check_same_model',
+    'checkpoint_dir',
+    'default_model_dir',
+    'read_json',
+    'write_json',
+]
+
+STRATEGIES = ('default', 'one_device', 'mirrored', 'multi_worker', 'tpu')
+
+
+def _setting(default, help, choices=None):  # pylint: disable=redefined-builtin
+  """A config field with its flag's help text (and allowed values)."""
+  return dataclasses.field(default=default,
+                           metadata=dict(help=help, choices=choices))
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """Everything a training run depends on; saved as config.json."""
+
+  dataset: str = _setting(
+      data.EMBEDDED_DATASET,
+      '"digits" (embedded, offline), a 2-D toy set (moons, circles, '
+      'eight_gaussians, checkerboard) or a TFDS name.')
+  data_dir: str | None = _setting(None, 'TFDS data directory.')
+  validation_split: str = _setting('test', 'TFDS split for validation.')
+  model_dir: str | None = _setting(
+      None, 'Where checkpoints, logs, samples and the SavedModel go '
+      '(default: runs/<dataset>); resumed if it holds a checkpoint.')
+  preset: str | None = _setting(
+      None, 'A paper configuration (default: the dataset name if it is one).',
+      choices=tuple(sorted(model_lib.PRESETS)))
+  num_scales: int | None = _setting(None, 'Overrides the preset.')
+  num_res_blocks: int | None = _setting(None, 'Overrides the preset.')
+  num_filters: int | None = _setting(None, 'Overrides the preset.')
+  batch_size: int = _setting(
+      64, 'Global batch size (split across replicas).')
+  epochs: int = _setting(50, 'Epochs.')
+  steps_per_epoch: int | None = _setting(
+      None, 'Steps per epoch (default: the whole split).')
+  checkpoint_every_steps: int = _setting(
+      0, 'Also checkpoint every N steps (0: each epoch only).')
+  learning_rate: float = _setting(1e-3, 'Adam rate.')
+  l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
+  bn_momentum: float = _setting(
+      0.99, "Momentum of every batch norm's debiased moving averages.")
+  seed: int = _setting(0, 'Random seed.')
+  jit_compile: bool = _setting(False, 'Compile with XLA.')
+  mixed_precision: bool = _setting(
+      False, 'bfloat16 in the coupling networks (float32 variables, '
+      'log-dets and batch-norm bijectors).')
+  conditional: bool = _setting(
+      False, "Class-conditional model on the dataset's labels (paper App. "
+      'F); sample grids get one row per class.')
+  temperature: float = _setting(
+      1.0, 'Temperature of the sample grids written each epoch.')
+  num_samples: int = _setting(64, "Images in each epoch's sample grid.")
+  export_dir: str | None = _setting(
+      None, 'Base directory of the SavedModel versions (default: '
+      '<model_dir>/export).')
+  export: bool = _setting(True, 'Write a SavedModel at the end of training.')
+  download: bool = _setting(True, 'Let TFDS download missing data.')
+  flip: bool | None = _setting(
+      None, 'Random horizontal flips in training (default: for colour '
+      'images only).')
+  recipe: str | None = _setting(
+      None, "The paper's resize and crop (default: celeba for celeb_a, lsun "
+      'for lsun/*).', choices=('celeba', 'lsun'))
+  strategy: str = _setting(
+      'default', 'tf.distribute strategy: default, one_device, mirrored (all '
+      'local GPUs), multi_worker (from TF_CONFIG), tpu. --batch_size is the '
+      'global batch.', choices=STRATEGIES)
+  tpu: str = _setting(
+      '', "TPU address for --strategy=tpu (empty: the resolver's default).")
+
+
+def checkpoint_dir(model_dir):
+  """Where a run's latest checkpoint lives (Keras' BackupAndRestore layout)."""
+  return os.path.join(model_dir, 'checkpoints', 'chief')
+
+
+def default_model_dir(dataset):
+  """`runs/<dataset>`, the model directory when none is given."""
+  return os.path.join('runs', dataset.replace('/', '_'))
+
+
+def check_config(config):
+  """Raises ValueError naming the first setting whose value cannot work."""
+  positive = ('batch_size', 'epochs', 'learning_rate', 'temperature',
+              'num_samples')
+  for name in positive:
+    if not getattr(config, name) > 0:
+      raise ValueError(f'--{name} must be positive, got '
+                       f'{getattr(config, name)!r}.')
+  for name in ('steps_per_epoch', 'num_scales', 'num_res_blocks',
+               'num_filters'):
+    value = getattr(config, name)
+    if value is not None and value < (0 if name == 'num_res_blocks' else 1):
+      raise ValueError(f'--{name} must be positive, got {value!r}.')
+  for name in ('checkpoint_every_steps', 'l2_scale'):
+    if getattr(config, name) < 0:
+      raise ValueError(f'--{name} must be >= 0, got '
+                       f'{getattr(config, name)!r}.')
+  if not 0. <= config.bn_momentum < 1.:
+    raise ValueError(
+        f'--bn_momentum must be in [0, 1), got {config.bn_momentum!r}.')
+  for field in dataclasses.fields(config):
+    choices = field.metadata.get('choices')
+    value = getattr(config, field.name)
+    if choices and value is not None and value not in choices:
+      raise ValueError(f'Unknown --{field.name} {value!r}; choose one of '
+                       f'{list(choices)}.')
+  if config.conditional and data.is_vector_dataset(config.dataset):
+    raise ValueError(f'--conditional needs labelled images; {config.dataset!r} '
+                     'is an unlabelled 2-D toy dataset.')
+
+
+def build_flow(config, event_shape, num_classes=None):
+  """The flow for `event_shape`, from the preset and explicit overrides."""
+  overrides = {key: getattr(config, key)
+               for key in ('num_scales', 'num_res_blocks', 'num_filters')
+               if getattr(config, key) is not None}
+  compute_dtype = 'bfloat16' if config.mixed_precision else None
+  if len(event_shape) == 1:
+    vector_kwargs = {}
+    if 'num_res_blocks' in overrides:
+      vector_kwargs['num_res_blocks'] = overrides['num_res_blocks']
+    if 'num_filters' in overrides:
+      vector_kwargs['num_hidden'] = overrides['num_filters']
+    return model_lib.VectorRealNVP(event_shape[0],
+                                   bn_momentum=config.bn_momentum,
+                                   compute_dtype=compute_dtype,
+                                   **vector_kwargs)
+  if len(event_shape) != 3:
+    raise ValueError(
+        f'Dataset {config.dataset!r} yields batches of shape '
+        f'{(None,) + tuple(event_shape)}; expected (batch, H, W, C) images '
+        'or (batch, D) vectors.')
+  image_model = model_lib.RealNVP
+  if num_classes is not None:
+    image_model = model_lib.ConditionalRealNVP
+    overrides['num_classes'] = num_classes
+  preset = config.preset or data.paper_defaults(config.dataset)[1]
+  if preset is None and config.dataset in model_lib.PRESETS:
+    preset = config.dataset
+  if preset is None:
+    return image_model(event_shape, bn_momentum=config.bn_momentum,
+                       compute_dtype=compute_dtype, **overrides)
+  preset_shape = model_lib.PRESETS[preset]['image_shape']
+  if tuple(event_shape) != tuple(preset_shape):
+    raise ValueError(
+        f'Preset {preset!r} is for images of shape {preset_shape}, but '
+        f'dataset {config.dataset!r} has {tuple(event_shape)}.')
+  return image_model.from_preset(
+      preset, bn_momentum=config.bn_momentum, compute_dtype=compute_dtype,
+      **overrides)
+
+
+def write_json(path, content):
+  """Writes `content` to `path` atomically (any TF filesystem)."""
+  temporary = path + '.tmp'
+  with tf.io.gfile.GFile(temporary, 'w') as f:
+    json.dump(content, f, indent=2)
+  tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def read_json(path):
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def check_same_model(config_path, description):
+  """Refuses to resume a model_dir that holds a different model.
+
+  Raises:
+    ValueError: naming each setting that differs, with both values.
+  """
+  if not tf.io.gfile.exists(config_path):
+    return
+  previous = read_json(config_path).get('model')
+  if previous is None or previous == description:
+    return
+  differences = ', '.join(
+      f'{key}: {previous.get(key)!r} there, {description.get(key)!r} now'
+      for key in sorted(set(previous) | set(description))
+      if previous.get(key) != description.get(key))
+  raise ValueError(
+      f'{os.path.dirname(config_path)!r} holds a run of a different model '
+      f'({differences}). Use a new --model_dir, or the flags of that run to '
+      'resume it.')

@@ -1,0 +1,107 @@
+"""The binaries' absl flags, each defined once.
+
+bin/train.py's flags are generated from `TrainConfig`'s fields (name, default,
+type, help text, allowed values), so a new setting is one field. The flags the
+loading binaries share (`--model` and where the evaluation data comes from)
+are defined here once. Every flag is registered as a key flag of the running
+script, so `--help` of `python bin/x.py` and of the installed console script
+alike lists them.
+"""
+
+import dataclasses
+import sys
+import typing
+
+from absl import flags
+
+__all__ = [
+    'config_from_flags',
+    'data_options',
+    'define_config_flags',
+    'define_data_flags',
+    'define_model_flag',
+    'define_seed_flag',
+    'list_in_help',
+]
+
+FLAGS = flags.FLAGS
+
+
+def _own(flag_holder, flag_values=FLAGS):
+  # absl's --help lists the key flags of sys.argv[0]; flags defined in this
+  # module would otherwise be listed only by --helpfull.
+  flag_values.register_key_flag_for_module(sys.argv[0],
+                                           flag_values[flag_holder.name])
+  return flag_holder
+
+
+def list_in_help(module_name):
+  """Lists the flags a binary defined itself in its `--help`.
+
+  Call at the end of a binary's `define_flags` with its `__name__`: run as an
+  installed console script, the binary is not the main module, and absl's
+  `--help` would list none of them.
+  """
+  if module_name == '__main__':
+    return  # absl files them under sys.argv[0] already.
+  for flag in FLAGS.get_flags_for_module(module_name):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def _value_type(field):
+  """`int` for `int | None`, and so on."""
+  types = [t for t in typing.get_args(field.type) if t is not type(None)]
+  return types[0] if types else field.type
+
+
+_DEFINERS = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
+             float: flags.DEFINE_float, bool: flags.DEFINE_bool}
+
+
+def define_config_flags(config_class, flag_values=FLAGS):
+  """One flag per field of the dataclass `config_class`, its default included."""
+  for field in dataclasses.fields(config_class):
+    help_text = field.metadata.get('help', field.name)
+    choices = field.metadata.get('choices')
+    if choices:
+      holder = flags.DEFINE_enum(field.name, field.default, list(choices),
+                                 help_text, flag_values=flag_values)
+    else:
+      holder = _DEFINERS[_value_type(field)](
+          field.name, field.default, help_text, flag_values=flag_values)
+    _own(holder, flag_values)
+
+
+def config_from_flags(config_class, flag_values=FLAGS):
+  """A `config_class` holding the parsed flags' values."""
+  return config_class(**{field.name: flag_values[field.name].value
+                         for field in dataclasses.fields(config_class)})
+
+
+def define_model_flag():
+  """`--model`: a training run directory or a SavedModel (required)."""
+  _own(flags.DEFINE_string(
+      'model', None, 'A bin/train.py --model_dir or a SavedModel directory.'))
+  flags.mark_flag_as_required('model')
+
+
+def define_data_flags(what='Dataset'):
+  """Where evaluation data comes from; a run directory gives the defaults."""
+  _own(flags.DEFINE_string(
+      'dataset', None, f"{what} (default: the training run's)."))
+  _own(flags.DEFINE_string(
+      'split', None, "Split (default: the run's validation split, or test)."))
+  _own(flags.DEFINE_string(
+      'data_dir', None, "TFDS data directory (default: the run's)."))
+  _own(flags.DEFINE_bool('download', True, 'Let TFDS download missing data.'))
+
+
+def define_seed_flag(help_text):
+  _own(flags.DEFINE_integer('seed', 0, help_text))
+
+
+def data_options():
+  """`define_data_flags`' values as `loading.evaluation_data` keywords."""
+  return dict(dataset=FLAGS.dataset, split=FLAGS.split,
+              data_dir=FLAGS.data_dir, download=FLAGS.download,
+              seed=FLAGS.seed)

@@ -1,0 +1,285 @@
+"""A trained flow from a training run directory or a SavedModel, one interface.
+
+bin/sample.py, bin/evaluate.py and the latent-space tools take either a
+`--model_dir` of bin/train.py (the model is rebuilt from config.json and its
+latest checkpoint) or a SavedModel written by `tfp_realnvp.app.export` (a
+version directory, or its base directory: the newest version is used). Either
+way `load_flow` returns an object with the flows' evaluation interface (see
+`tfp_realnvp.Flow`): `log_prob`, `bits_per_dim`, `sample_values`, `encode`,
+`decode` with keyword-only `labels`, and `event_shape`, `num_dims`,
+`num_scales`, `num_classes`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfp_realnvp import data
+from tfp_realnvp import model as model_lib
+from tfp_realnvp import training
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import export
+from tfp_realnvp.app import figures
+
+__all__ = [
+    'SavedFlow',
+    'evaluation_data',
+    'examples',
+    'load_distribution',
+    'load_flow',
+    'run_config',
+    'sample_grid',
+]
+
+
+def run_config(path):
+  """The config.json of the training run in `path` as a dict, else `None`."""
+  config_path = os.path.join(path, 'config.json')
+  if not tf.io.gfile.exists(config_path):
+    return None
+  return config_lib.read_json(config_path)
+
+
+def load_distribution(model_dir, image_shape=None):
+  """Rebuilds the model of a run and restores its latest checkpoint.
+
+  Args:
+    model_dir: a `run` output directory (with config.json and checkpoints).
+    image_shape: `None`, or another `(H, W, C)` to build the trained image
+      model at (paper App. C: the couplings are fully convolutional and batch
+      norm is per channel, so the weights fit any size the scales divide).
+
+  Returns:
+    `(distribution, config_dict)`, the distribution in the state of the last
+    checkpoint.
+
+  Raises:
+    ValueError: when `model_dir` has no config.json or no checkpoint, or
+      for an `image_shape` the model cannot take.
+  """
+  config = run_config(model_dir)
+  if config is None:
+    raise ValueError(f'No config.json in {model_dir!r}: not a training run '
+                     'directory (pass the --model_dir of bin/train.py).')
+  checkpoint = tf.train.latest_checkpoint(config_lib.checkpoint_dir(model_dir))
+  if checkpoint is None:
+    raise ValueError(f'No checkpoint in {model_dir!r}: train first.')
+  description = dict(config['model'])
+  if image_shape is not None:
+    if 'image_shape' not in description:
+      raise ValueError('Only image models can be built at another size.')
+    trained_shape = tuple(description['image_shape'])
+    image_shape = tuple(int(n) for n in image_shape)
+    if len(image_shape) != 3 or image_shape[2] != trained_shape[2]:
+      raise ValueError(f'The model was trained on {trained_shape} images: '
+                       f'another size needs (H, W, {trained_shape[2]}), got '
+                       f'{image_shape}.')
+    if description.get('num_scales') is None:
+      description['num_scales'] = model_lib.default_num_scales(trained_shape)
+    description['image_shape'] = list(image_shape)
+  distribution = model_lib.flow_from_config(description)
+  flow_model = training.FlowModel(distribution)
+  status = tf.train.Checkpoint(model=flow_model).restore(checkpoint)
+  # Every variable of the model must come from the checkpoint; only the
+  # optimizer state, not needed here, is left unread.
+  status.assert_existing_objects_matched().expect_partial()
+  return distribution, config
+
+
+class SavedFlow:
+  """A flow loaded from a SavedModel, with the flows' evaluation interface.
+
+  Each method calls the matching serving signature, which checks its inputs
+  (shapes, finite values, pixel range, labels); see `tfp_realnvp.app.export`.
+  """
+
+  def __init__(self, path):
+    self.name = f'SavedModel {path}'
+    self.source = path
+    self._loaded = tf.saved_model.load(path)
+    self._signatures = self._loaded.signatures
+    outputs = self._signatures['decode'].structured_outputs
+    self._data_name = 'images' if 'images' in outputs else 'values'
+    self.event_shape = tf.TensorShape(outputs[self._data_name].shape[1:])
+    # Exports before these were recorded lack them.
+    self.num_scales = (int(self._loaded.num_scales.numpy())
+                       if hasattr(self._loaded, 'num_scales') else None)
+    self.num_classes = (int(self._loaded.num_classes.numpy())
+                        if hasattr(self._loaded, 'num_classes') else 0) or None
+
+  @property
+  def num_dims(self):
+    return int(np.prod(self.event_shape))
+
+  def _label_kwargs(self, labels):
+    model_lib.require_labels(labels, self.num_classes, self.name)
+    if labels is None:
+      return {}
+    return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
+
+  def _data(self, values):
+    return {self._data_name: tf.convert_to_tensor(values, tf.float32)}
+
+  def _evaluation_only(self, training):
+    if training:
+      raise ValueError(f'{self.name} runs in evaluation mode only; '
+                       'training mode needs the model (a run directory).')
+
+  def log_prob(self, value, *, labels=None, training=None):
+    self._evaluation_only(training)
+    return self._signatures['log_prob'](
+        **self._data(value), **self._label_kwargs(labels))['log_prob']
+
+  def bits_per_dim(self, values, *, labels=None, training=None):
+    self._evaluation_only(training)
+    return self._signatures['bits_per_dim'](
+        **self._data(values), **self._label_kwargs(labels))['bits_per_dim']
+
+  def sample_values(self, num_samples, temperature=1.0, seed=None, *,
+                    labels=None):
+    return self._signatures['sample'](
+        num_samples=tf.constant(num_samples, tf.int32),
+        temperature=tf.constant(temperature, tf.float32),
+        seed=tf.constant(0 if seed is None else seed, tf.int32),
+        **self._label_kwargs(labels))[self._data_name]
+
+  def encode(self, values, *, labels=None):
+    return self._signatures['encode'](
+        **self._data(values), **self._label_kwargs(labels))['latents']
+
+  def decode(self, latents, *, labels=None):
+    return self._signatures['decode'](
+        latents=tf.convert_to_tensor(latents, tf.float32),
+        **self._label_kwargs(labels))[self._data_name]
+
+
+def load_flow(path, image_shape=None):
+  """Loads a flow from a run directory or a SavedModel.
+
+  Args:
+    path: a bin/train.py `--model_dir` (config.json + checkpoints), a
+      SavedModel directory, or a directory of numbered SavedModel versions.
+    image_shape: `None`, or another `(H, W, C)` to build a run directory's
+      image model at (e.g. twice the trained size, paper App. C); a
+      SavedModel's functions have their trained shape.
+
+  Returns:
+    The restored `tfp_realnvp` model (a run directory) or a `SavedFlow`;
+    both answer the same evaluation methods.
+
+  Raises:
+    ValueError: when `path` is none of these, saying what was looked for.
+  """
+  if not tf.io.gfile.isdir(path):
+    raise ValueError(f'{path!r} is not a directory: pass a bin/train.py '
+                     '--model_dir or a SavedModel directory.')
+  if run_config(path) is not None:
+    return load_distribution(path, image_shape)[0]
+  if image_shape is not None:
+    raise ValueError(
+        f'{path!r} is not a training run directory: only a run directory '
+        '(config.json + checkpoint) can be rebuilt at another image size; a '
+        'SavedModel keeps its trained shape.')
+  if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
+    return SavedFlow(path)
+  newest = export.newest_version_dir(path)
+  if newest and tf.io.gfile.exists(os.path.join(newest, 'saved_model.pb')):
+    return SavedFlow(newest)
+  raise ValueError(
+      f'{path!r} holds neither config.json (a training run) nor '
+      'saved_model.pb (a SavedModel), nor numbered SavedModel versions.')
+
+
+def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
+                    batch_size=256, download=True, seed=0):
+  """The evaluation data for a loaded flow, defaulting to its run's.
+
+  Args:
+    path: what the flow was loaded from; a training run's config.json gives
+      the defaults of `dataset`, `split` (its validation split), `data_dir`
+      and the recipe.
+    flow: the loaded flow (its labels decide whether batches carry them).
+    dataset: a dataset name, needed for a SavedModel.
+    split: the split (default: the run's validation split, or `'test'`).
+    data_dir: the TFDS data directory (default: the run's).
+    batch_size: examples per batch.
+    download: let TFDS download missing data.
+    seed: seed of the dequantization noise.
+
+  Returns:
+    `(batched tf.data.Dataset, dataset name, split)`.
+
+  Raises:
+    ValueError: when no dataset is given for a SavedModel.
+  """
+  config = run_config(path) or {}
+  dataset = dataset or config.get('dataset')
+  if dataset is None:
+    raise ValueError('--dataset is needed for a SavedModel.')
+  split = split or config.get('validation_split', 'test')
+  batches = data.evaluation_dataset(
+      dataset, split, data_dir or config.get('data_dir'), batch_size,
+      recipe=config.get('recipe'), download=download, seed=seed,
+      with_labels=flow.num_classes is not None)
+  return batches, dataset, split
+
+
+def examples(path, flow, indices, **kwargs):
+  """`(values, labels or None)` at `indices` of `evaluation_data`'s split.
+
+  Args:
+    path: what the flow was loaded from (see `evaluation_data`).
+    flow: the loaded flow.
+    indices: example indices in the split.
+    **kwargs: `evaluation_data`'s options.
+
+  Raises:
+    ValueError: for an index past the split's end, or images of another
+      shape than the flow's.
+  """
+  batches, dataset, split = evaluation_data(
+      path, flow, batch_size=max(indices) + 1, **kwargs)
+  batch = next(iter(batches.take(1)))
+  values, labels = batch if flow.num_classes is not None else (batch, None)
+  if values.shape[0] <= max(indices):
+    raise ValueError(f'{dataset} {split} has {values.shape[0]} examples; '
+                     f'--examples asks for index {max(indices)}.')
+  values = values.numpy()[indices]
+  if tuple(values.shape[1:]) != tuple(flow.event_shape):
+    raise ValueError(f'{dataset} images have shape {values.shape[1:]}, the '
+                     f'model expects {tuple(flow.event_shape)}.')
+  return values, None if labels is None else labels.numpy()[indices]
+
+
+def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0):
+  """A uint8 image grid of samples, one row per temperature (and class).
+
+  Args:
+    flow: a loaded flow (or model) of images.
+    num_samples: samples per temperature (with one temperature, the grid is
+      about square); for a class-conditional flow, samples per class and
+      temperature, each class in its own row.
+    temperatures: standard-deviation scales of the prior, one row each.
+    seed: the same seed for every row, so rows differ only by temperature
+      (and class).
+
+  Returns:
+    A uint8 `(height, width, channels)` numpy array.
+  """
+  if len(flow.event_shape) != 3:
+    raise ValueError('Sample grids need an image model, got event shape '
+                     f'{flow.event_shape}.')
+  sample = flow.sample_values
+  if isinstance(flow, model_lib.Flow):
+    # One graph for every row: eager sampling would run op by op.
+    sample = tf.function(flow.sample_values, autograph=False)
+  classes = [None] if flow.num_classes is None else range(flow.num_classes)
+  rows = []
+  for temperature in temperatures:
+    for label in classes:
+      kwargs = {} if label is None else {'labels': tf.constant([label])}
+      rows.append(sample(num_samples, tf.constant(temperature), seed=seed,
+                         **kwargs).numpy())
+  num_rows = len(rows) if len(rows) > 1 else None
+  return figures.image_grid(np.concatenate(rows, axis=0), num_rows=num_rows)

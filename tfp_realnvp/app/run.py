@@ -1,0 +1,266 @@
+"""The library behind bin/train.py: build a model and data, train, report.
+
+`run(config, datasets=None, strategy=None)` is what the binary calls; tests
+and notebooks call it directly, injecting their own datasets.
+
+A run writes under `model_dir` (never deleting anything there):
+
+  config.json              the resolved configuration and model description
+  checkpoints/chief/       the latest training state (every epoch, and every
+                           `checkpoint_every_steps` steps), resumed from
+                           automatically when the same command runs again
+  tensorboard/             train/validation bits/dim, learning rate, samples
+  samples/epoch_NNNN.png   a grid of samples after each epoch (image data)
+  figure1.png              the paper's Figure 1 (2-D toy data)
+  export/<step>/           the SavedModel (TF Serving layout), see export.py
+  results.json             final validation bits/dim, history, timings
+"""
+
+import dataclasses
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfp_realnvp import data
+from tfp_realnvp import model as model_lib
+from tfp_realnvp import training
+from tfp_realnvp.app import callbacks as callbacks_lib
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import export
+from tfp_realnvp.app import figures
+from tfp_realnvp.app.callbacks import NonFiniteLossError
+from tfp_realnvp.app.callbacks import TrainingInterrupted
+from tfp_realnvp.app.config import TrainConfig
+
+__all__ = [
+    'NonFiniteLossError',
+    'TrainConfig',
+    'TrainingInterrupted',
+    'make_strategy',
+    'run',
+]
+
+
+def make_strategy(name, tpu=''):
+  """The `tf.distribute.Strategy` called `name` (see `config.STRATEGIES`).
+
+  `mirrored` uses every local GPU (the CPU when there is none);
+  `multi_worker` is `MultiWorkerMirroredStrategy` configured from the
+  `TF_CONFIG` environment variable, and, as TensorFlow requires, must be made
+  before any other TensorFlow work in the process; `tpu` connects to the TPU
+  at `tpu` (empty: the local or Cloud TPU that the resolver finds).
+  """
+  if name == 'default':
+    return tf.distribute.get_strategy()
+  if name == 'one_device':
+    gpus = tf.config.list_logical_devices('GPU')
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else '/cpu:0')
+  if name == 'mirrored':
+    return tf.distribute.MirroredStrategy()
+  if name == 'multi_worker':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == 'tpu':
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f'Unknown --strategy {name!r}; choose one of '
+                   f'{list(config_lib.STRATEGIES)}.')
+
+
+def _shard_by_example(dataset):
+  """Multi-worker input: each worker takes its share of every global batch.
+
+  File-based sharding would need at least as many files as workers; sharding
+  examples works for any dataset, injected ones included.
+  """
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  return dataset.with_options(options)
+
+
+def _datasets(config):
+  """(train, validation) datasets for the configured data."""
+  recipe = config.recipe or data.paper_defaults(config.dataset)[0]
+  return (data.training_dataset(config.dataset, config.data_dir,
+                                config.batch_size, recipe, config.download,
+                                config.seed, config.flip,
+                                with_labels=config.conditional),
+          data.evaluation_dataset(config.dataset, config.validation_split,
+                                  config.data_dir, config.batch_size, recipe,
+                                  config.download, config.seed + 1,
+                                  with_labels=config.conditional))
+
+
+def _training_steps(model):
+  return int(model.optimizer.iterations.numpy())
+
+
+def run(config, datasets=None, strategy=None):
+  """Trains a Real NVP as configured and returns its results.
+
+  Running the same configuration again resumes from the last checkpoint in
+  `model_dir` (a finished run trains no further; raise `epochs` to extend it).
+
+  Args:
+    config: a `TrainConfig`.
+    datasets: optional `(train, validation)` batched `tf.data.Dataset`s of
+      dequantized pixels (or vectors) replacing the configured data.
+    strategy: optional `tf.distribute.Strategy` (default: the one
+      `config.strategy` names). The global batch is `config.batch_size`,
+      split across replicas; batch norm uses statistics of the global batch.
+
+  Returns:
+    A dict with the final `validation_bits_per_dim`, the per-epoch
+    `history` of this call, `steps` (training steps done in all, resumed
+    runs included), `train_seconds`, `num_parameters`, `model_dir`,
+    `saved_model` (the export's path) and the trained `distribution`.
+
+  Raises:
+    ValueError: for a configuration that cannot work (named in the message),
+      missing data, or a `model_dir` holding a different model.
+    NonFiniteLossError: when the loss or a gradient becomes NaN or infinite;
+      the last checkpoint is the last good state.
+    TrainingInterrupted: after SIGTERM or SIGINT, once a checkpoint is saved.
+  """
+  config_lib.check_config(config)
+  # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
+  strategy = strategy or make_strategy(config.strategy, config.tpu)
+  tf_keras.utils.set_random_seed(config.seed)
+  is_chief = strategy.extended.should_checkpoint
+  model_dir = config.model_dir or config_lib.default_model_dir(config.dataset)
+  export_dir = config.export_dir or os.path.join(model_dir, 'export')
+  train_data, validation_data = datasets or _datasets(config)
+  train_data = _shard_by_example(train_data)
+  validation_data = _shard_by_example(validation_data)
+  element_spec = train_data.element_spec
+  if isinstance(element_spec, tuple):
+    element_spec = element_spec[0]
+  event_shape = tuple(element_spec.shape[1:])
+  num_classes = None
+  if config.conditional:
+    if not isinstance(train_data.element_spec, tuple):
+      raise ValueError('--conditional needs a dataset of (images, labels).')
+    num_classes = data.num_classes(config.dataset, config.data_dir)
+
+  with strategy.scope():
+    distribution = config_lib.build_flow(config, event_shape, num_classes)
+    flow_model = training.FlowModel(distribution, l2_scale=config.l2_scale)
+    # TF's fused Adam kernel (one op per variable, not ~35): in the paper's
+    # CIFAR-10 model about 10% less peak memory and a faster step.
+    flow_model.compile(
+        optimizer=tf_keras.optimizers.legacy.Adam(config.learning_rate),
+        jit_compile=config.jit_compile)
+  description = model_lib.flow_config(distribution)
+  config_path = os.path.join(model_dir, 'config.json')
+  config_lib.check_same_model(config_path, description)
+  resolved = dict(dataclasses.asdict(config), model_dir=model_dir,
+                  export_dir=export_dir, event_shape=list(event_shape),
+                  model=description)
+  if is_chief:
+    tf.io.gfile.makedirs(model_dir)
+    config_lib.write_json(config_path, resolved)
+
+  if config.steps_per_epoch:
+    # Epochs of a fixed length never run out of data.
+    train_data = train_data.repeat()
+  # Builds the model so the checkpoint can restore its optimizer state.
+  example = tf.zeros((1,) + event_shape, distribution.dtype)
+  flow_model((example, tf.zeros([1], tf.int64)) if config.conditional
+             else example)
+  log_dir = os.path.join(model_dir, 'tensorboard')
+  checkpoints = callbacks_lib.Checkpoints(model_dir,
+                                          config.checkpoint_every_steps,
+                                          config.learning_rate)
+  save_on_signal = callbacks_lib.SaveOnSignal(checkpoints)
+  callbacks = [
+      callbacks_lib.StopOnNonFiniteLoss(
+          config.learning_rate, config_lib.checkpoint_dir(model_dir)),
+      checkpoints,
+      save_on_signal,
+      tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
+                                     profile_batch=0),
+      callbacks_lib.EpochFigures(distribution, model_dir, log_dir,
+                                 config.num_samples, config.temperature,
+                                 config.seed, is_chief),
+  ]
+  num_parameters = int(sum(np.prod(v.shape)
+                           for v in distribution.trainable_variables))
+  checkpoint = tf.train.latest_checkpoint(
+      config_lib.checkpoint_dir(model_dir))
+  logging.info('Training %s (%d parameters) on %s for %d epochs; writing to '
+               '%s%s.', type(distribution).__name__, num_parameters,
+               config.dataset, config.epochs, model_dir,
+               f', resuming from {checkpoint}' if checkpoint else '')
+  start = time.time()
+  history = flow_model.fit(train_data, validation_data=validation_data,
+                           epochs=config.epochs,
+                           steps_per_epoch=config.steps_per_epoch,
+                           callbacks=callbacks, verbose=2)
+  train_seconds = time.time() - start
+  if save_on_signal.signal_number is not None:
+    name = signal.Signals(save_on_signal.signal_number).name
+    steps = _training_steps(flow_model)
+    logging.info('%s: saved a checkpoint at step %d in %s; run the same '
+                 'command to resume.', name, steps, model_dir)
+    raise TrainingInterrupted(
+        f'Stopped by {name} at step {steps}; checkpoint saved.',
+        save_on_signal.signal_number)
+  history = {k: [float(v) for v in values]
+             for k, values in history.history.items()}
+  if history.get('val_bits_per_dim'):
+    validation_bits_per_dim = history['val_bits_per_dim'][-1]
+  else:  # Resumed a finished run: nothing trained, so evaluate.
+    validation_bits_per_dim = float(flow_model.evaluate(
+        validation_data, verbose=0, return_dict=True)['bits_per_dim'])
+  steps = _training_steps(flow_model)
+  logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',
+               validation_bits_per_dim, steps, train_seconds)
+
+  results = dict(validation_bits_per_dim=validation_bits_per_dim,
+                 history=history, steps=steps, train_seconds=train_seconds,
+                 num_parameters=num_parameters, model_dir=model_dir,
+                 saved_model=None)
+  # Every worker runs the same TensorFlow work below (collectives must
+  # match); the others write into a scratch directory that is then removed.
+  scratch = None if is_chief else tempfile.mkdtemp(prefix='tfp_realnvp_')
+  output_dir = model_dir if is_chief else scratch
+  if len(event_shape) == 1 and data.is_vector_dataset(config.dataset):
+    path = figures.toy_figure(
+        distribution, data.toy_samples(config.dataset, 2000,
+                                       config.seed + 2),
+        os.path.join(output_dir, 'figure1.png'))
+    if is_chief:
+      logging.info('Wrote %s', path)
+  if config.export:
+    version = max(steps, 1)
+    version_dir = export.next_version_dir(export_dir, version)
+    # Decided from the chief's directory by every worker alike, so that
+    # either all of them export (a collective) or none does.
+    if tf.io.gfile.exists(os.path.join(version_dir, 'saved_model.pb')):
+      # Written by an earlier call at this same step: the same weights.
+      logging.info('Kept the SavedModel %s', version_dir)
+    else:
+      export.export_saved_model(
+          distribution,
+          export_dir if is_chief else os.path.join(scratch, 'export'),
+          version=version)
+      if is_chief:
+        logging.info('Wrote the SavedModel %s', version_dir)
+    results['saved_model'] = version_dir if is_chief else None
+  if is_chief:
+    path = os.path.join(model_dir, 'results.json')
+    config_lib.write_json(path, results)
+    logging.info('Wrote %s', path)
+  else:
+    shutil.rmtree(scratch, ignore_errors=True)
+  results['distribution'] = distribution
+  return results

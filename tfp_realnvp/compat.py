@@ -1,0 +1,111 @@
+"""Every private TensorFlow, TFP and tf-keras API the package uses, in one place.
+
+Each hook is looked up once, here, by `_require`: when an upgrade removes it
+the import of `tfp_realnvp` fails with an error naming the hook, what it is for
+and the versions it was tested with, instead of an AttributeError deep inside a
+bijector. `tests/compat_test.py` checks every hook against the installed
+versions, so a CI run on a new release names the one that broke.
+"""
+
+import importlib
+
+import tf_keras
+from tensorflow_probability.python.bijectors import bijector as bijector_lib
+
+__all__ = [
+    'BIJECTOR_CALL_HOOKS',
+    'BijectorCacheWithGreedyAttrs',
+    'HOOKS',
+    'NonCompositeChain',
+    'NonCompositeTransformedDistribution',
+    'aggregate_gradients',
+]
+
+TESTED_WITH = ('tensorflow 2.21, tensorflow-probability 0.25, '
+               'tf-keras 2.21')
+
+
+class MissingPrivateApiError(ImportError):
+  """A private framework API this package relies on is gone."""
+
+
+def _require(owner, name, used_for):
+  """`owner.name`, or an error naming the hook and what it does here."""
+  if isinstance(owner, str):
+    owner = importlib.import_module(owner)
+  if not hasattr(owner, name):
+    owner_name = getattr(owner, '__name__', repr(owner))
+    raise MissingPrivateApiError(
+        f'tfp_realnvp needs the private API {owner_name}.{name} ({used_for}); '
+        f'the installed version lacks it. tfp_realnvp is tested with '
+        f'{TESTED_WITH}: install those, or report the upgrade that removed '
+        'it.')
+  return getattr(owner, name)
+
+
+# What each hook is for, by name; `check_all` and the tests walk this.
+HOOKS = {}
+
+
+def _hook(owner, name, used_for):
+  value = _require(owner, name, used_for)
+  owner_name = owner if isinstance(owner, str) else owner.__name__
+  HOOKS[f'{owner_name}.{name}'] = (owner, name, used_for)
+  return value
+
+
+# TFP makes every subclass of the public `tfd.TransformedDistribution` an
+# AutoCompositeTensor, whose flattening (tfd.Mixture, tf.nest, tf.function
+# arguments) sees only constructor arguments and so loses a flow's variables.
+# TFP's own base for stateful bijectors is this non-composite class.
+NonCompositeTransformedDistribution = _hook(
+    'tensorflow_probability.python.distributions.transformed_distribution',
+    '_TransformedDistribution',
+    'the non-composite base of the flow distributions')
+
+# `tfb.Chain` becomes a CompositeTensor when its links are; stateful links
+# (Keras networks, moving averages) are not, and TFP then uses this class.
+NonCompositeChain = _hook(
+    'tensorflow_probability.python.bijectors.chain', '_Chain',
+    'the base of ConditionalChain')
+
+# The cache FFJORD uses: it stores a log-det computed with the transform, so
+# a coupling's network runs once for both.
+BijectorCacheWithGreedyAttrs = _hook(
+    'tensorflow_probability.python.internal.cache_util',
+    'BijectorCacheWithGreedyAttrs',
+    'one network pass per coupling (OnePassBijector)')
+
+# Every public bijector call goes through these before the cache is
+# consulted; StatefulBijectorMixin overrides them to add the resolved
+# `training=` keyword to the cache key.
+BIJECTOR_CALL_HOOKS = ('_call_forward', '_call_inverse',
+                       '_call_forward_log_det_jacobian',
+                       '_call_inverse_log_det_jacobian')
+for _name in BIJECTOR_CALL_HOOKS:
+  _hook(bijector_lib.Bijector, _name,
+        'the training mode in the bijector cache key (StatefulBijectorMixin)')
+# TFP compares these to decide that two bijectors are the same function.
+_hook(bijector_lib.Bijector, '_get_parameterization',
+      'per-instance cache keys (StatefulBijectorMixin)')
+
+_hook(
+    tf_keras.optimizers.legacy.Optimizer, '_aggregate_gradients',
+    'summing gradients across replicas before clipping (FlowModel)')
+
+
+def aggregate_gradients(optimizer, grads_and_vars):
+  """Gradients summed across replicas, for either kind of Keras optimizer.
+
+  The legacy optimizers (one fused Adam kernel per variable) expose this only
+  as a private method; the new ones publicly.
+  """
+  if isinstance(optimizer, tf_keras.optimizers.legacy.Optimizer):
+    return optimizer._aggregate_gradients(grads_and_vars)  # pylint: disable=protected-access
+  return optimizer.aggregate_gradients(grads_and_vars)
+
+
+def check_all():
+  """Looks every hook up again; raises `MissingPrivateApiError` for a gone one."""
+  for owner, name, used_for in HOOKS.values():
+    _require(owner, name, used_for)
