@@ -37,9 +37,13 @@ def test_bad_flags_stop_at_once_with_the_reason(tmp_path, flags, message):
       [sys.executable, str(ROOT / 'bin' / 'train.py'),
        f'--model_dir={tmp_path}', *flags],
       capture_output=True, text=True, timeout=600, check=False)
-  assert result.returncode != 0
+  assert result.returncode == 1  # absl's exit code for a usage error.
   assert message in result.stderr
   assert 'Traceback' not in result.stderr
+  # One line with the reason, not the usage text of every flag.
+  assert 'USAGE' not in result.stderr and '--num_scales' not in result.stderr
+  assert 'train.py: ' in result.stderr
+  assert '(--help lists the flags)' in result.stderr
   assert not (tmp_path / 'checkpoints').exists()
 
 

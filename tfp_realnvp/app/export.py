@@ -6,6 +6,7 @@ TensorFlow, or TensorFlow Serving, can load them:
 
   log_prob(images)                        -> log_prob      [N]
   bits_per_dim(images)                    -> bits_per_dim  [N]
+  serving_default(images)                 -> bits_per_dim  [N] (the same)
   sample(num_samples, temperature, seed)  -> images        [num_samples, ...]
   encode(images)                          -> latents       [N, ...]
   decode(latents)                         -> images        [N, ...]
@@ -163,12 +164,17 @@ class FlowExport(tf.Module):
     self.decode = decode
 
   def signatures(self):
-    """The serving signatures, by name."""
+    """The serving signatures, by name; `serving_default` is `bits_per_dim`."""
     # The tf.functions themselves, not concrete functions: only these can be
     # saved when the variables are distributed (tf.distribute strategies).
-    return {name: getattr(self, name)
-            for name in ('log_prob', 'bits_per_dim', 'sample', 'encode',
-                         'decode')}
+    signatures = {name: getattr(self, name)
+                  for name in ('log_prob', 'bits_per_dim', 'sample', 'encode',
+                               'decode')}
+    # What a TF Serving client gets without naming a signature: the figure
+    # of merit of a likelihood model, per example.
+    signatures[tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY] = (
+        self.bits_per_dim)
+    return signatures
 
 
 def next_version_dir(export_dir, version=None):
@@ -217,6 +223,11 @@ def export_saved_model(distribution, export_dir, version=None):
   """
   path = next_version_dir(export_dir, version)
   module = FlowExport(distribution)
+  if '://' in path:
+    # Object stores (gs://, s3://) and ram:// have no directory rename, and
+    # see a name as a prefix; the version directory is written in place.
+    tf.saved_model.save(module, path, signatures=module.signatures())
+    return path
   # Saved beside the target and renamed, so a reader (or TF Serving, which
   # polls the base directory) never sees a half-written version.
   temporary = path + '.tmp'

@@ -9,9 +9,12 @@ alike lists them.
 """
 
 import dataclasses
+import functools
+import os
 import sys
 import typing
 
+from absl import app
 from absl import flags
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     'define_model_flag',
     'define_seed_flag',
     'list_in_help',
+    'one_line_errors',
 ]
 
 FLAGS = flags.FLAGS
@@ -105,3 +109,23 @@ def data_options():
   return dict(dataset=FLAGS.dataset, split=FLAGS.split,
               data_dir=FLAGS.data_dir, download=FLAGS.download,
               seed=FLAGS.seed)
+
+
+def one_line_errors(main):
+  """`main` whose `app.UsageError`s print one line, not the whole usage.
+
+  absl answers a UsageError with every flag's help and the message at the
+  end; a mistyped value deserves the message alone, and where to look. The
+  exit code stays absl's (the error's `exitcode`, 1).
+  """
+
+  @functools.wraps(main)
+  def wrapped(argv):
+    try:
+      return main(argv)
+    except app.UsageError as error:
+      program = os.path.basename(sys.argv[0])
+      sys.stderr.write(f'{program}: {error} (--help lists the flags)\n')
+      sys.exit(error.exitcode)
+
+  return wrapped
