@@ -20,6 +20,7 @@ setuptools.setup(
             'tfp-realnvp-sample = tfp_realnvp_bin.sample:console_main',
             'tfp-realnvp-evaluate = tfp_realnvp_bin.evaluate:console_main',
             'tfp-realnvp-latent-figures = tfp_realnvp_bin.latent_figures:console_main',
+            'tfp-realnvp-score = tfp_realnvp_bin.score:console_main',
         ],
     },
     python_requires='>=3.10',

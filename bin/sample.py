@@ -11,10 +11,13 @@
 class-conditional model gives one row per class (--num_samples per class).
 """
 
+import os
+
 from absl import app
 from absl import flags
 from absl import logging
 
+from tfp_realnvp import to_uint8
 from tfp_realnvp.app import figures
 from tfp_realnvp.app import flags as flags_lib
 from tfp_realnvp.app import loading
@@ -35,6 +38,9 @@ def define_flags():
                        'Samples at size_factor times the trained height and '
                        'width (fully convolutional couplings; needs a '
                        'training run directory, not a SavedModel).')
+  flags.DEFINE_string('image_dir', None,
+                      'Also write every sample as its own PNG here '
+                      '(sample_0000.png, ...), e.g. for bin/score.py.')
   flags.DEFINE_integer('scale', 0,
                        'Pixel magnification of the PNG (0: to ~128 pixels a '
                        'tile).')
@@ -61,12 +67,17 @@ def main(argv):
       flow = loading.load_flow(
           FLAGS.model, image_shape=(FLAGS.size_factor * height,
                                     FLAGS.size_factor * width, channels))
-    grid = loading.sample_grid(flow, FLAGS.num_samples, temperatures,
-                               FLAGS.seed)
+    grid, samples = loading.sample_grid(flow, FLAGS.num_samples,
+                                        temperatures, FLAGS.seed,
+                                        return_samples=True)
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   scale = FLAGS.scale or max(1, 128 // flow.event_shape[0])
   figures.write_png(FLAGS.output, grid, scale=scale)
+  if FLAGS.image_dir:
+    for index, image in enumerate(to_uint8(samples).numpy()):
+      figures.write_png(
+          os.path.join(FLAGS.image_dir, f'sample_{index:04d}.png'), image)
   logging.info('Wrote %d samples from %s to %s', FLAGS.num_samples *
                len(temperatures) * (flow.num_classes or 1), FLAGS.model,
                FLAGS.output)

@@ -53,6 +53,7 @@ def test_console_scripts_are_installed_and_run(trained_run_dir):
       'tfp-realnvp-evaluate': 'tfp_realnvp_bin.evaluate:console_main',
       'tfp-realnvp-latent-figures':
           'tfp_realnvp_bin.latent_figures:console_main',
+      'tfp-realnvp-score': 'tfp_realnvp_bin.score:console_main',
   }
   executable = shutil.which('tfp-realnvp-evaluate',
                             path=str(pathlib.Path(sys.executable).parent))

@@ -20,6 +20,7 @@ OWN_FLAGS = {
     'tfp-realnvp-sample': ['--size_factor', '--model'],
     'tfp-realnvp-evaluate': ['--batch_size', '--split'],
     'tfp-realnvp-latent-figures': ['--fractions', '--data_dir'],
+    'tfp-realnvp-score': ['--reference_split', '--dataset'],
 }
 
 

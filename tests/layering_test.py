@@ -17,7 +17,7 @@ LAYERS = [
     ['model'],
     ['data', 'training'],
     ['app.config', 'app.figures', 'app.callbacks', 'app.export',
-     'app.loading', 'app.latents', 'app.run', 'app.flags'],
+     'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
 RANK = {name: (layer, position)
         for layer, names in enumerate(LAYERS)

@@ -4,6 +4,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -20,10 +21,16 @@ def _sample(*args):
 def test_writes_one_row_per_temperature(trained_run_dir, tmp_path, source):
   output = tmp_path / 'grid.png'
   result = _sample(f'--model={trained_run_dir / source}', f'--output={output}',
-                   '--num_samples=3', '--temperature=0.5,1', '--scale=1')
+                   '--num_samples=3', '--temperature=0.5,1', '--scale=1',
+                   f'--image_dir={tmp_path / "images"}')
   assert result.returncode == 0, result.stderr[-3000:]
   image = tf.io.decode_png(tf.io.read_file(str(output)))
   assert image.shape == (2 * 9 - 1, 3 * 9 - 1, 1)
+  # Each sample also as its own PNG: the grid's first tile is the first one.
+  singles = sorted((tmp_path / 'images').glob('sample_*.png'))
+  assert len(singles) == 6
+  first = tf.io.decode_png(tf.io.read_file(str(singles[0]))).numpy()
+  np.testing.assert_array_equal(first, image.numpy()[:8, :8])
 
 
 def test_a_missing_model_is_a_usage_error(tmp_path):

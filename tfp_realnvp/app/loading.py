@@ -252,7 +252,8 @@ def examples(path, flow, indices, **kwargs):
   return values, None if labels is None else labels.numpy()[indices]
 
 
-def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0):
+def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0,
+                return_samples=False):
   """A uint8 image grid of samples, one row per temperature (and class).
 
   Args:
@@ -263,9 +264,11 @@ def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0):
     temperatures: standard-deviation scales of the prior, one row each.
     seed: the same seed for every row, so rows differ only by temperature
       (and class).
+    return_samples: also return the samples, row by row.
 
   Returns:
-    A uint8 `(height, width, channels)` numpy array.
+    A uint8 `(height, width, channels)` numpy array; with `return_samples`,
+    `(grid, samples)`, the samples pixels in [0, 256), `(N, H, W, C)`.
   """
   if len(flow.event_shape) != 3:
     raise ValueError('Sample grids need an image model, got event shape '
@@ -282,4 +285,8 @@ def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0):
       rows.append(sample(num_samples, tf.constant(temperature), seed=seed,
                          **kwargs).numpy())
   num_rows = len(rows) if len(rows) > 1 else None
-  return figures.image_grid(np.concatenate(rows, axis=0), num_rows=num_rows)
+  samples = np.concatenate(rows, axis=0)
+  grid = figures.image_grid(samples, num_rows=num_rows)
+  if return_samples:
+    return grid, samples
+  return grid

@@ -162,9 +162,13 @@ def run(config, datasets=None, strategy=None):
   description = model_lib.flow_config(distribution)
   config_path = os.path.join(model_dir, 'config.json')
   config_lib.check_same_model(config_path, description)
+  data_dir = config.data_dir
+  if data_dir and '://' not in data_dir:
+    # The tools that read config.json may run from another directory.
+    data_dir = os.path.abspath(data_dir)
   resolved = dict(dataclasses.asdict(config), model_dir=model_dir,
                   export_dir=export_dir, event_shape=list(event_shape),
-                  model=description)
+                  data_dir=data_dir, model=description)
   if is_chief:
     tf.io.gfile.makedirs(model_dir)
     config_lib.write_json(config_path, resolved)

@@ -1,0 +1,112 @@
+"""Scores images with a trained Real NVP: per-image and per-scale bits/dim.
+
+  # A folder of PNGs (e.g. written by bin/sample.py) against the run's test
+  # split: a CSV row per image and a histogram of the two.
+  python bin/score.py --model=runs/mnist --images='shifted/*.png' \
+      --reference_split=test --output=scores.csv --histogram=scores.png
+  # A TFDS split (default: the run's dataset and validation split).
+  python bin/score.py --model=runs/mnist/export --dataset=mnist --split=test
+
+--model is a bin/train.py --model_dir or a SavedModel. Each CSV row holds the
+example, its bits/dim, the share of each scale's latent (scale_1 is the
+finest) and of the log-determinant (they add up to the bits/dim), and the
+latent norm. Images must have the model's shape; they are dequantized with
+--seed.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+
+from tfp_realnvp.app import flags as flags_lib
+from tfp_realnvp.app import loading
+from tfp_realnvp.app import scoring
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  flags_lib.define_model_flag()
+  flags.DEFINE_string('images', None,
+                      'A folder or glob of PNG/JPEG images to score '
+                      '(default: the TFDS split below).')
+  flags_lib.define_data_flags()
+  flags_lib.define_seed_flag('Seed of the dequantization noise.')
+  flags.DEFINE_integer('max_examples', 10000,
+                       'At most this many examples of a TFDS split.')
+  flags.DEFINE_string('reference_images', None,
+                      'A second folder or glob to compare with.')
+  flags.DEFINE_string('reference_split', None,
+                      'A split of the dataset to compare with (e.g. test).')
+  flags.DEFINE_string('output', 'scores.csv', 'The CSV to write.')
+  flags.DEFINE_string('histogram', 'scores.png',
+                      'The histogram PNG, written when there is a reference.')
+  flags.DEFINE_integer('batch_size', 256, 'Examples per call.')
+  flags_lib.list_in_help(__name__)
+
+
+def _split_examples(flow, split):
+  """(names, values, labels) of up to --max_examples of a TFDS split."""
+  options = dict(flags_lib.data_options(), split=split or FLAGS.split)
+  batches, dataset, split = loading.evaluation_data(
+      FLAGS.model, flow, batch_size=FLAGS.batch_size, **options)
+  values, labels = [], []
+  for batch in batches:
+    if flow.num_classes is not None:
+      batch, batch_labels = batch
+      labels.append(batch_labels.numpy())
+    values.append(batch.numpy())
+    if sum(len(v) for v in values) >= FLAGS.max_examples:
+      break
+  values = np.concatenate(values)[:FLAGS.max_examples]
+  labels = np.concatenate(labels)[:FLAGS.max_examples] if labels else None
+  names = [f'{dataset}/{split}/{i}' for i in range(len(values))]
+  return names, values, labels
+
+
+def _examples(flow, images, split):
+  if images is None:
+    return _split_examples(flow, split)
+  if flow.num_classes is not None:
+    raise ValueError('A class-conditional model needs labels: score a TFDS '
+                     'split, not image files.')
+  names, values = scoring.load_images(images, flow.event_shape, FLAGS.seed)
+  return names, values, None
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    flow = loading.load_flow(FLAGS.model)
+    names, values, labels = _examples(flow, FLAGS.images, None)
+    scores = scoring.score(flow, values, labels, FLAGS.batch_size)
+    scoring.write_csv(FLAGS.output, names, scores)
+    logging.info('Scored %d examples: mean %.4f bits/dim; wrote %s',
+                 len(names), np.mean(scores['bits_per_dim']), FLAGS.output)
+    if FLAGS.reference_images or FLAGS.reference_split:
+      _, reference, reference_labels = _examples(
+          flow, FLAGS.reference_images, FLAGS.reference_split)
+      reference_scores = scoring.score(flow, reference, reference_labels,
+                                       FLAGS.batch_size)
+      scoring.write_histogram(FLAGS.histogram, {
+          FLAGS.images or FLAGS.split or 'scored': scores['bits_per_dim'],
+          FLAGS.reference_images or FLAGS.reference_split:
+              reference_scores['bits_per_dim']})
+      logging.info('Reference: mean %.4f bits/dim; wrote %s',
+                   np.mean(reference_scores['bits_per_dim']),
+                   FLAGS.histogram)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  print(FLAGS.output)
+
+
+def console_main():
+  """Entry point of the `tfp-realnvp-score` console script."""
+  define_flags()
+  app.run(flags_lib.one_line_errors(main))
+
+
+if __name__ == '__main__':
+  console_main()
