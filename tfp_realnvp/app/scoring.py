@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import model as model_lib
 from tfp_realnvp.bijectors import factor_out
 
 __all__ = ['COLUMNS', 'load_images', 'score', 'write_csv', 'write_histogram']
@@ -99,8 +100,11 @@ def score(flow, values, labels=None, batch_size=256):
   num_dims = int(np.prod(values.shape[1:]))
   num_scales = flow.num_scales or 1
   event_ndims = len(values.shape) - 1
-  nats_to_bits = -1. / (num_dims * math.log(2.))
   columns = {}
+
+  def bits(log_prob):
+    return model_lib.log_prob_to_bits_per_dim(log_prob, num_dims)
+
   evaluate = tf.function(
       lambda batch, **kwargs: (flow.log_prob(batch, **kwargs),
                                flow.encode(batch, **kwargs)),
@@ -115,15 +119,15 @@ def score(flow, values, labels=None, batch_size=256):
     parts = factor_out.split_multiscale_latents(
         latents, num_scales, event_ndims=event_ndims)
     prior_terms = [_standard_normal_log_prob(part.numpy()) for part in parts]
-    batch_columns = {'bits_per_dim': log_prob * nats_to_bits}
+    batch_columns = {'bits_per_dim': bits(log_prob)}
     for index, term in enumerate(prior_terms):
-      batch_columns[f'scale_{index + 1}'] = term * nats_to_bits
-    batch_columns['log_det'] = (log_prob - sum(prior_terms)) * nats_to_bits
+      batch_columns[f'scale_{index + 1}'] = bits(term)
+    batch_columns['log_det'] = bits(log_prob - sum(prior_terms))
     flat = tf.reshape(latents, [len(batch), -1]).numpy()
     batch_columns['latent_norm'] = np.linalg.norm(flat, axis=1)
     for name, column in batch_columns.items():
       columns.setdefault(name, []).append(column)
-  return {name: np.concatenate(parts) for name, parts in columns.items()}
+  return {name: np.concatenate(chunks) for name, chunks in columns.items()}
 
 
 def _standard_normal_log_prob(part):
