@@ -48,6 +48,17 @@ def _tiny_config(model_dir, **overrides):
   return run_lib.TrainConfig(**settings)
 
 
+def _logged_rates(model_dir):
+  """{step: learning rate} from a run's TensorBoard train logs."""
+  rates = {}
+  for path in (model_dir / 'tensorboard' / 'train').glob('events.out.*'):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for value in event.summary.value:
+        if value.tag == 'learning_rate':
+          rates[event.step] = float(tf.make_ndarray(value.tensor))
+  return rates
+
+
 class TestRunOutputsAndResume:
   """A 2-step run, run again, extended, and beside a fresh model_dir."""
 
@@ -107,8 +118,11 @@ class TestRunOutputsAndResume:
           lambda x: tf.debugging.check_numerics(x, 'poisoned batch'))
       return train, tf.data.Dataset.from_tensor_slices(_pixels(16, 1)).batch(16)
 
+    # A warm-up and cosine decay, to see the schedule continue at the step
+    # the resumed run starts from.
     config = _tiny_config(tmp_path, steps_per_epoch=4,
-                          checkpoint_every_steps=1, export=False)
+                          checkpoint_every_steps=1, export=False,
+                          learning_rate=1e-3, warmup_steps=2, decay='cosine')
     with pytest.raises(tf.errors.InvalidArgumentError, match='poisoned'):
       run_lib.run(config, datasets=datasets(poisoned))
     checkpoint = tf.train.latest_checkpoint(
@@ -117,6 +131,11 @@ class TestRunOutputsAndResume:
     # The killed epoch is finished with its 2 remaining steps, not redone.
     results = run_lib.run(config, datasets=datasets(pixels))
     assert results['steps'] == 4
+    # Steps 0, 1 in the first run and 2, 3 in the resumed one: warm-up to
+    # 1e-3, then the cosine over the run's 4 - 2 remaining steps.
+    expected = [5e-4, 1e-3, 1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi / 2))]
+    assert _logged_rates(tmp_path) == pytest.approx(
+        dict(enumerate(expected)), rel=1e-5)
 
   def test_restores_the_weights_and_refuses_another_model(self, tmp_path):
     results = run_lib.run(_tiny_config(tmp_path, export=False),
@@ -185,12 +204,19 @@ class TestBadConfigurations:
   @pytest.mark.parametrize('flag, value', [
       ('batch_size', 0), ('epochs', -1), ('learning_rate', 0.),
       ('steps_per_epoch', 0), ('checkpoint_every_steps', -1),
-      ('temperature', 0.), ('bn_momentum', 1.), ('strategy', 'horovod')])
+      ('temperature', 0.), ('bn_momentum', 1.), ('strategy', 'horovod'),
+      ('warmup_steps', -1), ('decay_rate', 0.), ('decay', 'linear')])
   def test_bad_numbers_name_the_flag(self, tmp_path, flag, value):
     with pytest.raises(ValueError, match=f'--{flag} must be|Unknown --{flag}'):
       run_lib.run(_tiny_config(tmp_path, **{flag: value}),
                   datasets=_injected_datasets())
     assert not os.listdir(tmp_path)
+
+  def test_a_decay_needs_its_length(self, tmp_path):
+    with pytest.raises(ValueError, match='--decay=cosine needs --decay_steps'):
+      run_lib.run(_tiny_config(tmp_path, decay='cosine',
+                               steps_per_epoch=None),
+                  datasets=_injected_datasets())
 
 
 def test_preset_for_other_image_shape_raises(tmp_path):

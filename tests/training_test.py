@@ -250,3 +250,31 @@ def test_recompute_batch_norm_statistics_errors():
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
+
+
+@pytest.mark.parametrize('decay', [None, 'cosine', 'exponential'])
+def test_warmup_decay_schedule_values(decay):
+  schedule = training_lib.WarmupDecay(1e-2, warmup_steps=4, decay=decay,
+                                  decay_steps=10, decay_rate=0.5)
+  rates = [float(schedule(step)) for step in range(20)]
+  # Linear warm-up: rate * (step + 1) / 4.
+  np.testing.assert_allclose(rates[:4], [2.5e-3, 5e-3, 7.5e-3, 1e-2],
+                             rtol=1e-6)
+  t = np.arange(16.)  # Steps 4..19, from the end of the warm-up.
+  expected = {
+      None: np.full(16, 1e-2),
+      'cosine': 1e-2 * 0.5 * (1 + np.cos(np.pi * np.minimum(t, 10) / 10)),
+      'exponential': 1e-2 * 0.5 ** (t / 10),
+  }[decay]
+  np.testing.assert_allclose(rates[4:], expected, rtol=1e-5, atol=1e-9)
+  rebuilt = training_lib.WarmupDecay(**schedule.get_config())
+  assert float(rebuilt(7)) == pytest.approx(rates[7])
+
+
+def test_warmup_decay_rejects_what_cannot_work():
+  with pytest.raises(ValueError, match='decay_steps'):
+    training_lib.WarmupDecay(1e-3, decay='cosine')
+  with pytest.raises(ValueError, match='decay'):
+    training_lib.WarmupDecay(1e-3, decay='linear', decay_steps=3)
+  with pytest.raises(ValueError, match='warmup_steps'):
+    training_lib.WarmupDecay(1e-3, warmup_steps=-1)

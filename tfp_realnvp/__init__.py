@@ -18,6 +18,7 @@ from tfp_realnvp.model import VectorRealNVP
 from tfp_realnvp.training import evaluate_bits_per_dim
 from tfp_realnvp.training import FlowModel
 from tfp_realnvp.training import recompute_batch_norm_statistics
+from tfp_realnvp.training import WarmupDecay
 from tfp_realnvp.bijectors import BatchNormalization
 from tfp_realnvp.bijectors import ConditionalChain
 from tfp_realnvp.bijectors import FactorOut
@@ -46,6 +47,7 @@ __all__ = [
     'RealNVP',
     'Squeeze',
     'VectorRealNVP',
+    'WarmupDecay',
     'bijectors',
     'default_num_scales',
     'evaluate_bits_per_dim',

@@ -67,8 +67,11 @@ class Checkpoints(tf_keras.callbacks.BackupAndRestore):
   def on_train_begin(self, logs=None):
     super().on_train_begin(logs)
     # The restored optimizer brings its old learning rate; the command's
-    # --learning_rate wins, so a run can be resumed with a lower one.
-    self.model.optimizer.learning_rate.assign(self._learning_rate)
+    # --learning_rate wins, so a run can be resumed with a lower one. (A
+    # schedule is the command's already: it is not a checkpointed variable.)
+    rate = self.model.optimizer.learning_rate
+    if not isinstance(rate, tf_keras.optimizers.schedules.LearningRateSchedule):
+      rate.assign(self._learning_rate)
 
   def on_epoch_begin(self, epoch, logs=None):
     super().on_epoch_begin(epoch, logs)
@@ -175,6 +178,15 @@ class EpochFigures(tf_keras.callbacks.Callback):
 
     self._sample = sample
 
+  def on_train_batch_end(self, batch, logs=None):
+    if not self._is_chief:
+      return
+    # The rate the step just taken used, at that step's index.
+    step = self.model.optimizer.iterations - 1
+    with self._writer.as_default(step=step):
+      tf.summary.scalar('learning_rate',
+                        _learning_rate(self.model.optimizer, step))
+
   def on_epoch_end(self, epoch, logs=None):
     # Every worker samples (reading batch-norm statistics may be a
     # collective across workers); only the chief writes.
@@ -182,8 +194,6 @@ class EpochFigures(tf_keras.callbacks.Callback):
     if not self._is_chief:
       return
     with self._writer.as_default(step=epoch):
-      tf.summary.scalar('learning_rate',
-                        _learning_rate(self.model.optimizer))
       if self._is_image:
         scale = max(1, 128 // pixels.shape[1])
         grid = figures.image_grid(pixels, num_rows=self._num_rows)
@@ -194,8 +204,8 @@ class EpochFigures(tf_keras.callbacks.Callback):
     self._writer.flush()
 
 
-def _learning_rate(optimizer):
+def _learning_rate(optimizer, step):
   rate = optimizer.learning_rate
   if callable(rate):
-    rate = rate(optimizer.iterations)
+    rate = rate(step)
   return tf.cast(rate, tf.float32)

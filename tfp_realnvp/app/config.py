@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfp_realnvp import data
 from tfp_realnvp import model as model_lib
+from tfp_realnvp import training
 
 __all__ = [
     'STRATEGIES',
@@ -23,6 +24,7 @@ __all__ = [
     'check_same_model',
     'checkpoint_dir',
     'default_model_dir',
+    'learning_rate',
     'read_json',
     'write_json',
 ]
@@ -62,7 +64,19 @@ class TrainConfig:
       None, 'Steps per epoch (default: the whole split).')
   checkpoint_every_steps: int = _setting(
       0, 'Also checkpoint every N steps (0: each epoch only).')
-  learning_rate: float = _setting(1e-3, 'Adam rate.')
+  learning_rate: float = _setting(
+      1e-3, 'Adam rate (the peak of the schedule).')
+  warmup_steps: int = _setting(
+      0, 'Steps of a linear learning-rate warm-up from 0.')
+  decay: str | None = _setting(
+      None, 'Learning-rate decay after the warm-up.', choices=('cosine',
+                                                               'exponential'))
+  decay_steps: int | None = _setting(
+      None, 'Steps over which --decay runs (cosine: to 0; exponential: one '
+      'factor of --decay_rate). Default: every step of the run, when '
+      '--steps_per_epoch fixes it.')
+  decay_rate: float = _setting(
+      0.1, 'Exponential decay: the factor per --decay_steps.')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   bn_momentum: float = _setting(
       0.99, "Momentum of every batch norm's debiased moving averages.")
@@ -119,10 +133,16 @@ def check_config(config):
     value = getattr(config, name)
     if value is not None and value < (0 if name == 'num_res_blocks' else 1):
       raise ValueError(f'--{name} must be positive, got {value!r}.')
-  for name in ('checkpoint_every_steps', 'l2_scale'):
+  for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps'):
     if getattr(config, name) < 0:
       raise ValueError(f'--{name} must be >= 0, got '
                        f'{getattr(config, name)!r}.')
+  if config.decay and not (config.decay_steps or config.steps_per_epoch):
+    raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
+                     '--steps_per_epoch, to decay over the whole run).')
+  if not 0. < config.decay_rate <= 1.:
+    raise ValueError(
+        f'--decay_rate must be in (0, 1], got {config.decay_rate!r}.')
   if not 0. <= config.bn_momentum < 1.:
     raise ValueError(
         f'--bn_momentum must be in [0, 1), got {config.bn_momentum!r}.')
@@ -176,6 +196,18 @@ def build_flow(config, event_shape, num_classes=None):
   return image_model.from_preset(
       preset, bn_momentum=config.bn_momentum, compute_dtype=compute_dtype,
       **overrides)
+
+
+def learning_rate(config):
+  """The rate the optimizer gets: a float, or a `WarmupDecay` schedule."""
+  if not (config.warmup_steps or config.decay):
+    return config.learning_rate
+  decay_steps = config.decay_steps
+  if config.decay and decay_steps is None:
+    decay_steps = max(1, config.epochs * config.steps_per_epoch
+                      - config.warmup_steps)
+  return training.WarmupDecay(config.learning_rate, config.warmup_steps,
+                              config.decay, decay_steps, config.decay_rate)
 
 
 def write_json(path, content):

@@ -157,7 +157,8 @@ def run(config, datasets=None, strategy=None):
     # TF's fused Adam kernel (one op per variable, not ~35): in the paper's
     # CIFAR-10 model about 10% less peak memory and a faster step.
     flow_model.compile(
-        optimizer=tf_keras.optimizers.legacy.Adam(config.learning_rate),
+        optimizer=tf_keras.optimizers.legacy.Adam(
+            config_lib.learning_rate(config)),
         jit_compile=config.jit_compile)
   description = model_lib.flow_config(distribution)
   config_path = os.path.join(model_dir, 'config.json')
