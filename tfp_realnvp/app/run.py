@@ -1,4 +1,4 @@
-"""The library behind bin/train.py: build a model and data, train, report.
+"""The training run behind bin/train.py: build a model and data, train, report.
 
 `run(config, datasets=None, strategy=None)` is what the binary calls; tests
 and notebooks call it directly, injecting their own datasets.
