@@ -131,26 +131,12 @@ class TestRunOutputsAndResume:
     # The killed epoch is finished with its 2 remaining steps, not redone.
     results = run_lib.run(config, datasets=datasets(pixels))
     assert results['steps'] == 4
+    assert not (tmp_path / 'export').exists()  # export=False
     # Steps 0, 1 in the first run and 2, 3 in the resumed one: warm-up to
     # 1e-3, then the cosine over the run's 4 - 2 remaining steps.
     expected = [5e-4, 1e-3, 1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi / 2))]
     assert _logged_rates(tmp_path) == pytest.approx(
         dict(enumerate(expected)), rel=1e-5)
-
-  def test_restores_the_weights_and_refuses_another_model(self, tmp_path):
-    results = run_lib.run(_tiny_config(tmp_path, export=False),
-                          datasets=_injected_datasets())
-    assert not (tmp_path / 'export').exists()
-    with pytest.raises(ValueError, match='different model'):
-      run_lib.run(_tiny_config(tmp_path, num_filters=8),
-                  datasets=_injected_datasets())
-    restored, config = loading.load_distribution(str(tmp_path))
-    assert config['num_filters'] == 4
-    pixels = _pixels(3, 5)
-    with tfp_realnvp.training_mode(False):
-      np.testing.assert_allclose(restored.log_prob(pixels),
-                                 results['distribution'].log_prob(pixels),
-                                 rtol=1e-6)
 
 
 @pytest.mark.slow
@@ -279,9 +265,20 @@ def test_a_whole_run_works_on_a_non_local_filesystem():
   assert set(tf.io.gfile.listdir(model_dir)) >= {
       'checkpoints', 'config.json', 'export', 'results.json', 'samples',
       'tensorboard'}
-  # The same command resumes (here: finds the run finished).
+  # The same command resumes (here: finds the run finished); another model
+  # is refused, naming what differs.
   assert run_lib.run(config, datasets=_injected_datasets())['steps'] == 2
+  with pytest.raises(ValueError, match=r'different model \(num_filters: 4 '
+                                       r'there, 8 now\)'):
+    run_lib.run(_tiny_config(model_dir, num_filters=8),
+                datasets=_injected_datasets())
+  # The restored weights are the trained ones.
   pixels = _pixels(2, 7)
+  restored, saved_config = loading.load_distribution(model_dir)
+  assert saved_config['num_filters'] == 4
+  np.testing.assert_allclose(restored.log_prob(pixels),
+                             first['distribution'].log_prob(pixels),
+                             rtol=1e-6)
   from_checkpoint = loading.load_flow(model_dir)
   from_saved_model = loading.load_flow(model_dir + '/export')
   np.testing.assert_allclose(from_checkpoint.bits_per_dim(pixels),
