@@ -41,6 +41,7 @@ def _config(model_dir, **overrides):
   return run_lib.TrainConfig(**settings)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
     tmp_path):
   run_lib.run(_config(tmp_path), datasets=_datasets())

@@ -24,6 +24,7 @@ def _injected_datasets():
           tf.data.Dataset.from_tensor_slices(_pixels(32, 1)).batch(16))
 
 
+@pytest.mark.slow
 def test_run_trains_a_vector_model_on_a_toy_set_and_draws_figure_1(
     tmp_path):
   config = run_lib.TrainConfig(dataset='moons', epochs=1, steps_per_epoch=3,
