@@ -67,15 +67,11 @@ def test_images_are_read_and_checked_against_the_model(flow, tmp_path):
   again = scoring.load_images(str(directory / '*.png'), flow.event_shape)[1]
   np.testing.assert_array_equal(pixels, again)
 
-  rgb = tmp_path / 'rgb'
-  rgb.mkdir()
-  figures.write_png(str(rgb / 'colour.png'), np.zeros([8, 8, 3], np.uint8))
+  rgb = _write_pngs(tmp_path / 'rgb', np.zeros([1, 8, 8, 3]))
   with pytest.raises(ValueError, match=r'\(8, 8, 3\).*\(8, 8, 1\).*takes '
                                        r'grayscale images, this one is RGB'):
     scoring.load_images(str(rgb), flow.event_shape)
-  big = tmp_path / 'big'
-  big.mkdir()
-  figures.write_png(str(big / 'big.png'), np.zeros([16, 16, 1], np.uint8))
+  big = _write_pngs(tmp_path / 'big', np.zeros([1, 16, 16, 1]))
   with pytest.raises(ValueError, match=r'\(16, 16, 1\), the model takes '
                                        r'\(8, 8, 1\)'):
     scoring.load_images(str(big), flow.event_shape)

@@ -89,7 +89,8 @@ def _shard_by_example(dataset):
 
 def _datasets(config):
   """(train, validation) datasets for the configured data."""
-  recipe = config.recipe or data.paper_defaults(config.dataset)[0]
+  # A recipe of None is the paper's for the dataset (data.paper_defaults).
+  recipe = config.recipe
   return (data.training_dataset(config.dataset, config.data_dir,
                                 config.batch_size, recipe, config.download,
                                 config.seed, config.flip,
