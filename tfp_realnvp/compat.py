@@ -19,6 +19,7 @@ __all__ = [
     'NonCompositeChain',
     'NonCompositeTransformedDistribution',
     'aggregate_gradients',
+    'create_optimizer_slots',
 ]
 
 TESTED_WITH = ('tensorflow 2.21, tensorflow-probability 0.25, '
@@ -103,6 +104,16 @@ def aggregate_gradients(optimizer, grads_and_vars):
   if isinstance(optimizer, tf_keras.optimizers.legacy.Optimizer):
     return optimizer._aggregate_gradients(grads_and_vars)  # pylint: disable=protected-access
   return optimizer.aggregate_gradients(grads_and_vars)
+
+
+_hook(
+    tf_keras.optimizers.legacy.Optimizer, '_create_all_weights',
+    'restoring a legacy optimizer\'s state from a .keras file (FlowModel)')
+
+
+def create_optimizer_slots(optimizer, variables):
+  """Creates a legacy optimizer's slots, which it otherwise makes lazily."""
+  optimizer._create_all_weights(variables)  # pylint: disable=protected-access
 
 
 def check_all():

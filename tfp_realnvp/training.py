@@ -51,6 +51,11 @@ def log_prob_in_mode(distribution, values, labels, training):
     return distribution.log_prob(values)
 
 
+_HDF5_SUFFIXES = ('.h5', '.hdf5')
+_LEGACY_OPTIMIZER_KEY = 'legacy_optimizer_'
+
+
+@tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
 class FlowModel(tf_keras.Model):
   """Trains a `tfd.TransformedDistribution` with `compile` and `fit`.
 
@@ -83,7 +88,16 @@ class FlowModel(tf_keras.Model):
   model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
   pixels = tf.random.uniform([64, 8, 8, 1], 0., 256.)
   model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(16), epochs=1)
+  model.save('flow.keras')   # tf_keras.models.load_model('flow.keras')
   ```
+
+  Saving: a model of a `tfp_realnvp` flow round-trips through Keras'
+  `.keras` format (`save`, `tf_keras.models.load_model`, `ModelCheckpoint`),
+  the flow rebuilt from its config and every variable (the bijectors' too)
+  restored; `save_weights('x.weights.h5')` holds the same variables. The
+  legacy whole-model `.h5` format cannot hold a subclassed model and is
+  refused at save time, as is `.keras` for a distribution that has no config
+  (save its weights instead).
   """
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100., **kwargs):
@@ -118,6 +132,89 @@ class FlowModel(tf_keras.Model):
   @property
   def metrics(self):
     return [self.loss_tracker, self.bits_per_dim_tracker]
+
+  def get_config(self):
+    """The flow's config and the loss settings, for the `.keras` format.
+
+    Raises:
+      NotImplementedError: for a distribution that is not a `tfp_realnvp`
+        flow, which no config can rebuild.
+    """
+    if not isinstance(self.distribution, model_lib.Flow):
+      raise NotImplementedError(
+          f'A FlowModel of a {type(self.distribution).__name__} cannot be '
+          'saved whole (.keras): only tfp_realnvp flows can be rebuilt from '
+          'a config. Save the weights instead, '
+          'model.save_weights("flow.weights.h5") or a tf.train.Checkpoint, '
+          'and rebuild the distribution in code before loading them.')
+    return dict(flow=model_lib.flow_config(self.distribution),
+                l2_scale=self.l2_scale, clip_norm=self.clip_norm,
+                name=self.name)
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    config = dict(config)
+    return cls(model_lib.flow_from_config(config.pop('flow')), **config)
+
+  def build_from_config(self, config):
+    # The flow made every variable when it was built; Keras' default would
+    # call the model on float placeholders, which labels cannot be.
+    del config
+    self.built = True
+
+  def save(self, filepath, *args, **kwargs):
+    """`tf_keras.Model.save`; the `.keras` format, refusing legacy `.h5`."""
+    save_format = kwargs.get('save_format')
+    if (save_format in ('h5', 'hdf5') or
+        str(filepath).lower().endswith(_HDF5_SUFFIXES)):
+      raise NotImplementedError(
+          f'Cannot save a FlowModel to {filepath!s}: the legacy HDF5 format '
+          'holds only Functional and Sequential models. Save to a `.keras` '
+          'file instead (model.save("flow.keras"), '
+          'tf_keras.callbacks.ModelCheckpoint("flow.keras")), or only the '
+          'weights with save_weights("flow.weights.h5").')
+    return super().save(filepath, *args, **kwargs)
+
+  def _flow_variables(self):
+    # tf.Module orders variables by attribute name, so a model rebuilt from
+    # the same config lists them in the same order.
+    return list(self.distribution.variables)
+
+  # The `.keras` format walks Keras layers and new-style optimizers only: the
+  # flow's bijectors are tf.Modules, and a legacy optimizer (bin/train.py's
+  # fused Adam) would restart from zero, so the model stores both itself.
+  def save_own_variables(self, store):
+    for index, variable in enumerate(self._flow_variables()):
+      store[str(index)] = variable.numpy()
+    if self._has_legacy_optimizer():
+      for index, value in enumerate(self.optimizer.get_weights()):
+        store[f'{_LEGACY_OPTIMIZER_KEY}{index}'] = value
+
+  def load_own_variables(self, store):
+    keys = list(store.keys())
+    optimizer_keys = [k for k in keys if k.startswith(_LEGACY_OPTIMIZER_KEY)]
+    variables = self._flow_variables()
+    if len(keys) - len(optimizer_keys) != len(variables):
+      raise ValueError(
+          f'The saved model holds {len(keys) - len(optimizer_keys)} flow '
+          f'variables; {self.distribution.name} has {len(variables)}. It was '
+          'saved from another model.')
+    for index, variable in enumerate(variables):
+      value = store[str(index)]
+      if tuple(value.shape) != tuple(variable.shape):
+        raise ValueError(
+            f'Saved variable {index} has shape {tuple(value.shape)}; '
+            f'{variable.name} has {tuple(variable.shape)}.')
+      variable.assign(value)
+    if optimizer_keys and self._has_legacy_optimizer():
+      compat.create_optimizer_slots(self.optimizer, self.trainable_variables)
+      self.optimizer.set_weights(
+          [store[f'{_LEGACY_OPTIMIZER_KEY}{i}']
+           for i in range(len(optimizer_keys))])
+
+  def _has_legacy_optimizer(self):
+    return isinstance(getattr(self, 'optimizer', None),
+                      tf_keras.optimizers.legacy.Optimizer)
 
   @property
   def is_conditional(self):
@@ -309,6 +406,7 @@ def evaluate_bits_per_dim(flow, dataset):
 DECAYS = ('cosine', 'exponential')
 
 
+@tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
 class WarmupDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
   """A linear warm-up, then a cosine or exponential decay of the rate.
 
