@@ -28,6 +28,11 @@ def _vector_flow():
                                    num_hidden=8)
 
 
+def _context_flow():
+  return tfp_realnvp.VectorRealNVP(4, num_couplings=2, num_res_blocks=1,
+                                   num_hidden=8, context_shape=(2,))
+
+
 def _batch(flow):
   rng = np.random.default_rng(0)
   shape = [16] + flow.event_shape.as_list()
@@ -36,6 +41,9 @@ def _batch(flow):
   else:
     values = rng.normal(size=shape)
   values = tf.constant(values, tf.float32)
+  if flow.context_shape is not None:
+    context = tf.constant(rng.normal(size=(16, 2)), tf.float32)
+    return (values, context), {'context': context}
   if flow.num_classes is None:
     return values, {}
   labels = tf.constant(rng.integers(0, flow.num_classes, 16), tf.int32)
@@ -64,7 +72,7 @@ _SCHEDULE = tfp_realnvp.WarmupDecay(1e-2, warmup_steps=2, decay='cosine',
 
 @pytest.fixture(scope='module')
 def saved(tmp_path_factory):
-  """Three trained models and their `.keras` files, built once.
+  """Four trained models and their `.keras` files, built once.
 
   The conditional one trains with a legacy optimizer (bin/train.py's) and a
   schedule, and its file is written by ModelCheckpoint.
@@ -73,7 +81,8 @@ def saved(tmp_path_factory):
   models, paths = {}, {}
   for kind, make_flow in (('image', _image_flow),
                           ('conditional', _conditional_flow),
-                          ('vector', _vector_flow)):
+                          ('vector', _vector_flow),
+                          ('context', _context_flow)):
     paths[kind] = str(directory / f'{kind}.keras')
     if kind == 'conditional':
       models[kind] = _fit(
@@ -85,7 +94,8 @@ def saved(tmp_path_factory):
   return models, paths
 
 
-@pytest.mark.parametrize('kind', ['image', 'conditional', 'vector'])
+@pytest.mark.parametrize('kind',
+                         ['image', 'conditional', 'vector', 'context'])
 def test_keras_format_round_trip_gives_the_same_log_prob(saved, kind):
   models, paths = saved
   model = models[kind]

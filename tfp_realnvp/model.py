@@ -14,9 +14,10 @@ tfb = tfp.bijectors
 tfd = tfp.distributions
 
 __all__ = ['ConditionalRealNVP', 'FLOW_CLASSES', 'Flow', 'PRESETS', 'RealNVP',
-           'VectorRealNVP', 'default_num_scales', 'flow_config',
-           'flow_from_config', 'log_prob_to_bits_per_dim', 'require_labels',
-           'to_uint8']
+           'VectorRealNVP', 'condition_kwargs', 'condition_name',
+           'default_num_scales',
+           'flow_config', 'flow_from_config', 'log_prob_to_bits_per_dim',
+           'require_context', 'require_labels', 'to_uint8']
 
 # Paper §4.1: CIFAR-10 uses 8 residual blocks, 64 feature maps and downscales
 # once; the others 4 blocks (2 for LSUN) and 32 feature maps, recursing down to
@@ -74,6 +75,40 @@ def require_labels(labels, num_classes, name):
                      f'in [0, {num_classes})).')
 
 
+def require_context(context, context_shape, name):
+  """Raises ValueError unless a context is given exactly when the flow takes one.
+
+  Args:
+    context: the caller's context, or `None`.
+    context_shape: `None` for a flow without a context, else its shape.
+    name: the flow, named in the message.
+  """
+  if context_shape is None and context is not None:
+    raise ValueError(f'{name} takes no context; it was given one.')
+  if context_shape is not None and context is None:
+    raise ValueError(f'{name} is conditioned on a context: pass `context` '
+                     f'(float, shape (batch, {", ".join(map(str, context_shape))})).')
+
+
+def condition_name(flow):
+  """`'labels'`, `'context'` or `None`: what `flow` is conditioned on."""
+  if getattr(flow, 'num_classes', None) is not None:
+    return 'labels'
+  if getattr(flow, 'context_shape', None) is not None:
+    return 'context'
+  return None
+
+
+def condition_kwargs(flow, condition):
+  """`{'labels': condition}`, `{'context': condition}` or `{}`, as `flow` takes.
+
+  For the second element of a dataset's `(values, condition)` pairs, which
+  `FlowModel` and the evaluation helpers pass on to any flow.
+  """
+  name = condition_name(flow)
+  return {} if name is None or condition is None else {name: condition}
+
+
 class Flow(compat.NonCompositeTransformedDistribution):
   """The one interface of every flow, a `tfd.TransformedDistribution`.
 
@@ -82,15 +117,19 @@ class Flow(compat.NonCompositeTransformedDistribution):
   answer these, with the same arguments in the same order:
 
   ```none
-  log_prob(value, *, labels=None, training=None)     -> [N]
-  bits_per_dim(values, *, labels=None, training=None) -> [N]
-  sample_values(num_samples, temperature=1., seed=None, *, labels=None)
-  encode(values, *, labels=None)                      -> latents
-  decode(latents, *, labels=None)                     -> values
-  event_shape, num_dims, num_scales, num_classes
+  log_prob(value, *, labels=None, context=None, training=None)     -> [N]
+  bits_per_dim(values, *, labels=None, context=None, training=None) -> [N]
+  sample_values(num_samples, temperature=1., seed=None, *, labels=None,
+                context=None)
+  encode(values, *, labels=None, context=None)                      -> latents
+  decode(latents, *, labels=None, context=None)                     -> values
+  event_shape, num_dims, num_scales, num_classes, context_shape
   ```
 
-  `labels` is for class-conditional flows only (and required there);
+  `labels` is for class-conditional flows only (and required there),
+  `context` (a float tensor per example, which the flow reaches its coupling
+  networks through the bijector's `conditional_input`) for flows built with
+  a `context_shape` only (and required there);
   `training=None` follows `training_mode(...)` (default evaluation); sampling,
   encoding and decoding always run in evaluation mode.
 
@@ -117,6 +156,11 @@ class Flow(compat.NonCompositeTransformedDistribution):
     """`None` for an unconditional model, else the number of classes."""
     return None
 
+  @property
+  def context_shape(self):
+    """`None`, or the shape of the float context each example is given."""
+    return None
+
   def get_config(self):
     """The constructor arguments, JSON-serializable; see `from_config`."""
     config = {}
@@ -127,6 +171,10 @@ class Flow(compat.NonCompositeTransformedDistribution):
         value = list(value)
       if value is None or isinstance(value, (bool, int, float, str, list)):
         config[key] = value
+    # Absent unless set, so configs (and run directories) from before
+    # contexts existed still match.
+    if config.get('context_shape', ()) is None:
+      del config['context_shape']
     return config
 
   @classmethod
@@ -140,50 +188,55 @@ class Flow(compat.NonCompositeTransformedDistribution):
   def _prob(self, y, **kwargs):
     return super()._prob(tf.identity(y), **kwargs)
 
-  def _label_kwargs(self, labels):
-    """The bijector keywords for `labels`."""
+  def _condition_kwargs(self, labels, context):
+    """The bijector keywords for `labels` or `context`."""
     require_labels(labels, self.num_classes, self.name)
-    if labels is None:
-      return {}
-    return dict(conditional_input=masked_affine_coupling.checked_labels(
-        labels, self.num_classes, self.name))
+    require_context(context, self.context_shape, self.name)
+    if labels is not None:
+      return dict(conditional_input=masked_affine_coupling.checked_labels(
+          labels, self.num_classes, self.name))
+    if context is not None:
+      return dict(conditional_input=context)
+    return {}
 
-  def _bijector_kwargs(self, kwargs, labels, training, name):
+  def _bijector_kwargs(self, kwargs, labels, context, training, name):
     if not isinstance(name, str):
-      raise TypeError(f'{self.name}: `labels` is keyword-only (e.g. '
-                      f'`log_prob(x, labels=y)`); got {name!r} as `name`.')
+      raise TypeError(f'{self.name}: `labels` and `context` are keyword-only '
+                      f'(e.g. `log_prob(x, labels=y)`); got {name!r} as '
+                      '`name`.')
     bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}),
-                           **self._label_kwargs(labels))
+                           **self._condition_kwargs(labels, context))
     if training is not None:
       bijector_kwargs['training'] = training
     return dict(kwargs, bijector_kwargs=bijector_kwargs)
 
-  def log_prob(self, value, name='log_prob', *, labels=None, training=None,
-               **kwargs):
-    """`log p(value)` (or `log p(value | labels)`), shape of the batch."""
-    kwargs = self._bijector_kwargs(kwargs, labels, training, name)
+  def log_prob(self, value, name='log_prob', *, labels=None, context=None,
+               training=None, **kwargs):
+    """`log p(value)` (or `log p(value | labels or context)`), batch shape."""
+    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
     return super().log_prob(value, name=name, **kwargs)
 
-  def prob(self, value, name='prob', *, labels=None, training=None,
-           **kwargs):
-    """`p(value)` (or `p(value | labels)`)."""
-    kwargs = self._bijector_kwargs(kwargs, labels, training, name)
+  def prob(self, value, name='prob', *, labels=None, context=None,
+           training=None, **kwargs):
+    """`p(value)` (or `p(value | labels or context)`)."""
+    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
     return super().prob(value, name=name, **kwargs)
 
   def sample(self, sample_shape=(), seed=None, name='sample', *, labels=None,
-             **kwargs):
-    """Samples (of class `labels`, broadcast to `sample_shape`)."""
-    kwargs = self._bijector_kwargs(kwargs, labels, None, name)
+             context=None, **kwargs):
+    """Samples (given `labels` or `context`, broadcast to `sample_shape`)."""
+    kwargs = self._bijector_kwargs(kwargs, labels, context, None, name)
     return super().sample(sample_shape, seed=seed, name=name, **kwargs)
 
-  def bits_per_dim(self, values, *, labels=None, training=None):
+  def bits_per_dim(self, values, *, labels=None, context=None, training=None):
     """`-log_prob(values) / (D ln 2)`, the paper's figure for pixels."""
     return log_prob_to_bits_per_dim(
-        self.log_prob(values, labels=labels, training=training),
+        self.log_prob(values, labels=labels, context=context,
+                      training=training),
         self.num_dims)
 
   def sample_values(self, num_samples, temperature=1.0, seed=None, *,
-                    labels=None):
+                    labels=None, context=None):
     """Samples with the base's standard deviation scaled by `temperature`.
 
     Args:
@@ -193,6 +246,7 @@ class Flow(compat.NonCompositeTransformedDistribution):
         of this flow takes it, so both give the same samples), or any seed
         `tfd.Distribution.sample` takes.
       labels: the class (one, or `num_samples`) of a class-conditional flow.
+      context: the context (one, or `num_samples`) of a flow that takes one.
 
     Returns:
       `(num_samples,) + event_shape` values; image models clip pixels to
@@ -203,20 +257,20 @@ class Flow(compat.NonCompositeTransformedDistribution):
     latents = self.distribution.sample(num_samples, seed=seed)
     latents = latents * tf.cast(temperature, latents.dtype)
     return self._to_values(self.bijector.forward(
-        latents, training=False, **self._label_kwargs(labels)))
+        latents, training=False, **self._condition_kwargs(labels, context)))
 
   def _to_values(self, outputs):
     return outputs
 
-  def encode(self, values, *, labels=None):
+  def encode(self, values, *, labels=None, context=None):
     """Latents of `values`, `bijector.inverse` in evaluation mode."""
     return self.bijector.inverse(tf.identity(values), training=False,
-                                 **self._label_kwargs(labels))
+                                 **self._condition_kwargs(labels, context))
 
-  def decode(self, latents, *, labels=None):
+  def decode(self, latents, *, labels=None, context=None):
     """Values of `latents`, `bijector.forward` in evaluation mode."""
     return self.bijector.forward(tf.identity(latents), training=False,
-                                 **self._label_kwargs(labels))
+                                 **self._condition_kwargs(labels, context))
 
 
 class RealNVP(Flow):
@@ -277,6 +331,7 @@ class RealNVP(Flow):
                bn_momentum=0.99,
                logit_alpha=0.05,
                num_classes=None,
+               context_shape=None,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -295,6 +350,10 @@ class RealNVP(Flow):
       logit_alpha: `alpha` of the logit preprocessing.
       num_classes: `None`, or the number of classes of a class-conditional
         model; prefer `ConditionalRealNVP`, whose methods take the labels.
+      context_shape: `None`, or the shape of a float context every coupling
+        network is given (`context=` to the methods): a vector `(K,)`, or an
+        image `(H_c, W_c, C_c)` with `H_c`, `W_c` multiples of `H`, `W`
+        (each scale's networks average-pool it to their size).
       dtype: float dtype of the weights, latents and pixels.
       compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
         in the coupling networks (see `MaskedAffineCoupling`).
@@ -303,12 +362,25 @@ class RealNVP(Flow):
 
     Raises:
       ValueError: for a shape that is not `(H, W, C)` or cannot be squeezed
-        `num_scales - 1` times.
+        `num_scales - 1` times, or a context shape that does not fit it.
     """
     parameters = dict(locals())
     image_shape = tuple(int(n) for n in image_shape)
     if len(image_shape) != 3:
       raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
+    if context_shape is not None:
+      context_shape = tuple(int(n) for n in context_shape)
+      if len(context_shape) not in (1, 3) or (
+          len(context_shape) == 3 and
+          (context_shape[0] % image_shape[0] or
+           context_shape[1] % image_shape[1])):
+        raise ValueError(
+            '`context_shape` must be (K,) or (H_c, W_c, C_c) with H_c, W_c '
+            f'multiples of the image\'s {image_shape[:2]}, got '
+            f'{context_shape}.')
+      if num_classes is not None:
+        raise ValueError('Give `num_classes` (integer labels) or '
+                         '`context_shape` (a float context), not both.')
     if num_scales is None:
       num_scales = default_num_scales(image_shape)
     if not isinstance(num_scales, int) or num_scales < 1:
@@ -324,6 +396,7 @@ class RealNVP(Flow):
     self._num_scales = num_scales
     self._dtype_arg = tf.as_dtype(dtype)
     self._num_classes = num_classes
+    self._context_shape = context_shape
     self._config = dict(num_res_blocks=num_res_blocks,
                         num_filters=num_filters, batch_norm=batch_norm,
                         bn_momentum=bn_momentum, compute_dtype=compute_dtype,
@@ -354,6 +427,7 @@ class RealNVP(Flow):
         shape, mask_type=mask_type, parity=parity,
         num_res_blocks=config['num_res_blocks'], num_filters=filters,
         num_classes=self._num_classes, bn_momentum=config['bn_momentum'],
+        context_shape=self._context_shape,
         dtype=self._dtype_arg, compute_dtype=config['compute_dtype'],
         validate_args=config['validate_args'])
     if not config['batch_norm']:
@@ -397,10 +471,15 @@ class RealNVP(Flow):
     """`None` for an unconditional model, else the number of classes."""
     return self._num_classes
 
+  @property
+  def context_shape(self):
+    return self._context_shape
+
   def sample_pixels(self, num_samples, temperature=1.0, seed=None, *,
-                    labels=None):
+                    labels=None, context=None):
     """`sample_values`: pixels in [0, 256), shape `(num_samples, H, W, C)`."""
-    return self.sample_values(num_samples, temperature, seed, labels=labels)
+    return self.sample_values(num_samples, temperature, seed, labels=labels,
+                              context=context)
 
   def _to_values(self, pixels):
     # The largest value below 256 in the pixels' own dtype (in float64 it
@@ -514,6 +593,7 @@ class VectorRealNVP(Flow):
                num_hidden=64,
                batch_norm=True,
                bn_momentum=0.99,
+               context_shape=None,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -528,6 +608,8 @@ class VectorRealNVP(Flow):
       batch_norm: Python `bool`, batch-norm bijectors after the couplings.
       bn_momentum: momentum of every batch norm's moving averages (the
         bijectors' and the coupling networks' layers'), zero-debiased.
+      context_shape: `None`, or `(K,)`: every coupling network is given a
+        float context vector (`context=` to the methods).
       dtype: float dtype.
       compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
         in the coupling networks.
@@ -543,6 +625,12 @@ class VectorRealNVP(Flow):
           f'`event_size` must be an even number >= 2, got {event_size}.')
     if num_couplings < 1:
       raise ValueError(f'`num_couplings` must be >= 1, got {num_couplings}.')
+    if context_shape is not None:
+      context_shape = tuple(int(n) for n in context_shape)
+      if len(context_shape) != 1:
+        raise ValueError(
+            f'`context_shape` must be (K,), got {context_shape}.')
+    self._context_shape = context_shape
     dtype = tf.as_dtype(dtype)
     with tf.name_scope(name) as name:
       bijectors = []
@@ -550,7 +638,8 @@ class VectorRealNVP(Flow):
         bijectors.append(rnvp_bijectors.MaskedAffineCoupling(
             [event_size], mask_type='channel', parity=i % 2,
             num_res_blocks=num_res_blocks, num_filters=num_hidden,
-            bn_momentum=bn_momentum, dtype=dtype, compute_dtype=compute_dtype,
+            bn_momentum=bn_momentum, context_shape=context_shape,
+            dtype=dtype, compute_dtype=compute_dtype,
             validate_args=validate_args))
         if batch_norm:
           bijectors.append(rnvp_bijectors.BatchNormalization(
@@ -563,6 +652,9 @@ class VectorRealNVP(Flow):
                        validate_args=validate_args, parameters=parameters,
                        name=name)
 
+  @property
+  def context_shape(self):
+    return self._context_shape
 
 
 # The flows `flow_from_config` rebuilds, by class name.

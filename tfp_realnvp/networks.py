@@ -22,6 +22,7 @@ __all__ = [
     'ResNet',
     'WeightNormConv2D',
     'WeightNormDense',
+    'pool_to',
     'weight_scale_variables',
 ]
 
@@ -203,11 +204,34 @@ class WeightNormDense(_WeightNorm):
     return outputs if self.bias is None else outputs + self.bias
 
 
+def pool_to(images, size):
+  """Average-pools `(N, H, W, C)` images to `size = (h, w)`, divisors of H, W.
+
+  A reshape and a mean, so the factor may be known only at run time (fully
+  convolutional couplings) and the gradient is exact.
+  """
+  shape = tf.shape(images)
+  height, width = shape[1], shape[2]
+  with tf.control_dependencies([tf.debugging.assert_equal(
+      tf.stack([height % size[0], width % size[1]]), 0,
+      message='An image context\'s height and width must be multiples of '
+              'the coupling input\'s.')]):
+    blocks = tf.reshape(images, tf.stack(
+        [shape[0], size[0], height // size[0], size[1], width // size[1],
+         shape[3]]))
+  pooled = tf.reduce_mean(blocks, axis=[2, 4])
+  pooled.set_shape([None, None, None, images.shape[-1]])
+  return pooled
+
+
 class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   """A pre-activation ResNet ending in `(shift, scale * tanh(h))`."""
 
+  _image_network = False
+
   def __init__(self, output_channels, num_res_blocks, num_filters,
-               num_classes=None, bn_momentum=0.99, **kwargs):
+               num_classes=None, bn_momentum=0.99, context_shape=None,
+               **kwargs):
     super().__init__(**kwargs)
     if not 0. <= bn_momentum < 1.:
       raise ValueError(
@@ -227,6 +251,14 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
           f'`num_res_blocks` must be >= 0, got {num_res_blocks}.')
     if self.num_filters < 1:
       raise ValueError(f'`num_filters` must be positive, got {num_filters}.')
+    self.context_shape = (None if context_shape is None
+                          else [int(n) for n in context_shape])
+    if self.context_shape is not None and (
+        len(self.context_shape) not in ((1, 3) if self._image_network
+                                        else (1,))):
+      kinds = ('(K,) or (H, W, C)' if self._image_network else '(K,)')
+      raise ValueError(f'{type(self).__name__} takes a context of shape '
+                       f'{kinds}, got {context_shape}.')
     # The policy, not just the variable dtype, so mixed precision reaches
     # every sublayer.
     dtype = self.dtype_policy
@@ -242,6 +274,15 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
       self.label_embedding = tf_keras.layers.Embedding(
           self.num_classes, self.num_filters, dtype=dtype,
           name='label_embedding')
+    # A float context enters the same way: projected (a vector) or, for an
+    # image, average-pooled to the features' size and convolved, then added.
+    self.context_layer = None
+    if self.context_shape is not None:
+      self.context_layer = (
+          self._linear(self.num_filters, 'context')
+          if len(self.context_shape) == 3 else
+          WeightNormDense(self.num_filters, use_bias=False, dtype=dtype,
+                          name='context'))
     self.blocks = []
     for i in range(self.num_res_blocks):
       self.blocks.append((
@@ -264,6 +305,8 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     self.input_layer.build(input_shape)
     if self.label_embedding is not None:
       self.label_embedding.build([None])
+    if self.context_layer is not None:
+      self.context_layer.build([None] + self.context_shape)
     for bn1, layer1, bn2, layer2 in self.blocks:
       for layer in (bn1, layer1, bn2, layer2):
         layer.build(hidden_shape)
@@ -274,20 +317,32 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
         initializer='ones', trainable=True)
     super().build(input_shape)
 
-  def call(self, inputs, labels=None, training=None):
+  def _broadcast_over_space(self, features, like):
+    """(N, F) -> (N, 1, ..., 1, F), to add to `like`'s every position."""
+    spatial_ones = tf.ones([len(like.shape) - 2], tf.int32)
+    return tf.reshape(features, tf.concat(
+        [tf.shape(features)[:1], spatial_ones, [self.num_filters]], 0))
+
+  def call(self, inputs, labels=None, context=None, training=None):
     h = self.input_layer(inputs)
     if self.label_embedding is not None:
       if labels is None:
         raise ValueError(
             f'{self.name} is class-conditional: pass the labels.')
-      embedding = self.label_embedding(labels)
-      # (N, F) -> (N, 1, ..., 1, F), broadcast over the spatial axes.
-      spatial_ones = tf.ones([len(h.shape) - 2], tf.int32)
-      h = h + tf.reshape(embedding, tf.concat(
-          [tf.shape(embedding)[:1], spatial_ones, [self.num_filters]], 0))
+      h = h + self._broadcast_over_space(self.label_embedding(labels), h)
     elif labels is not None:
       raise ValueError(f'{self.name} is not class-conditional; it was given '
                        'labels.')
+    if self.context_layer is not None:
+      if context is None:
+        raise ValueError(f'{self.name} takes a context of shape '
+                         f'{self.context_shape}: pass `context`.')
+      if len(self.context_shape) == 3:
+        h = h + self.context_layer(pool_to(context, tf.shape(h)[1:3]))
+      else:
+        h = h + self._broadcast_over_space(self.context_layer(context), h)
+    elif context is not None:
+      raise ValueError(f'{self.name} takes no context; it was given one.')
     for bn1, layer1, bn2, layer2 in self.blocks:
       r = layer1(tf.nn.relu(bn1(h, training=training)))
       r = layer2(tf.nn.relu(bn2(r, training=training)))
@@ -300,7 +355,8 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     return dict(super().get_config(), output_channels=self.output_channels,
                 num_res_blocks=self.num_res_blocks,
                 num_filters=self.num_filters, num_classes=self.num_classes,
-                bn_momentum=self.bn_momentum)
+                bn_momentum=self.bn_momentum,
+                context_shape=self.context_shape)
 
 
 class ResNet(_ShiftAndLogScaleNet):
@@ -311,8 +367,14 @@ class ResNet(_ShiftAndLogScaleNet):
   blocks (batch norm, ReLU, conv, twice, plus the skip), `num_filters` wide.
   With `num_classes`, `call(inputs, labels)` takes integer labels `(N,)` whose
   learned embedding is added to every position's features after the first
-  convolution (a class-conditional coupling, paper App. F).
+  convolution (a class-conditional coupling, paper App. F). With
+  `context_shape`, `call(inputs, context=...)` takes a float context per
+  example: a vector `(N, K)`, projected and added likewise, or an image
+  `(N, H_c, W_c, C_c)` whose height and width are multiples of the input's,
+  average-pooled to the input's size, convolved and added.
   """
+
+  _image_network = True
 
   def _linear(self, units, name, zero_init=False, use_bias=False):
     return WeightNormConv2D(units, 3, zero_init=zero_init, use_bias=use_bias,
@@ -323,7 +385,8 @@ class DenseResNet(_ShiftAndLogScaleNet):
   """Fully connected shift/log-scale network for vector couplings.
 
   Input `(N, D_in)`, outputs two `(N, output_channels)` tensors; the same
-  residual structure as `ResNet` with weight-normalized dense layers.
+  residual structure as `ResNet` with weight-normalized dense layers, and the
+  same labels or vector context `(N, K)`.
   """
 
   def _linear(self, units, name, zero_init=False, use_bias=False):

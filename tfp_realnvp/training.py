@@ -17,36 +17,39 @@ __all__ = ['FlowModel', 'WarmupDecay', 'evaluate_bits_per_dim',
 
 
 def split_batch(data, distribution):
-  """`(values, labels)` of a batch of values or `(values, labels[, ...])`.
+  """`(values, condition)` of a batch of values or `(values, condition[, ...])`.
 
-  The labels are `None` for a distribution that is not class-conditional
-  (they are then ignored); a class-conditional one requires them.
+  The condition is the labels of a class-conditional distribution or the
+  context of one built with a `context_shape` (which then require it), and
+  `None` (ignored) for any other.
   """
-  values, labels = data, None
+  values, condition = data, None
   if isinstance(data, (tuple, list)):
     values = data[0]
-    labels = data[1] if len(data) > 1 else None
-  num_classes = getattr(distribution, 'num_classes', None)
-  if num_classes is None:
+    condition = data[1] if len(data) > 1 else None
+  kind = model_lib.condition_name(distribution)
+  if kind is None:
     return values, None
-  if labels is None:
-    raise ValueError(f'{distribution.name} is class-conditional: the dataset '
-                     'must yield (images, labels) pairs.')
-  return values, labels
+  if condition is None:
+    raise ValueError(f'{distribution.name} is conditioned on {kind}: the '
+                     f'dataset must yield (values, {kind}) pairs.')
+  return values, condition
 
 
-def log_prob_in_mode(distribution, values, labels, training):
+def log_prob_in_mode(distribution, values, condition, training):
   """`distribution.log_prob(values)` with batch norm in the given mode.
 
   A `tfp_realnvp` flow takes the mode as an explicit keyword, routed to every
-  stateful link and so part of each cached result's key. Any other
+  stateful link and so part of each cached result's key; `condition` (from
+  `split_batch`) goes to it as its labels or context. Any other
   distribution (a `tfd.Mixture` of flows, a `tfd.TransformedDistribution`
-  around a plain `tfb.Chain`) cannot route it; it runs inside
+  around a plain `tfb.Chain`) cannot route the mode; it runs inside
   `training_mode(training)`, which its stateful bijectors read instead.
   """
   if isinstance(distribution, model_lib.Flow):
-    kwargs = {} if labels is None else {'labels': labels}
-    return distribution.log_prob(values, training=training, **kwargs)
+    return distribution.log_prob(
+        values, training=training,
+        **model_lib.condition_kwargs(distribution, condition))
   with rnvp_bijectors.training_mode(training):
     return distribution.log_prob(values)
 
@@ -69,7 +72,8 @@ class FlowModel(tf_keras.Model):
 
   Datasets may yield images, or `(images, labels)` pairs. The labels condition
   a class-conditional distribution (`tfp_realnvp.ConditionalRealNVP`, which
-  then requires them) and are ignored otherwise.
+  then requires them) and are ignored otherwise; a flow built with a
+  `context_shape` takes `(values, context)` pairs the same way.
 
   Under a `tf.distribute` strategy (build the distribution and the model in
   `strategy.scope()`), the loss is the mean over the global batch however it
@@ -221,9 +225,9 @@ class FlowModel(tf_keras.Model):
     return getattr(self.distribution, 'num_classes', None) is not None
 
   def call(self, inputs, training=None):
-    """Per-example log-probs of images, or of `(images, labels)`."""
-    images, labels = split_batch(inputs, self.distribution)
-    return log_prob_in_mode(self.distribution, images, labels,
+    """Per-example log-probs of images, or of `(images, labels or context)`."""
+    images, condition = split_batch(inputs, self.distribution)
+    return log_prob_in_mode(self.distribution, images, condition,
                             False if training is None else training)
 
   def regularization_loss(self):
@@ -345,12 +349,13 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
 
   @tf.function(autograph=False)
-  def batch_statistics(images, labels):
+  def batch_statistics(images, condition):
     # With the count at zero, one debiased update stores the batch's own
     # statistics, which are then read back.
     for bn in batch_norms:
       bn.num_updates.assign(tf.zeros_like(bn.num_updates))
-    log_prob = log_prob_in_mode(distribution, images, labels, training=True)
+    log_prob = log_prob_in_mode(distribution, images, condition,
+                                training=True)
     with tf.control_dependencies([log_prob]):
       return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
               for bn in batch_norms]
@@ -376,10 +381,10 @@ def evaluate_bits_per_dim(flow, dataset):
   """Mean bits/dim of `flow` in evaluation mode over a batched dataset.
 
   Args:
-    flow: anything with the flows' `bits_per_dim(values, *, labels=None)`: a
-      `tfp_realnvp` model, or a flow from `tfp_realnvp.app.loading.load_flow`.
+    flow: anything with the flows' `bits_per_dim`: a `tfp_realnvp` model,
+      or a flow from `tfp_realnvp.app.loading.load_flow`.
     dataset: a `tf.data.Dataset` (or iterable) of values or `(values,
-      labels)` batches; a class-conditional flow needs the labels.
+      labels or context)` batches; a conditioned flow needs them.
 
   Returns:
     A Python float, the mean over every example.
@@ -389,9 +394,9 @@ def evaluate_bits_per_dim(flow, dataset):
   """
 
   @tf.function(autograph=False)
-  def bits_per_dim(values, labels):
-    kwargs = {} if labels is None else {'labels': labels}
-    return flow.bits_per_dim(values, **kwargs)
+  def bits_per_dim(values, condition):
+    return flow.bits_per_dim(values,
+                             **model_lib.condition_kwargs(flow, condition))
 
   total, count = 0., 0
   for data in dataset:

@@ -14,7 +14,9 @@ TensorFlow, or TensorFlow Serving, can load them:
 For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
 vector flow the same signatures take `(N, D)` points. A
 `tfp_realnvp.ConditionalRealNVP` adds an int32 `labels` argument to every
-signature (`[N]`; for `sample`, one label or `num_samples` of them). The
+signature (`[N]`; for `sample`, one label or `num_samples` of them), and a
+flow built with a `context_shape` a float `context` argument (`[N] +
+context_shape`, or one for all). The
 module also holds `num_scales` and `num_classes` (0: unconditional) as int32
 variables, for tools that split latents by scale. Inputs are checked on
 every call: NaN, Inf or pixels outside [0, 256) raise an
@@ -61,12 +63,17 @@ class FlowExport(tf.Module):
                               name=input_name)
     latent_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
                                 name='latents')
-    label_specs = []
-    if num_classes is not None:
-      label_specs = [tf.TensorSpec([None], tf.int32, name='labels')]
+    # The labels or the context, as an optional last argument.
+    condition = model_lib.condition_name(distribution)
+    condition_specs = []
+    if condition == 'labels':
+      condition_specs = [tf.TensorSpec([None], tf.int32, name='labels')]
+    elif condition == 'context':
+      condition_specs = [tf.TensorSpec(
+          [None] + list(distribution.context_shape), dtype, name='context')]
 
-    def label_kwargs(labels):
-      return {} if num_classes is None else {'labels': labels[0]}
+    def condition_kwargs(conditions):
+      return {} if condition is None else {condition: conditions[0]}
 
     expected_shape = tf.constant(event_shape.as_list(), tf.int32)
 
@@ -102,59 +109,68 @@ class FlowExport(tf.Module):
       with tf.control_dependencies(checks):
         return tf.identity(values)
 
-    def check_labels(labels, batch_size):
-      """One label per example (or a single one); the flow checks the range."""
-      if num_classes is None:
+    def check_conditions(conditions, batch_size):
+      """One label or context per example, or a single one for all.
+
+      The flow checks the labels' range; a context must be finite.
+      """
+      if condition is None:
         return ()
-      (labels,) = labels
-      size = tf.size(labels)
-      with tf.control_dependencies([
-          tf.debugging.Assert(
-              tf.logical_or(tf.equal(size, 1), tf.equal(size, batch_size)),
-              ['`labels` must hold one label or one per example; got', size,
-               'for a batch of', batch_size])]):
-        return (tf.broadcast_to(labels, [batch_size]),)
+      (given,) = conditions
+      count = tf.shape(given)[0]
+      checks = [tf.debugging.Assert(
+          tf.logical_or(tf.equal(count, 1), tf.equal(count, batch_size)),
+          [f'`{condition}` must hold one {condition} or one per example; '
+           'got', count, 'for a batch of', batch_size])]
+      if condition == 'context':
+        checks.append(tf.debugging.assert_all_finite(
+            given, '`context` contains NaN or Inf.'))
+      with tf.control_dependencies(checks):
+        return (tf.broadcast_to(given, tf.concat(
+            [[batch_size], tf.shape(given)[1:]], axis=0)),)
 
-    def checked(values, labels):
+    def checked(values, conditions):
       values = check_data(values, input_name, is_image)
-      return values, label_kwargs(check_labels(labels, tf.shape(values)[0]))
+      return values, condition_kwargs(
+          check_conditions(conditions, tf.shape(values)[0]))
 
-    @tf.function(input_signature=[data_spec] + label_specs)
-    def log_prob(values, *labels):
-      values, kwargs = checked(values, labels)
+    @tf.function(input_signature=[data_spec] + condition_specs)
+    def log_prob(values, *conditions):
+      values, kwargs = checked(values, conditions)
       return {'log_prob': distribution.log_prob(values, training=False,
                                                 **kwargs)}
 
-    @tf.function(input_signature=[data_spec] + label_specs)
-    def bits_per_dim(values, *labels):
-      values, kwargs = checked(values, labels)
+    @tf.function(input_signature=[data_spec] + condition_specs)
+    def bits_per_dim(values, *conditions):
+      values, kwargs = checked(values, conditions)
       return {'bits_per_dim': distribution.bits_per_dim(
           values, training=False, **kwargs)}
 
     @tf.function(input_signature=[
         tf.TensorSpec([], tf.int32, name='num_samples'),
         tf.TensorSpec([], dtype, name='temperature'),
-        tf.TensorSpec([], tf.int32, name='seed')] + label_specs)
-    def sample(num_samples, temperature, seed, *labels):
+        tf.TensorSpec([], tf.int32, name='seed')] + condition_specs)
+    def sample(num_samples, temperature, seed, *conditions):
       with tf.control_dependencies([
           tf.debugging.assert_non_negative(
               num_samples, message='`num_samples` must be >= 0.'),
           tf.debugging.assert_positive(
               temperature, message='`temperature` must be > 0.')]):
         stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
-      kwargs = label_kwargs(check_labels(labels, num_samples))
+      kwargs = condition_kwargs(check_conditions(conditions, num_samples))
       return {input_name: distribution.sample_values(
           num_samples, temperature, seed=stateless_seed, **kwargs)}
 
-    @tf.function(input_signature=[data_spec] + label_specs)
-    def encode(values, *labels):
-      values, kwargs = checked(values, labels)
+    @tf.function(input_signature=[data_spec] + condition_specs)
+    def encode(values, *conditions):
+      values, kwargs = checked(values, conditions)
       return {'latents': distribution.encode(values, **kwargs)}
 
-    @tf.function(input_signature=[latent_spec] + label_specs)
-    def decode(latents, *labels):
+    @tf.function(input_signature=[latent_spec] + condition_specs)
+    def decode(latents, *conditions):
       latents = check_data(latents, 'latents', False)
-      kwargs = label_kwargs(check_labels(labels, tf.shape(latents)[0]))
+      kwargs = condition_kwargs(
+          check_conditions(conditions, tf.shape(latents)[0]))
       return {input_name: distribution.decode(latents, **kwargs)}
 
     self.log_prob = log_prob

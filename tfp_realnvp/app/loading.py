@@ -107,16 +107,25 @@ class SavedFlow:
                        if hasattr(self._loaded, 'num_scales') else None)
     self.num_classes = (int(self._loaded.num_classes.numpy())
                         if hasattr(self._loaded, 'num_classes') else 0) or None
+    inputs = self._signatures['decode'].structured_input_signature[1]
+    self.context_shape = (tuple(inputs['context'].shape[1:])
+                          if 'context' in inputs else None)
 
   @property
   def num_dims(self):
     return int(np.prod(self.event_shape))
 
-  def _label_kwargs(self, labels):
+  def _condition_kwargs(self, labels, context):
     model_lib.require_labels(labels, self.num_classes, self.name)
-    if labels is None:
-      return {}
-    return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
+    model_lib.require_context(context, self.context_shape, self.name)
+    if labels is not None:
+      return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
+    if context is not None:
+      context = tf.convert_to_tensor(context, tf.float32)
+      if context.shape.rank == len(self.context_shape):  # one for all
+        context = context[tf.newaxis]
+      return {'context': context}
+    return {}
 
   def _data(self, values):
     return {self._data_name: tf.convert_to_tensor(values, tf.float32)}
@@ -126,32 +135,36 @@ class SavedFlow:
       raise ValueError(f'{self.name} runs in evaluation mode only; '
                        'training mode needs the model (a run directory).')
 
-  def log_prob(self, value, *, labels=None, training=None):
+  def log_prob(self, value, *, labels=None, context=None, training=None):
     self._evaluation_only(training)
     return self._signatures['log_prob'](
-        **self._data(value), **self._label_kwargs(labels))['log_prob']
+        **self._data(value),
+        **self._condition_kwargs(labels, context))['log_prob']
 
-  def bits_per_dim(self, values, *, labels=None, training=None):
+  def bits_per_dim(self, values, *, labels=None, context=None,
+                   training=None):
     self._evaluation_only(training)
     return self._signatures['bits_per_dim'](
-        **self._data(values), **self._label_kwargs(labels))['bits_per_dim']
+        **self._data(values),
+        **self._condition_kwargs(labels, context))['bits_per_dim']
 
   def sample_values(self, num_samples, temperature=1.0, seed=None, *,
-                    labels=None):
+                    labels=None, context=None):
     return self._signatures['sample'](
         num_samples=tf.constant(num_samples, tf.int32),
         temperature=tf.constant(temperature, tf.float32),
         seed=tf.constant(0 if seed is None else seed, tf.int32),
-        **self._label_kwargs(labels))[self._data_name]
+        **self._condition_kwargs(labels, context))[self._data_name]
 
-  def encode(self, values, *, labels=None):
+  def encode(self, values, *, labels=None, context=None):
     return self._signatures['encode'](
-        **self._data(values), **self._label_kwargs(labels))['latents']
+        **self._data(values),
+        **self._condition_kwargs(labels, context))['latents']
 
-  def decode(self, latents, *, labels=None):
+  def decode(self, latents, *, labels=None, context=None):
     return self._signatures['decode'](
         latents=tf.convert_to_tensor(latents, tf.float32),
-        **self._label_kwargs(labels))[self._data_name]
+        **self._condition_kwargs(labels, context))[self._data_name]
 
 
 def load_flow(path, image_shape=None):

@@ -100,7 +100,13 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
   With `num_classes`, the coupling is class-conditional (paper App. F): the
   default network adds a learned embedding of the label to its features, and
   `forward`/`inverse` take `conditional_input=labels` (a
-  `ConditionalChain` passes it down a whole model).
+  `ConditionalChain` passes it down a whole model). With `context_shape`,
+  it is conditioned on a float context instead, `conditional_input=context`
+  (e.g. a VAE encoder's output or attributes): a vector `(K,)` per example,
+  or for image couplings an image `(H_c, W_c, C_c)` whose height and width
+  are multiples of the coupling's (the network average-pools it to its own
+  size). The context enters the network only, so the inverse and log-det
+  stay exact whatever it is; gradients reach whatever computed it.
 
   Batch normalization inside the default network follows the training flag
   (see `tfp_realnvp.bijectors.resolve_training`): an explicit
@@ -141,6 +147,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
                num_filters=32,
                num_classes=None,
                bn_momentum=0.99,
+               context_shape=None,
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -162,6 +169,10 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         labels in `[0, num_classes)` broadcastable to the batch shape.
       bn_momentum: momentum of the default network's batch-norm moving
         averages (zero-debiased, see `tfp_realnvp.batch_statistics`).
+      context_shape: `None`, or the shape of a float context per example,
+        `(K,)` or (image couplings) `(H_c, W_c, C_c)`: every call then needs
+        `conditional_input=context`, shaped `batch_shape + context_shape`
+        (or broadcastable to it). Not with `num_classes`.
       dtype: float dtype of the default network's weights (and so of the
         inputs it accepts).
       compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default network
@@ -174,8 +185,8 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     Raises:
       ValueError: for an event shape of rank other than 1 or 3, an unknown
         mask type or parity, a checkerboard mask on vectors, a channel mask
-        over an odd number of channels, or `num_classes` with a custom
-        network.
+        over an odd number of channels, `num_classes` or `context_shape`
+        with a custom network, or both of them.
     """
     parameters = dict(locals())
     event_shape = tf.TensorShape(event_shape)
@@ -226,6 +237,21 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
       if num_classes is not None and not self._uses_default_network:
         raise ValueError('`num_classes` configures the default network; a '
                          'custom `shift_and_log_scale_fn` cannot take it.')
+      if context_shape is not None:
+        context_shape = tf.TensorShape(context_shape)
+        if not self._uses_default_network:
+          raise ValueError('`context_shape` configures the default network; '
+                           'a custom `shift_and_log_scale_fn` cannot take it.')
+        if num_classes is not None:
+          raise ValueError('Give `num_classes` (integer labels) or '
+                           '`context_shape` (a float context), not both.')
+        if (not context_shape.is_fully_defined() or
+            context_shape.rank not in ((1, 3) if event_shape.rank == 3
+                                       else (1,))):
+          kinds = '(K,) or (H_c, W_c, C_c)' if event_shape.rank == 3 else '(K,)'
+          raise ValueError(f'`context_shape` must be {kinds} with every size '
+                           f'known, got {context_shape}.')
+      self._context_shape = context_shape
       if num_classes is not None and (not isinstance(num_classes, int) or
                                       num_classes < 1):
         raise ValueError(
@@ -238,7 +264,8 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
             output_channels=transformed_channels,
             num_res_blocks=num_res_blocks, num_filters=num_filters,
             num_classes=num_classes, bn_momentum=bn_momentum,
-            dtype=network_dtype, name='shift_and_log_scale')
+            context_shape=context_shape, dtype=network_dtype,
+            name='shift_and_log_scale')
         shift_and_log_scale_fn.build(
             [None] + event_shape[:-1].as_list() + [conditioning_channels])
       elif not callable(shift_and_log_scale_fn):
@@ -273,9 +300,14 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     return self._num_classes
 
   @property
+  def context_shape(self):
+    """`None`, or the `tf.TensorShape` of the float context per example."""
+    return self._context_shape
+
+  @property
   def takes_conditional_input(self):
-    """Whether calls take `conditional_input=labels` (see `num_classes`)."""
-    return self._num_classes is not None
+    """Whether calls take `conditional_input=` labels or a context."""
+    return self._num_classes is not None or self._context_shape is not None
 
   def _flat_labels(self, labels, batch_shape):
     """Checks labels and broadcasts them to the flattened batch."""
@@ -287,7 +319,33 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
                             check_range=self.validate_args)
     return tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
 
-  def _shift_and_log_scale(self, conditioning, training, labels):
+  def _flat_context(self, context, batch_shape, dtype):
+    """Checks a context and broadcasts it to the flattened batch."""
+    if context is None:
+      raise ValueError(
+          f'{self.name} takes a context of shape {self._context_shape}: pass '
+          '`conditional_input=context`.')
+    context = tf.convert_to_tensor(context)
+    if not context.dtype.is_floating:
+      raise TypeError(
+          f'{self.name}: the context must be a float tensor, got dtype '
+          f'{context.dtype.name} (integer labels need a coupling with '
+          '`num_classes`).')
+    rank = self._context_shape.rank
+    if (context.shape.rank is not None and
+        (context.shape.rank < rank or
+         not context.shape[context.shape.rank - rank:].is_compatible_with(
+             self._context_shape))):
+      raise ValueError(
+          f'{self.name}: the context must have shape (batch..., '
+          f'{", ".join(map(str, self._context_shape))}), got '
+          f'{context.shape}.')
+    context = tf.broadcast_to(
+        tf.cast(context, dtype),
+        tf.concat([batch_shape, self._context_shape], axis=0))
+    return tf.reshape(context, [-1] + self._context_shape.as_list())
+
+  def _shift_and_log_scale(self, conditioning, training, conditional_input):
     """Runs the network once, flattening batch dims to the single one it wants."""
     event_rank = self._event_shape.rank
     batch_shape = tf.shape(conditioning)[:-event_rank]
@@ -296,11 +354,16 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         tf.concat([[-1], tf.shape(conditioning)[-event_rank:]], axis=0))
     if self._num_classes is not None:
       shift, log_scale = self._shift_and_log_scale_fn(
-          flat, labels=self._flat_labels(labels, batch_shape),
+          flat, labels=self._flat_labels(conditional_input, batch_shape),
           training=training)
-    elif labels is not None:
-      raise ValueError(f'{self.name} is not class-conditional (no '
-                       '`num_classes`) but was given `conditional_input`.')
+    elif self._context_shape is not None:
+      shift, log_scale = self._shift_and_log_scale_fn(
+          flat, context=self._flat_context(conditional_input, batch_shape,
+                                           conditioning.dtype),
+          training=training)
+    elif conditional_input is not None:
+      raise ValueError(f'{self.name} takes no `conditional_input` (it has '
+                       'neither `num_classes` nor `context_shape`).')
     elif self._uses_default_network:
       shift, log_scale = self._shift_and_log_scale_fn(flat, training=training)
     else:
@@ -331,7 +394,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     return tf.reduce_sum(
         log_scale, axis=list(range(-self._event_shape.rank, 0)))
 
-  def _coupling(self, x, direction, training, labels):
+  def _coupling(self, x, direction, training, conditional_input):
     """Applies the coupling; `direction` is +1 (forward) or -1 (inverse)."""
     expected_dtype = (self._network_dtype if self._uses_default_network
                       else None)
@@ -342,7 +405,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
       shape = tf.shape(x)
       mask = checkerboard_mask(shape[-3], shape[-2], self._parity, x.dtype)
       shift, log_scale = self._shift_and_log_scale(x * mask, training,
-                                                   labels)
+                                                   conditional_input)
       shift = shift * (1. - mask)
       if log_scale is not None:
         log_scale = log_scale * (1. - mask)
@@ -350,7 +413,7 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     else:
       conditioning, transformed = self._split_channels(x)
       shift, log_scale = self._shift_and_log_scale(conditioning, training,
-                                                   labels)
+                                                   conditional_input)
     if direction > 0:
       if log_scale is not None:
         transformed = transformed * tf.exp(log_scale)
