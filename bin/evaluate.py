@@ -55,7 +55,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-evaluate` console script."""
   define_flags()
-  app.run(flags_lib.one_line_errors(main))
+  app.run(flags_lib.binary_main(main))
 
 
 if __name__ == '__main__':

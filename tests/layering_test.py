@@ -16,7 +16,7 @@ LAYERS = [
     ['bijectors'],
     ['model'],
     ['data', 'training'],
-    ['app.config', 'app.figures', 'app.callbacks', 'app.export',
+    ['app.quiet', 'app.config', 'app.figures', 'app.callbacks', 'app.export',
      'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
 RANK = {name: (layer, position)

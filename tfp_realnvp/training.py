@@ -132,6 +132,9 @@ class FlowModel(tf_keras.Model):
     self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
     self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
+    # The flow made every variable: nothing is left for a first call to
+    # build (checkpoint restores and Keras' BackupAndRestore need it built).
+    self.built = True
 
   @property
   def metrics(self):
@@ -161,10 +164,9 @@ class FlowModel(tf_keras.Model):
     return cls(model_lib.flow_from_config(config.pop('flow')), **config)
 
   def build_from_config(self, config):
-    # The flow made every variable when it was built; Keras' default would
-    # call the model on float placeholders, which labels cannot be.
+    # Built from the start; Keras' default would call the model on float
+    # placeholders, which labels cannot be.
     del config
-    self.built = True
 
   def save(self, filepath, *args, **kwargs):
     """`tf_keras.Model.save`; the `.keras` format, refusing legacy `.h5`."""

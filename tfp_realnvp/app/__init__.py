@@ -3,6 +3,7 @@
 The package has two wings, and imports only point down:
 
   application  tfp_realnvp/app/   flags -> run -> callbacks, config
+                                  flags -> quiet (framework log noise)
                                   loading -> export; latents, figures
   ----------------------------------------------------------------------
   library      tfp_realnvp/       training, data

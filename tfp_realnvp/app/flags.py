@@ -17,7 +17,10 @@ import typing
 from absl import app
 from absl import flags
 
+from tfp_realnvp.app import quiet
+
 __all__ = [
+    'binary_main',
     'config_from_flags',
     'data_options',
     'define_config_flags',
@@ -109,6 +112,18 @@ def data_options():
   return dict(dataset=FLAGS.dataset, split=FLAGS.split,
               data_dir=FLAGS.data_dir, download=FLAGS.download,
               seed=FLAGS.seed)
+
+
+def binary_main(main):
+  """`main` for `app.run`, with framework noise filtered and one-line errors.
+
+  Starts TensorFlow's runtime at once, without the CUDA-probe lines of a
+  CPU-only machine (`app.run` would start it, unfiltered, before `main`), and
+  silences TensorFlow's Python INFO lines; see `tfp_realnvp.app.quiet` and
+  `one_line_errors`.
+  """
+  quiet.quiet_framework_logs()
+  return one_line_errors(main)
 
 
 def one_line_errors(main):

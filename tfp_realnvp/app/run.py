@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import compat
 from tfp_realnvp import data
 from tfp_realnvp import model as model_lib
 from tfp_realnvp import training
@@ -178,10 +179,13 @@ def run(config, datasets=None, strategy=None):
   if config.steps_per_epoch:
     # Epochs of a fixed length never run out of data.
     train_data = train_data.repeat()
-  # Builds the model so the checkpoint can restore its optimizer state.
-  example = tf.zeros((1,) + event_shape, distribution.dtype)
-  flow_model((example, tf.zeros([1], tf.int64)) if config.conditional
-             else example)
+  # The optimizer's slots exist before the checkpoint is restored, so it
+  # restores them at once: left to the first step (lazily), a finished run
+  # that trains no step leaves them pending and TensorFlow warns about every
+  # one of them on exit.
+  with strategy.scope():
+    compat.create_optimizer_slots(flow_model.optimizer,
+                                  flow_model.trainable_variables)
   log_dir = os.path.join(model_dir, 'tensorboard')
   checkpoints = callbacks_lib.Checkpoints(model_dir,
                                           config.checkpoint_every_steps,
