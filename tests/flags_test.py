@@ -24,6 +24,7 @@ OWN_FLAGS = {
 }
 
 
+@pytest.mark.slow
 def test_every_console_script_help_lists_its_own_flags():
   # All four at once: each spends most of its time importing TensorFlow.
   processes = {}

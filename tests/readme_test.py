@@ -40,6 +40,7 @@ def test_short_example_trains_saves_and_reconstructs_exactly(tmp_path):
   assert (tmp_path / 'digits.keras').exists()
 
 
+@pytest.mark.slow
 def test_long_example_runs_and_reconstructs_exactly(tmp_path):
   output = _run(_python_blocks()[1], tmp_path)
   assert output.count('train bits/dim') == 3

@@ -1,6 +1,8 @@
 """Tests of run(...), the library behind bin/train.py."""
 
+import gc
 import json
+import logging
 import os
 import sys
 
@@ -256,6 +258,22 @@ if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
 
 
+class _WarningsOf(logging.Handler):
+  """Collects the warnings a logger emits until `stop()`."""
+
+  def __init__(self, logger):
+    super().__init__(logging.WARNING)
+    self.messages = []
+    self._logger = logger
+    logger.addHandler(self)
+
+  def emit(self, record):
+    self.messages.append(record.getMessage())
+
+  def stop(self):
+    self._logger.removeHandler(self)
+
+
 def test_a_whole_run_works_on_a_non_local_filesystem():
   # TF's in-memory filesystem stands in for gs://: nothing may go through
   # Python's open/os, and the export cannot rename a directory there.
@@ -266,9 +284,16 @@ def test_a_whole_run_works_on_a_non_local_filesystem():
   assert set(tf.io.gfile.listdir(model_dir)) >= {
       'checkpoints', 'config.json', 'export', 'results.json', 'samples',
       'tensorboard'}
-  # The same command resumes (here: finds the run finished); another model
-  # is refused, naming what differs.
+  # The same command resumes (here: finds the run finished), restoring every
+  # value at once (TensorFlow warns on exit about any left pending); another
+  # model is refused, naming what differs.
+  pending = _WarningsOf(tf.get_logger())
   assert run_lib.run(config, datasets=_injected_datasets())['steps'] == 2
+  gc.collect()
+  pending.stop()
+  assert not [m for m in pending.messages
+              if 'unrestored' in m or 'could not be found' in m], (
+                  pending.messages[:3])
   with pytest.raises(ValueError, match=r'different model \(num_filters: 4 '
                                        r'there, 8 now\)'):
     run_lib.run(_tiny_config(model_dir, num_filters=8),

@@ -36,6 +36,7 @@ def _dataset(n=128, batch_size=32, with_labels=False):
   return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
 
 
+@pytest.mark.slow
 def test_fit_lowers_validation_bits_per_dim():
   model = tfp_realnvp.FlowModel(_small_model())
   model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))

@@ -86,8 +86,9 @@ def require_context(context, context_shape, name):
   if context_shape is None and context is not None:
     raise ValueError(f'{name} takes no context; it was given one.')
   if context_shape is not None and context is None:
+    shape = ', '.join(map(str, context_shape))
     raise ValueError(f'{name} is conditioned on a context: pass `context` '
-                     f'(float, shape (batch, {", ".join(map(str, context_shape))})).')
+                     f'(float, shape (batch, {shape})).')
 
 
 def condition_name(flow):
