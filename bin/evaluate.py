@@ -35,7 +35,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
-    flow = loading.load_flow(FLAGS.model)
+    flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     batches, dataset, split = loading.evaluation_data(
         FLAGS.model, flow, batch_size=FLAGS.batch_size,
         **flags_lib.data_options())

@@ -79,7 +79,7 @@ def main(argv):
         f'--figure=manifold needs 4 --examples, got {len(indices)}.')
   output = FLAGS.output or f'{FLAGS.figure}.png'
   try:
-    flow = loading.load_flow(FLAGS.model)
+    flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     if len(flow.event_shape) != 3:
       raise ValueError('Latent figures need an image model.')
     images, labels = loading.examples(FLAGS.model, flow, indices,

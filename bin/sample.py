@@ -59,14 +59,15 @@ def main(argv):
     raise app.UsageError(
         '--num_samples, --temperature and --size_factor must be positive.')
   try:
-    flow = loading.load_flow(FLAGS.model)
+    flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     if FLAGS.size_factor > 1:
       if len(flow.event_shape) != 3:
         raise ValueError('--size_factor needs an image model.')
       height, width, channels = flow.event_shape
       flow = loading.load_flow(
           FLAGS.model, image_shape=(FLAGS.size_factor * height,
-                                    FLAGS.size_factor * width, channels))
+                                    FLAGS.size_factor * width, channels),
+          weights=FLAGS.weights)
     grid, samples = loading.sample_grid(flow, FLAGS.num_samples,
                                         temperatures, FLAGS.seed,
                                         return_samples=True)

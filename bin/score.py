@@ -79,7 +79,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
-    flow = loading.load_flow(FLAGS.model)
+    flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     names, values, labels = _examples(flow, FLAGS.images, None)
     scores = scoring.score(flow, values, labels, FLAGS.batch_size)
     scoring.write_csv(FLAGS.output, names, scores)

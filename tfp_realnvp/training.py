@@ -1,5 +1,6 @@
 """Keras `fit` training of a flow by maximum likelihood, reported in bits/dim."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -104,7 +105,8 @@ class FlowModel(tf_keras.Model):
   (save its weights instead).
   """
 
-  def __init__(self, distribution, l2_scale=5e-5, clip_norm=100., **kwargs):
+  def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
+               polyak_decay=None, **kwargs):
     """Wraps `distribution`.
 
     Args:
@@ -112,10 +114,14 @@ class FlowModel(tf_keras.Model):
         `tfp_realnvp.RealNVP`; its variables become the model's.
       l2_scale: Python float >= 0, the L2 penalty on weight-norm scales.
       clip_norm: Python float > 0 or `None`, the global gradient norm limit.
+      polyak_decay: `None`, or the decay in (0, 1) of a Polyak average of
+        the trainable weights, updated after every step (see
+        `averaged_weights`).
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
-      ValueError: for an unknown event size or a negative `l2_scale`.
+      ValueError: for an unknown event size, a negative `l2_scale` or a
+        `polyak_decay` outside (0, 1).
     """
     kwargs.setdefault('dtype', distribution.dtype)
     super().__init__(**kwargs)
@@ -126,9 +132,29 @@ class FlowModel(tf_keras.Model):
       raise ValueError(f'`l2_scale` must be >= 0, got {l2_scale}.')
     if clip_norm is not None and clip_norm <= 0:
       raise ValueError(f'`clip_norm` must be positive or None, got {clip_norm}.')
+    if polyak_decay is not None and not 0. < polyak_decay < 1.:
+      raise ValueError(
+          f'`polyak_decay` must be None or in (0, 1), got {polyak_decay!r}.')
     self.distribution = distribution
     self.l2_scale = float(l2_scale)
     self.clip_norm = clip_norm
+    self.polyak_decay = None if polyak_decay is None else float(polyak_decay)
+    self.polyak_averages = []
+    self.polyak_updates = None
+    if polyak_decay is not None:
+      # Replicas apply the same all-reduced update, so they compute the same
+      # average; ONLY_FIRST_REPLICA keeps one value and lets replicas assign.
+      def average_variable(name, initial):
+        return tf.Variable(
+            initial, trainable=False, name=name,
+            synchronization=tf.VariableSynchronization.ON_WRITE,
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+      self.polyak_averages = [
+          average_variable(f'polyak_average_{i}', tf.zeros_like(w))
+          for i, w in enumerate(distribution.trainable_variables)]
+      self.polyak_updates = average_variable(
+          'polyak_updates', tf.zeros([], tf.float32))
     self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
     self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
@@ -156,7 +182,7 @@ class FlowModel(tf_keras.Model):
           'and rebuild the distribution in code before loading them.')
     return dict(flow=model_lib.flow_config(self.distribution),
                 l2_scale=self.l2_scale, clip_norm=self.clip_norm,
-                name=self.name)
+                polyak_decay=self.polyak_decay, name=self.name)
 
   @classmethod
   def from_config(cls, config, custom_objects=None):
@@ -183,8 +209,11 @@ class FlowModel(tf_keras.Model):
 
   def _flow_variables(self):
     # tf.Module orders variables by attribute name, so a model rebuilt from
-    # the same config lists them in the same order.
-    return list(self.distribution.variables)
+    # the same config lists them in the same order; the Polyak averages
+    # follow the weights they average.
+    averages = list(self.polyak_averages) + (
+        [self.polyak_updates] if self.polyak_averages else [])
+    return list(self.distribution.variables) + averages
 
   # The `.keras` format walks Keras layers and new-style optimizers only: the
   # flow's bijectors are tf.Modules, and a legacy optimizer (bin/train.py's
@@ -282,11 +311,79 @@ class FlowModel(tf_keras.Model):
     else:
       self.optimizer.apply_gradients(zip(gradients, variables),
                                      skip_gradients_aggregation=True)
+    self._update_polyak_averages()
     # A non-finite gradient makes the step's reported loss non-finite too,
     # so a guard watching the loss stops before the weights are saved.
     nll_sum = tf.where(tf.math.is_finite(gradient_norm), nll_sum,
                        tf.constant(float('nan'), nll_sum.dtype))
     return self._update_metrics(nll_sum, local_count, regularization)
+
+  def _update_polyak_averages(self):
+    """`a <- d a + (1 - d) w` for every weight, and one more update counted."""
+    if not self.polyak_averages:
+      return
+    decay = self.polyak_decay
+    weights = self.distribution.trainable_variables
+    for average, weight in zip(self.polyak_averages, weights):
+      average.assign(decay * average
+                     + (1. - decay) * tf.cast(weight, average.dtype))
+    self.polyak_updates.assign_add(1.)
+
+  def debiased_polyak_averages(self):
+    """The averages divided by `1 - d**t` (as Adam's moments), or `None`.
+
+    Zero-initialised averages start biased toward zero; after `t` updates
+    the debiased value is `sum_i (1 - d) d**(t-1-i) w_i / (1 - d**t)`, a
+    weighted mean of the weights seen. `None` when there is no average yet.
+    """
+    if not self.polyak_averages or float(self.polyak_updates.numpy()) == 0.:
+      return None
+    correction = 1. - self.polyak_decay ** self.polyak_updates
+    return [average / tf.cast(correction, average.dtype)
+            for average in self.polyak_averages]
+
+  @contextlib.contextmanager
+  def averaged_weights(self):
+    """Within the block, the flow's weights are their Polyak averages.
+
+    Evaluation, sampling and export inside it use the averaged model; the
+    raw weights come back on exit (also on an exception). Without averaging
+    (or before the first update) the weights are left as they are.
+    """
+    averages = self.debiased_polyak_averages()
+    if averages is None:
+      yield
+      return
+    weights = self.distribution.trainable_variables
+    raw = [tf.identity(weight) for weight in weights]
+    for weight, average in zip(weights, averages):
+      weight.assign(tf.cast(average, weight.dtype))
+    try:
+      yield
+    finally:
+      for weight, value in zip(weights, raw):
+        weight.assign(value)
+
+  def use_polyak_averages(self):
+    """Sets the flow's weights to their Polyak averages for good (loading)."""
+    averages = self.debiased_polyak_averages()
+    if averages is not None:
+      for weight, average in zip(self.distribution.trainable_variables,
+                                 averages):
+        weight.assign(tf.cast(average, weight.dtype))
+    return averages is not None
+
+  def evaluate(self, *args, averaged=True, **kwargs):
+    """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
+
+    `fit`'s validation calls this too, so with averaging its
+    `val_bits_per_dim` is the averaged model's; `averaged=False` evaluates
+    the raw weights.
+    """
+    if not averaged:
+      return super().evaluate(*args, **kwargs)
+    with self.averaged_weights():
+      return super().evaluate(*args, **kwargs)
 
   def test_step(self, data):
     nll_sum, local_count, _ = self._negative_log_likelihood(

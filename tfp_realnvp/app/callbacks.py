@@ -190,7 +190,9 @@ class EpochFigures(tf_keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     # Every worker samples (reading batch-norm statistics may be a
     # collective across workers); only the chief writes.
-    pixels = self._sample().numpy() if self._is_image else None
+    # The averaged model's samples, when the run keeps a Polyak average.
+    with self.model.averaged_weights():
+      pixels = self._sample().numpy() if self._is_image else None
     if not self._is_chief:
       return
     with self._writer.as_default(step=epoch):

@@ -78,6 +78,11 @@ class TrainConfig:
   decay_rate: float = _setting(
       0.1, 'Exponential decay: the factor per --decay_steps.')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
+  polyak_decay: float = _setting(
+      0.0, 'Decay of a Polyak (exponential moving) average of the weights, '
+      'e.g. 0.999; 0 keeps none. Validation, sample grids, the SavedModel '
+      'and the tools then use the averaged weights (--weights=raw for the '
+      'others).')
   bn_momentum: float = _setting(
       0.99, "Momentum of every batch norm's debiased moving averages.")
   seed: int = _setting(0, 'Random seed.')
@@ -143,6 +148,9 @@ def check_config(config):
   if not 0. < config.decay_rate <= 1.:
     raise ValueError(
         f'--decay_rate must be in (0, 1], got {config.decay_rate!r}.')
+  if not 0. <= config.polyak_decay < 1.:
+    raise ValueError(f'--polyak_decay must be in [0, 1) (0: no average), got '
+                     f'{config.polyak_decay!r}.')
   if not 0. <= config.bn_momentum < 1.:
     raise ValueError(
         f'--bn_momentum must be in [0, 1), got {config.bn_momentum!r}.')

@@ -86,10 +86,14 @@ def config_from_flags(config_class, flag_values=FLAGS):
 
 
 def define_model_flag():
-  """`--model`: a training run directory or a SavedModel (required)."""
+  """`--model` (a run directory or a SavedModel, required) and `--weights`."""
   _own(flags.DEFINE_string(
       'model', None, 'A bin/train.py --model_dir or a SavedModel directory.'))
   flags.mark_flag_as_required('model')
+  _own(flags.DEFINE_enum(
+      'weights', 'averaged', ['averaged', 'raw'],
+      "A run directory's Polyak-averaged weights (if it kept an average: "
+      "--polyak_decay) or its raw trained weights."))
 
 
 def define_data_flags(what='Dataset'):

@@ -41,7 +41,10 @@ def run_config(path):
   return config_lib.read_json(config_path)
 
 
-def load_distribution(model_dir, image_shape=None):
+WEIGHTS = ('averaged', 'raw')
+
+
+def load_distribution(model_dir, image_shape=None, weights='averaged'):
   """Rebuilds the model of a run and restores its latest checkpoint.
 
   Args:
@@ -49,6 +52,9 @@ def load_distribution(model_dir, image_shape=None):
     image_shape: `None`, or another `(H, W, C)` to build the trained image
       model at (paper App. C: the couplings are fully convolutional and batch
       norm is per channel, so the weights fit any size the scales divide).
+    weights: `'averaged'`: the Polyak averages of a run that kept them
+      (`--polyak_decay`), else the trained weights; `'raw'`: the trained
+      weights.
 
   Returns:
     `(distribution, config_dict)`, the distribution in the state of the last
@@ -78,12 +84,17 @@ def load_distribution(model_dir, image_shape=None):
     if description.get('num_scales') is None:
       description['num_scales'] = model_lib.default_num_scales(trained_shape)
     description['image_shape'] = list(image_shape)
+  if weights not in WEIGHTS:
+    raise ValueError(f'`weights` must be one of {WEIGHTS}, got {weights!r}.')
   distribution = model_lib.flow_from_config(description)
-  flow_model = training.FlowModel(distribution)
+  flow_model = training.FlowModel(
+      distribution, polyak_decay=config.get('polyak_decay') or None)
   status = tf.train.Checkpoint(model=flow_model).restore(checkpoint)
   # Every variable of the model must come from the checkpoint; only the
   # optimizer state, not needed here, is left unread.
   status.assert_existing_objects_matched().expect_partial()
+  if weights == 'averaged':
+    flow_model.use_polyak_averages()
   return distribution, config
 
 
@@ -167,7 +178,7 @@ class SavedFlow:
         **self._condition_kwargs(labels, context))[self._data_name]
 
 
-def load_flow(path, image_shape=None):
+def load_flow(path, image_shape=None, weights='averaged'):
   """Loads a flow from a run directory or a SavedModel.
 
   Args:
@@ -176,6 +187,9 @@ def load_flow(path, image_shape=None):
     image_shape: `None`, or another `(H, W, C)` to build a run directory's
       image model at (e.g. twice the trained size, paper App. C); a
       SavedModel's functions have their trained shape.
+    weights: a run directory's `'averaged'` (Polyak, if the run kept an
+      average) or `'raw'` weights; see `load_distribution`. A SavedModel
+      holds the weights it was exported with (a run exports the averaged).
 
   Returns:
     The restored `tfp_realnvp` model (a run directory) or a `SavedFlow`;
@@ -188,7 +202,11 @@ def load_flow(path, image_shape=None):
     raise ValueError(f'{path!r} is not a directory: pass a bin/train.py '
                      '--model_dir or a SavedModel directory.')
   if run_config(path) is not None:
-    return load_distribution(path, image_shape)[0]
+    return load_distribution(path, image_shape, weights)[0]
+  if weights != 'averaged':
+    raise ValueError(
+        f'{path!r} is not a training run directory: a SavedModel holds the '
+        'weights it was exported with; --weights=raw needs the run directory.')
   if image_shape is not None:
     raise ValueError(
         f'{path!r} is not a training run directory: only a run directory '
