@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import data
+from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
 
@@ -310,3 +312,52 @@ def test_a_whole_run_works_on_a_non_local_filesystem():
   np.testing.assert_allclose(from_checkpoint.bits_per_dim(pixels),
                              from_saved_model.bits_per_dim(pixels), rtol=1e-5)
   assert loading.sample_grid(from_saved_model, 4).shape == (17, 17, 1)
+
+
+class _CountsSteps(tf_keras.callbacks.Callback):
+
+  def __init__(self):
+    super().__init__()
+    self.steps = 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    self.steps += 1
+
+
+def _logged_validation(model_dir):
+  """{step: validation bits/dim} from the every-N-steps TensorBoard log."""
+  figures = {}
+  for path in (model_dir / 'tensorboard' / 'validation_by_step').glob(
+      'events.out.*'):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for value in event.summary.value:
+        if value.tag == 'validation_bits_per_dim':
+          figures[event.step] = float(tf.make_ndarray(value.tensor))
+  return figures
+
+
+@pytest.mark.slow
+def test_validation_every_steps_keeps_the_best_checkpoint(tmp_path):
+  counter = _CountsSteps()
+  config = _tiny_config(tmp_path, steps_per_epoch=4, validation_every_steps=1,
+                        validation_examples=16, learning_rate=5e-2)
+  run_lib.run(config, datasets=_injected_datasets(), callbacks=[counter])
+  assert counter.steps == 4  # the extra callback ran with the run's own
+  figures = _logged_validation(tmp_path)
+  assert sorted(figures) == [1, 2, 3, 4]
+  best = json.loads(
+      (tmp_path / 'checkpoints' / 'best' / 'best.json').read_text())
+  best_step = min(figures, key=figures.get)
+  assert best['step'] == best_step
+  assert best['bits_per_dim'] == pytest.approx(figures[best_step], rel=1e-6)
+  # The checkpoint holds that step's model: it scores the same on the same
+  # 16 validation examples.
+  model = tfp_realnvp.FlowModel(config_lib.build_flow(config, (8, 8, 1), None))
+  checkpoint = tf.train.latest_checkpoint(str(tmp_path / 'checkpoints' /
+                                              'best'))
+  assert checkpoint.endswith(f'-{best_step}')
+  tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+  validation = _injected_datasets()[1].unbatch().take(16).batch(64)
+  assert tfp_realnvp.evaluate_bits_per_dim(
+      model.distribution, validation) == pytest.approx(best['bits_per_dim'],
+                                                       rel=1e-5)

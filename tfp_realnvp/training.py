@@ -12,9 +12,9 @@ from tfp_realnvp import compat
 from tfp_realnvp import model as model_lib
 from tfp_realnvp import networks
 
-__all__ = ['FlowModel', 'WarmupDecay', 'evaluate_bits_per_dim',
-           'log_prob_in_mode', 'recompute_batch_norm_statistics',
-           'split_batch']
+__all__ = ['BitsPerDimEvaluator', 'FlowModel', 'WarmupDecay',
+           'evaluate_bits_per_dim', 'log_prob_in_mode',
+           'recompute_batch_norm_statistics', 'split_batch']
 
 
 def split_batch(data, distribution):
@@ -476,6 +476,34 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   return count
 
 
+class BitsPerDimEvaluator:
+  """Mean bits/dim of a flow over datasets, with one traced function.
+
+  `evaluate_bits_per_dim` for repeated use (validation every N steps): the
+  function is traced once per input signature, not once per call.
+  """
+
+  def __init__(self, flow):
+    self._flow = flow
+
+    @tf.function(autograph=False)
+    def bits_per_dim(values, condition):
+      return flow.bits_per_dim(values,
+                               **model_lib.condition_kwargs(flow, condition))
+
+    self._bits_per_dim = bits_per_dim
+
+  def __call__(self, dataset):
+    total, count = 0., 0
+    for data in dataset:
+      values = self._bits_per_dim(*split_batch(data, self._flow)).numpy()
+      total += float(np.sum(values))
+      count += len(values)
+    if not count:
+      raise ValueError('The evaluation dataset is empty.')
+    return total / count
+
+
 def evaluate_bits_per_dim(flow, dataset):
   """Mean bits/dim of `flow` in evaluation mode over a batched dataset.
 
@@ -491,20 +519,7 @@ def evaluate_bits_per_dim(flow, dataset):
   Raises:
     ValueError: for an empty dataset or missing labels.
   """
-
-  @tf.function(autograph=False)
-  def bits_per_dim(values, condition):
-    return flow.bits_per_dim(values,
-                             **model_lib.condition_kwargs(flow, condition))
-
-  total, count = 0., 0
-  for data in dataset:
-    values = bits_per_dim(*split_batch(data, flow)).numpy()
-    total += float(np.sum(values))
-    count += len(values)
-  if not count:
-    raise ValueError('The evaluation dataset is empty.')
-  return total / count
+  return BitsPerDimEvaluator(flow)(dataset)
 
 
 DECAYS = ('cosine', 'exponential')

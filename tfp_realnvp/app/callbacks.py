@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import figures
 
@@ -21,6 +22,7 @@ __all__ = [
     'Checkpoints',
     'EpochFigures',
     'NonFiniteLossError',
+    'PeriodicValidation',
     'SaveOnSignal',
     'StopOnNonFiniteLoss',
     'TrainingInterrupted',
@@ -211,3 +213,51 @@ def _learning_rate(optimizer, step):
   if callable(rate):
     rate = rate(step)
   return tf.cast(rate, tf.float32)
+
+
+class PeriodicValidation(tf_keras.callbacks.Callback):
+  """Validates every N steps and keeps the best-by-validation checkpoint.
+
+  The figure is the validation bits/dim of the averaged weights when the
+  model keeps a Polyak average (`FlowModel.averaged_weights`), else of the
+  weights; it goes to TensorBoard as `validation_bits_per_dim` by step. A
+  lower figure than any before replaces the checkpoint in
+  `config.best_checkpoint_dir(model_dir)` (the model, its weights as
+  trained) and `best.json` beside it says which step and figure it holds,
+  so a resumed run keeps comparing against it.
+  """
+
+  def __init__(self, validation_data, every_steps, model_dir, log_dir,
+               is_chief):
+    super().__init__()
+    self._data = validation_data
+    self._every = int(every_steps)
+    self._dir = config_lib.best_checkpoint_dir(model_dir)
+    self._record = os.path.join(self._dir, 'best.json')
+    self._writer = tf.summary.create_file_writer(
+        os.path.join(log_dir, 'validation_by_step'))
+    self._is_chief = is_chief
+    self._manager = None
+    self._best = math.inf
+
+  def on_train_begin(self, logs=None):
+    self._evaluate = training.BitsPerDimEvaluator(self.model.distribution)
+    self._manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=self.model), self._dir, max_to_keep=1)
+    if tf.io.gfile.exists(self._record):
+      self._best = config_lib.read_json(self._record)['bits_per_dim']
+
+  def on_train_batch_end(self, batch, logs=None):
+    step = int(self.model.optimizer.iterations.numpy())
+    if step % self._every:
+      return
+    with self.model.averaged_weights():
+      bits_per_dim = self._evaluate(self._data)
+    with self._writer.as_default(step=step):
+      tf.summary.scalar('validation_bits_per_dim', bits_per_dim)
+    self._writer.flush()
+    if bits_per_dim < self._best and self._is_chief:
+      self._best = bits_per_dim
+      self._manager.save(checkpoint_number=step)
+      config_lib.write_json(self._record,
+                            dict(step=step, bits_per_dim=bits_per_dim))

@@ -48,6 +48,13 @@ class TrainConfig:
       'eight_gaussians, checkerboard) or a TFDS name.')
   data_dir: str | None = _setting(None, 'TFDS data directory.')
   validation_split: str = _setting('test', 'TFDS split for validation.')
+  validation_examples: int | None = _setting(
+      None, 'Validate on at most this many examples (default: the whole '
+      'split), so validation stays cheap on large test sets.')
+  validation_every_steps: int = _setting(
+      0, 'Also validate every N training steps (the averaged weights, if '
+      'any), log it to TensorBoard and keep the best-by-validation '
+      'checkpoint in <model_dir>/checkpoints/best; 0: epoch ends only.')
   model_dir: str | None = _setting(
       None, 'Where checkpoints, logs, samples and the SavedModel go '
       '(default: runs/<dataset>); resumed if it holds a checkpoint.')
@@ -120,6 +127,11 @@ def checkpoint_dir(model_dir):
   return os.path.join(model_dir, 'checkpoints', 'chief')
 
 
+def best_checkpoint_dir(model_dir):
+  """Where a run keeps its best-by-validation checkpoint."""
+  return os.path.join(model_dir, 'checkpoints', 'best')
+
+
 def default_model_dir(dataset):
   """`runs/<dataset>`, the model directory when none is given."""
   return os.path.join('runs', dataset.replace('/', '_'))
@@ -138,7 +150,14 @@ def check_config(config):
     value = getattr(config, name)
     if value is not None and value < (0 if name == 'num_res_blocks' else 1):
       raise ValueError(f'--{name} must be positive, got {value!r}.')
-  for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps'):
+  if config.validation_examples is not None and config.validation_examples < 1:
+    raise ValueError('--validation_examples must be positive, got '
+                     f'{config.validation_examples!r}.')
+  if config.validation_every_steps and config.strategy == 'multi_worker':
+    raise ValueError('--validation_every_steps is not supported with '
+                     '--strategy=multi_worker yet; validate at epoch ends.')
+  for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps',
+               'validation_every_steps'):
     if getattr(config, name) < 0:
       raise ValueError(f'--{name} must be >= 0, got '
                        f'{getattr(config, name)!r}.')

@@ -106,7 +106,7 @@ def _training_steps(model):
   return int(model.optimizer.iterations.numpy())
 
 
-def run(config, datasets=None, strategy=None):
+def run(config, datasets=None, strategy=None, callbacks=()):
   """Trains a Real NVP as configured and returns its results.
 
   Running the same configuration again resumes from the last checkpoint in
@@ -119,6 +119,7 @@ def run(config, datasets=None, strategy=None):
     strategy: optional `tf.distribute.Strategy` (default: the one
       `config.strategy` names). The global batch is `config.batch_size`,
       split across replicas; batch norm uses statistics of the global batch.
+    callbacks: more Keras callbacks for `fit`, after the run's own.
 
   Returns:
     A dict with the final `validation_bits_per_dim`, the per-epoch
@@ -141,6 +142,9 @@ def run(config, datasets=None, strategy=None):
   model_dir = config.model_dir or config_lib.default_model_dir(config.dataset)
   export_dir = config.export_dir or os.path.join(model_dir, 'export')
   train_data, validation_data = datasets or _datasets(config)
+  if config.validation_examples:
+    validation_data = validation_data.unbatch().take(
+        config.validation_examples).batch(config.batch_size)
   train_data = _shard_by_example(train_data)
   validation_data = _shard_by_example(validation_data)
   element_spec = train_data.element_spec
@@ -193,6 +197,7 @@ def run(config, datasets=None, strategy=None):
                                           config.checkpoint_every_steps,
                                           config.learning_rate)
   save_on_signal = callbacks_lib.SaveOnSignal(checkpoints)
+  extra_callbacks = list(callbacks)
   callbacks = [
       callbacks_lib.StopOnNonFiniteLoss(
           config.learning_rate, config_lib.checkpoint_dir(model_dir)),
@@ -204,6 +209,11 @@ def run(config, datasets=None, strategy=None):
                                  config.num_samples, config.temperature,
                                  config.seed, is_chief),
   ]
+  if config.validation_every_steps:
+    callbacks.append(callbacks_lib.PeriodicValidation(
+        validation_data, config.validation_every_steps, model_dir, log_dir,
+        is_chief))
+  callbacks += extra_callbacks
   num_parameters = int(sum(np.prod(v.shape)
                            for v in distribution.trainable_variables))
   checkpoint = tf.train.latest_checkpoint(
