@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -14,7 +15,8 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
        '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
-       '--strategy=mirrored', f'--model_dir={tmp_path}'],
+       '--strategy=mirrored', '--log_every_steps=1',
+       f'--model_dir={tmp_path}'],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
@@ -24,6 +26,14 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   assert (tmp_path / 'samples' / 'epoch_0001.png').exists()
   assert (tmp_path / 'checkpoints' / 'chief' / 'checkpoint').exists()
   assert 'Wrote the SavedModel' in result.stderr
+  # A line per step in the log, the loss of every step in TensorBoard.
+  assert 'Step 2/2: loss ' in result.stderr and 'steps/s' in result.stderr
+  steps = set()
+  for path in (tmp_path / 'tensorboard' / 'train').glob('events.out.*'):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      if any(value.tag == 'batch_loss' for value in event.summary.value):
+        steps.add(event.step)
+  assert steps >= {1, 2}, steps
   # CPU-only: no CUDA-probe error, no framework bookkeeping lines.
   for noise in ('cuInit', 'Assets written', 'Sharding callback',
                 'Writing fingerprint', 'unsupported characters'):

@@ -9,7 +9,9 @@ import math
 import os
 import signal
 import threading
+import time
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 import tf_keras
@@ -22,6 +24,7 @@ __all__ = [
     'Checkpoints',
     'EpochFigures',
     'NonFiniteLossError',
+    'ProgressLog',
     'PeriodicValidation',
     'SaveOnSignal',
     'StopOnNonFiniteLoss',
@@ -115,6 +118,47 @@ class StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
         f'lower --learning_rate (now {self._learning_rate:g}) or check the '
         'data for NaN/Inf. The last good checkpoint, in '
         f'{self._checkpoint_dir}, is unchanged; rerunning resumes from it.')
+
+
+class ProgressLog(tf_keras.callbacks.Callback):
+  """One log line every N steps: step, loss, bits/dim, speed and ETA.
+
+  For logs that are not a terminal (where Keras' progress bar is not
+  shown): a long epoch is followed step by step, not only at its end.
+  """
+
+  def __init__(self, every_steps, total_steps):
+    super().__init__()
+    self._every = int(every_steps)
+    self._total = total_steps
+    self._start = None
+    self._start_step = 0
+
+  def on_train_begin(self, logs=None):
+    self._start = time.time()
+    self._start_step = int(self.model.optimizer.iterations.numpy())
+    if self._total is None and self.params.get('steps'):
+      self._total = self.params['steps'] * self.params['epochs']
+
+  def on_train_batch_end(self, batch, logs=None):
+    step = int(self.model.optimizer.iterations.numpy())
+    if step % self._every:
+      return
+    logs = logs or {}
+    rate = (step - self._start_step) / max(time.time() - self._start, 1e-9)
+    eta = ''
+    if self._total and rate > 0:
+      eta = f', ETA {_duration((self._total - step) / rate)}'
+    total = f'/{self._total}' if self._total else ''
+    logging.info('Step %d%s: loss %.4f, bits/dim %.4f, %.2f steps/s%s',
+                 step, total, logs.get('loss', math.nan),
+                 logs.get('bits_per_dim', math.nan), rate, eta)
+
+
+def _duration(seconds):
+  minutes, seconds = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
 class SaveOnSignal(tf_keras.callbacks.Callback):

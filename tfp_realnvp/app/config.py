@@ -69,6 +69,9 @@ class TrainConfig:
   epochs: int = _setting(50, 'Epochs.')
   steps_per_epoch: int | None = _setting(
       None, 'Steps per epoch (default: the whole split).')
+  log_every_steps: int = _setting(
+      100, 'Log a line every N steps (step, loss, bits/dim, steps/s, ETA); '
+      '0: epoch ends only. TensorBoard gets the loss of every step.')
   checkpoint_every_steps: int = _setting(
       0, 'Also checkpoint every N steps (0: each epoch only).')
   learning_rate: float = _setting(
@@ -157,7 +160,7 @@ def check_config(config):
     raise ValueError('--validation_every_steps is not supported with '
                      '--strategy=multi_worker yet; validate at epoch ends.')
   for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps',
-               'validation_every_steps'):
+               'validation_every_steps', 'log_every_steps'):
     if getattr(config, name) < 0:
       raise ValueError(f'--{name} must be >= 0, got '
                        f'{getattr(config, name)!r}.')

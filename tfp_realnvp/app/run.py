@@ -20,6 +20,7 @@ import dataclasses
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 
@@ -203,12 +204,18 @@ def run(config, datasets=None, strategy=None, callbacks=()):
           config.learning_rate, config_lib.checkpoint_dir(model_dir)),
       checkpoints,
       save_on_signal,
+      # The loss of every step, besides the epoch figures.
       tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
-                                     profile_batch=0),
+                                     profile_batch=0, update_freq=1),
       callbacks_lib.EpochFigures(distribution, model_dir, log_dir,
                                  config.num_samples, config.temperature,
                                  config.seed, is_chief),
   ]
+  if config.log_every_steps:
+    total_steps = (config.epochs * config.steps_per_epoch
+                   if config.steps_per_epoch else None)
+    callbacks.append(callbacks_lib.ProgressLog(config.log_every_steps,
+                                               total_steps))
   if config.validation_every_steps:
     callbacks.append(callbacks_lib.PeriodicValidation(
         validation_data, config.validation_every_steps, model_dir, log_dir,
@@ -226,7 +233,10 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   history = flow_model.fit(train_data, validation_data=validation_data,
                            epochs=config.epochs,
                            steps_per_epoch=config.steps_per_epoch,
-                           callbacks=callbacks, verbose=2)
+                           callbacks=callbacks,
+                           # A progress bar with ETA on a terminal; one
+                           # line per epoch in a log.
+                           verbose=1 if sys.stdout.isatty() else 2)
   train_seconds = time.time() - start
   if save_on_signal.signal_number is not None:
     name = signal.Signals(save_on_signal.signal_number).name
