@@ -6,6 +6,8 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_realnvp
+from tfp_realnvp import training
+from tfp_realnvp.app import callbacks
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
@@ -102,6 +104,29 @@ def test_average_is_identical_on_every_replica(two_cpu_strategy):
     first, second = two_cpu_strategy.experimental_local_results(average)
     np.testing.assert_array_equal(first, second)
     assert np.abs(first.numpy()).max() > 0.
+
+
+def test_epoch_health_measures_without_moving_the_statistics(three_steps,
+                                                             tmp_path):
+  model, flow, _ = three_steps
+  statistics = [v.numpy() for bn in training.batch_norms(flow)
+                for v in (bn.moving_mean, bn.moving_variance, bn.num_updates)]
+  weights = _weights(flow)
+  health = callbacks.EpochHealth(_values(5), str(tmp_path), is_chief=True)
+  health.set_model(model)
+  figures = health.health()
+  assert figures['reconstruction_error'] < 1e-4
+  assert 0. < figures['max_abs_latent'] < 100.
+  assert np.isfinite(figures['probe_bits_per_dim_evaluation'])
+  assert np.isfinite(figures['probe_bits_per_dim_training'])
+  assert (figures['probe_bits_per_dim_evaluation']
+          != figures['probe_bits_per_dim_training'])
+  after = [v.numpy() for bn in training.batch_norms(flow)
+           for v in (bn.moving_mean, bn.moving_variance, bn.num_updates)]
+  for before, now in zip(statistics, after):
+    np.testing.assert_array_equal(now, before)
+  for before, now in zip(weights, _weights(flow)):
+    np.testing.assert_array_equal(now, before)
 
 
 def test_bad_decays_are_refused():

@@ -34,6 +34,14 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
       if any(value.tag == 'batch_loss' for value in event.summary.value):
         steps.add(event.step)
   assert steps >= {1, 2}, steps
+  # The epoch's health line, and its figures in TensorBoard.
+  assert 'Health after epoch 1: reconstruction error' in result.stderr
+  tags = set()
+  for path in (tmp_path / 'tensorboard' / 'health').glob('events.out.*'):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      tags.update(value.tag for value in event.summary.value)
+  assert {'health/reconstruction_error', 'health/max_abs_latent',
+          'health/probe_bits_per_dim_evaluation'} <= tags, tags
   # CPU-only: no CUDA-probe error, no framework bookkeeping lines.
   for noise in ('cuInit', 'Assets written', 'Sharding callback',
                 'Writing fingerprint', 'unsupported characters'):

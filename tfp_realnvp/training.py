@@ -13,7 +13,7 @@ from tfp_realnvp import model as model_lib
 from tfp_realnvp import networks
 
 __all__ = ['BitsPerDimEvaluator', 'FlowModel', 'WarmupDecay',
-           'evaluate_bits_per_dim', 'log_prob_in_mode',
+           'batch_norms', 'evaluate_bits_per_dim', 'log_prob_in_mode',
            'recompute_batch_norm_statistics', 'split_batch']
 
 
@@ -413,7 +413,7 @@ class FlowModel(tf_keras.Model):
     return {m.name: m.result() for m in self.metrics}
 
 
-def _batch_norms(module):
+def batch_norms(module):
   """Every batch norm (bijector or network layer) inside `module`."""
   kinds = (rnvp_bijectors.BatchNormalization, networks.BatchNorm)
   return [m for m in module.submodules if isinstance(m, kinds)]
@@ -443,21 +443,21 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   Raises:
     ValueError: if `distribution` holds no batch norm, or `dataset` no batch.
   """
-  batch_norms = _batch_norms(distribution)
-  if not batch_norms:
+  norms = batch_norms(distribution)
+  if not norms:
     raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
 
   @tf.function(autograph=False)
   def batch_statistics(images, condition):
     # With the count at zero, one debiased update stores the batch's own
     # statistics, which are then read back.
-    for bn in batch_norms:
+    for bn in norms:
       bn.num_updates.assign(tf.zeros_like(bn.num_updates))
     log_prob = log_prob_in_mode(distribution, images, condition,
                                 training=True)
     with tf.control_dependencies([log_prob]):
       return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
-              for bn in batch_norms]
+              for bn in norms]
 
   sums, count = None, 0
   for data in dataset:
@@ -469,7 +469,7 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     count += 1
   if not count:
     raise ValueError('`dataset` yielded no batch.')
-  for bn, (mean_sum, variance_sum) in zip(batch_norms, sums):
+  for bn, (mean_sum, variance_sum) in zip(norms, sums):
     bn.moving_mean.assign(mean_sum / count)
     bn.moving_variance.assign(variance_sum / count)
     bn.num_updates.assign(tf.cast(count, bn.num_updates.dtype))

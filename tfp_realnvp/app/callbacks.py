@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import model as model_lib
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import figures
@@ -23,6 +24,7 @@ from tfp_realnvp.app import figures
 __all__ = [
     'Checkpoints',
     'EpochFigures',
+    'EpochHealth',
     'NonFiniteLossError',
     'ProgressLog',
     'PeriodicValidation',
@@ -118,6 +120,81 @@ class StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
         f'lower --learning_rate (now {self._learning_rate:g}) or check the '
         'data for NaN/Inf. The last good checkpoint, in '
         f'{self._checkpoint_dir}, is unchanged; rerunning resumes from it.')
+
+
+class EpochHealth(tf_keras.callbacks.Callback):
+  """A health line each epoch, on a fixed probe batch, in the log and TensorBoard.
+
+  On the model used for evaluation (the Polyak average, if kept):
+
+  * `reconstruction_error`: max |decode(encode(x)) - x|, which grows when
+    a coupling's scales blow up long before the loss shows it;
+  * `max_abs_latent`: max |z|, far beyond a normal's few units when the
+    flow maps data outside the prior's mass;
+  * `probe_bits_per_dim_evaluation` and `..._training`: the probe's
+    bits/dim with batch norm's moving averages and with the batch's own
+    statistics (the moving averages are restored after), whose gap shows
+    stale statistics. The training-mode figure needs one replica (it reads
+    batch statistics outside `strategy.run`) and is skipped otherwise.
+  """
+
+  def __init__(self, probe, log_dir, is_chief):
+    super().__init__()
+    self._probe = probe
+    self._writer = tf.summary.create_file_writer(
+        os.path.join(log_dir, 'health'))
+    self._is_chief = is_chief
+
+  def _training_mode_bits_per_dim(self, flow, values, kwargs):
+    norms = training.batch_norms(flow)
+    saved = [[tf.identity(v) for v in
+              (bn.moving_mean, bn.moving_variance, bn.num_updates)]
+             for bn in norms]
+    try:
+      return float(tf.reduce_mean(
+          flow.bits_per_dim(values, training=True, **kwargs)))
+    finally:
+      for bn, values_before in zip(norms, saved):
+        for variable, value in zip(
+            (bn.moving_mean, bn.moving_variance, bn.num_updates),
+            values_before):
+          variable.assign(value)
+
+  def health(self):
+    """The probe's figures, a dict of Python floats (NaN where skipped)."""
+    flow = self.model.distribution
+    values, condition = training.split_batch(self._probe, flow)
+    kwargs = model_lib.condition_kwargs(flow, condition)
+    with self.model.averaged_weights():
+      latents = flow.encode(values, **kwargs)
+      reconstructed = flow.decode(latents, **kwargs)
+      figures = dict(
+          reconstruction_error=float(tf.reduce_max(
+              tf.abs(reconstructed - values))),
+          max_abs_latent=float(tf.reduce_max(tf.abs(latents))),
+          probe_bits_per_dim_evaluation=float(tf.reduce_mean(
+              flow.bits_per_dim(values, training=False, **kwargs))),
+          probe_bits_per_dim_training=math.nan)
+      if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        figures['probe_bits_per_dim_training'] = (
+            self._training_mode_bits_per_dim(flow, values, kwargs))
+    return figures
+
+  def on_epoch_end(self, epoch, logs=None):
+    figures = self.health()
+    if not self._is_chief:
+      return
+    logging.info(
+        'Health after epoch %d: reconstruction error %.3g, max |latent| '
+        '%.3g, probe bits/dim %.4f (evaluation) vs %.4f (training mode)',
+        epoch + 1, figures['reconstruction_error'],
+        figures['max_abs_latent'], figures['probe_bits_per_dim_evaluation'],
+        figures['probe_bits_per_dim_training'])
+    with self._writer.as_default(step=epoch + 1):
+      for name, value in figures.items():
+        if not math.isnan(value):
+          tf.summary.scalar(f'health/{name}', value)
+    self._writer.flush()
 
 
 class ProgressLog(tf_keras.callbacks.Callback):

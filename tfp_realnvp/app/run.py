@@ -211,6 +211,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                                  config.num_samples, config.temperature,
                                  config.seed, is_chief),
   ]
+  probe = next(iter(validation_data))
+  callbacks.append(callbacks_lib.EpochHealth(probe, log_dir, is_chief))
   if config.log_every_steps:
     total_steps = (config.epochs * config.steps_per_epoch
                    if config.steps_per_epoch else None)
