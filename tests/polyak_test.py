@@ -94,6 +94,7 @@ def test_average_is_checkpointed_and_saved_in_keras_files(three_steps,
       np.testing.assert_array_equal(mine, theirs)
 
 
+@pytest.mark.slow
 def test_average_is_identical_on_every_replica(two_cpu_strategy):
   with two_cpu_strategy.scope():
     model = _compiled(_flow())

@@ -136,6 +136,7 @@ def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
   np.testing.assert_allclose(density.sum() * cell_area, 1., atol=0.02)
 
 
+@pytest.mark.slow
 def test_fit_of_a_conditional_model_learns_from_the_labels():
   distribution = tfp_realnvp.ConditionalRealNVP(
       (8, 8, 1), num_classes=4, num_scales=2, num_res_blocks=1, num_filters=8,
@@ -177,7 +178,10 @@ def _evaluation_and_training_bits_per_dim(distribution, pixels):
 
 
 @pytest.mark.parametrize('overrides', [
-    {}, dict(num_res_blocks=8, num_filters=4)], ids=['digits', 'cifar10_depth'])
+    {},
+    pytest.param(dict(num_res_blocks=8, num_filters=4),
+                 marks=pytest.mark.slow),
+], ids=['digits', 'cifar10_depth'])
 def test_evaluation_mode_is_usable_after_three_high_rate_steps(overrides):
   # The debiased moving averages: without them evaluation mode barely
   # normalizes early on and the error compounds through the couplings
