@@ -92,15 +92,19 @@ def _shard_by_example(dataset):
 def _datasets(config):
   """(train, validation) datasets for the configured data."""
   # A recipe of None is the paper's for the dataset (data.paper_defaults).
-  recipe = config.recipe
   return (data.training_dataset(config.dataset, config.data_dir,
-                                config.batch_size, recipe, config.download,
-                                config.seed, config.flip,
+                                config.batch_size, config.recipe,
+                                config.download, config.seed, config.flip,
                                 with_labels=config.conditional),
-          data.evaluation_dataset(config.dataset, config.validation_split,
-                                  config.data_dir, config.batch_size, recipe,
-                                  config.download, config.seed + 1,
-                                  with_labels=config.conditional))
+          _validation_dataset(config))
+
+
+def _validation_dataset(config):
+  return data.evaluation_dataset(config.dataset, config.validation_split,
+                                 config.data_dir, config.batch_size,
+                                 config.recipe, config.download,
+                                 config.seed + 1,
+                                 with_labels=config.conditional)
 
 
 def _training_steps(model):
@@ -211,7 +215,11 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                                  config.num_samples, config.temperature,
                                  config.seed, is_chief),
   ]
-  probe = next(iter(validation_data))
+  # From its own copy of the validation data: each pass over a dataset
+  # draws the next epoch's dequantization noise, so taking the probe from
+  # the validation set itself would shift every later validation figure.
+  probe = next(iter(validation_data if datasets
+                    else _validation_dataset(config)))
   callbacks.append(callbacks_lib.EpochHealth(probe, log_dir, is_chief))
   if config.log_every_steps:
     total_steps = (config.epochs * config.steps_per_epoch
