@@ -76,7 +76,8 @@ class TestRunOutputsAndResume:
     assert tf.train.latest_checkpoint(
         str(model_dir / 'checkpoints' / 'chief')) is not None
     events = list((model_dir / 'tensorboard').rglob('events.out.tfevents.*'))
-    assert {p.parent.name for p in events} == {'train', 'validation'}
+    assert {p.parent.name for p in events} == {'train', 'validation',
+                                               'health'}
     _assert_png(model_dir / 'samples' / 'epoch_0001.png')
     assert (model_dir / 'export' / '2' / 'saved_model.pb').exists()
     assert first['saved_model'] == str(model_dir / 'export' / '2')
