@@ -189,11 +189,6 @@ class FlowModel(tf_keras.Model):
     config = dict(config)
     return cls(model_lib.flow_from_config(config.pop('flow')), **config)
 
-  def build_from_config(self, config):
-    # Built from the start; Keras' default would call the model on float
-    # placeholders, which labels cannot be.
-    del config
-
   def save(self, filepath, *args, **kwargs):
     """`tf_keras.Model.save`; the `.keras` format, refusing legacy `.h5`."""
     save_format = kwargs.get('save_format')
@@ -329,6 +324,9 @@ class FlowModel(tf_keras.Model):
                      + (1. - decay) * tf.cast(weight, average.dtype))
     self.polyak_updates.assign_add(1.)
 
+  def _has_polyak_averages(self):
+    return bool(self.polyak_averages) and float(self.polyak_updates) > 0.
+
   def debiased_polyak_averages(self):
     """The averages divided by `1 - d**t` (as Adam's moments), or `None`.
 
@@ -336,7 +334,7 @@ class FlowModel(tf_keras.Model):
     the debiased value is `sum_i (1 - d) d**(t-1-i) w_i / (1 - d**t)`, a
     weighted mean of the weights seen. `None` when there is no average yet.
     """
-    if not self.polyak_averages or float(self.polyak_updates.numpy()) == 0.:
+    if not self._has_polyak_averages():
       return None
     correction = 1. - self.polyak_decay ** self.polyak_updates
     return [average / tf.cast(correction, average.dtype)
@@ -350,14 +348,12 @@ class FlowModel(tf_keras.Model):
     raw weights come back on exit (also on an exception). Without averaging
     (or before the first update) the weights are left as they are.
     """
-    averages = self.debiased_polyak_averages()
-    if averages is None:
+    if not self._has_polyak_averages():
       yield
       return
     weights = self.distribution.trainable_variables
     raw = [tf.identity(weight) for weight in weights]
-    for weight, average in zip(weights, averages):
-      weight.assign(tf.cast(average, weight.dtype))
+    self.use_polyak_averages()
     try:
       yield
     finally:
