@@ -51,3 +51,27 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
+
+
+@pytest.mark.slow
+def test_tiny_convergence_run_writes_the_table_and_the_curves(tmp_path):
+  output, plot = tmp_path / 'convergence.md', tmp_path / 'convergence.png'
+  result = subprocess.run(
+      [sys.executable, str(ROOT / 'bench' / 'convergence.py'), '--config=tiny',
+       '--arms=defaults,previous', '--minutes=0.4', '--eval_every_minutes=0.2',
+       '--curve_examples=64', '--test_examples=64', f'--output={output}',
+       f'--plot={plot}'],
+      capture_output=True, text=True, timeout=900, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  text = output.read_text()
+  rows = [line.strip('| ').split(' | ') for line in text.splitlines()
+          if line.startswith(('| defaults |', '| previous |'))]
+  assert [cells[0] for cells in rows] == ['defaults', 'previous']
+  defaults, previous = rows
+  # Today's defaults keep a Polyak average and train on train[:90%].
+  assert 'Polyak 0.999' in defaults[2] and 'train[:90%]' in defaults[2]
+  assert previous[6] != '-' and previous[7] == '-'
+  assert all(float(cell) > 0 for cell in defaults[5:8])
+  curve = [line for line in text.splitlines() if line.startswith('| 0.')]
+  assert len(curve) == 2
+  assert plot.read_bytes().startswith(b'\x89PNG')

@@ -54,13 +54,15 @@ def randomize_variables(module, seed=0, scale=0.3):
 def debiased_average(values, momentum):
   """The zero-debiased exponential average of `values`, oldest first.
 
-  `sum_i (1 - m) m^(t - i) x_i / (1 - m^t)`, written out as the weighted sum
-  (batch norm keeps it as a recursion, so this is an independent check).
+  `sum_i (1 - m_i) prod_{j > i}(m_j) x_i / (1 - prod_i(m_i))`, written out as
+  the weighted sum (the code keeps it as a recursion, so this is an
+  independent check). `momentum`: one float, or one per value.
   """
   num = len(values)
-  weights = [(1. - momentum) * momentum ** (num - 1 - i) for i in range(num)]
+  momenta = np.broadcast_to(np.asarray(momentum, np.float64), [num])
+  weights = [(1. - momenta[i]) * np.prod(momenta[i + 1:]) for i in range(num)]
   total = sum(w * np.asarray(v, np.float64) for w, v in zip(weights, values))
-  return total / (1. - momentum ** num)
+  return total / (1. - np.prod(momenta))
 
 
 def brute_force_log_det(fn, x, event_ndims):

@@ -9,6 +9,8 @@ import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import data
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import run as run_lib
 from tests import shared_data
 
 SHARED_TFDS_DIR = shared_data.SHARED_TFDS_DIR
@@ -104,6 +106,53 @@ def test_embedded_digits_need_no_network():
   assert np.floor(train).max() == 255.
   with pytest.raises(ValueError, match='split'):
     data.digits_dataset('validation')
+
+
+def test_dequantized_pixels_stay_below_256():
+  # A million pixels at 255: float32 rounds 255 + u up to 256 for about 8 of
+  # them, unless dequantize clamps.
+  pixels = data.dequantize(tf.fill([1000, 1000], tf.constant(255, tf.uint8)),
+                           seed=[1, 2])
+  assert float(tf.reduce_max(pixels)) < 256.
+  assert float(tf.reduce_min(pixels)) >= 255.
+
+
+def _sorted_pixels(dataset):
+  """The digits' grey levels of `dataset` as sorted rows (a multiset).
+
+  Levels, not floor(pixels): float32 rounds a rare k + u up to k + 1.
+  """
+  pixels = np.round(np.floor(np.concatenate(list(dataset))) * 16. / 255.)
+  return _lexsorted(pixels.reshape(-1, 64))
+
+
+def _lexsorted(rows):
+  return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_carved_validation_split_is_the_rest_of_the_training_split():
+  config = run_lib.TrainConfig()
+  train_split, validation_split = config_lib.splits(config)
+  assert (train_split, validation_split) == ('train[:90%]', 'train[90%:]')
+  train, validation = run_lib._datasets(config)
+  train_pixels = _sorted_pixels(train)
+  validation_pixels = _sorted_pixels(validation)
+  assert len(train_pixels) == 1350 and len(validation_pixels) == 150
+  # Together exactly the training split: nothing validated is trained on.
+  np.testing.assert_array_equal(
+      _lexsorted(np.concatenate([train_pixels, validation_pixels])),
+      _sorted_pixels(data.digits_dataset('train', 500)))
+  # A given validation split leaves the whole training split to training.
+  assert config_lib.splits(run_lib.TrainConfig(validation_split='test')) == (
+      'train', 'test')
+
+
+def test_digits_splits_slice_as_tfds_does():
+  assert len(np.concatenate(list(data.digits_dataset('test[:64]', 500)))) == 64
+  assert len(np.concatenate(list(data.digits_dataset('train[-10%:]',
+                                                     500)))) == 150
+  with pytest.raises(ValueError, match="'train\\[5:5\\]'.*empty"):
+    data.digits_dataset('train[5:5]')
 
 
 @pytest.mark.parametrize('name', sorted(data.TOY_DATASETS))

@@ -13,7 +13,7 @@ from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
 from tests import bijector_test_util
 
-_DECAY = 0.8
+_DECAY = 0.2  # Below the ramp at the third step, so both rules show.
 
 
 def _flow():
@@ -52,9 +52,11 @@ def test_average_is_the_hand_computed_debiased_average(three_steps):
   model, _, history = three_steps
   assert model.polyak_updates.numpy() == 3
   averages = model.debiased_polyak_averages()
+  # TF's ExponentialMovingAverage rule: min(d, (1 + t) / (10 + t)).
+  decays = [min(_DECAY, (1. + t) / (10. + t)) for t in range(3)]
   for index, average in enumerate(averages):
     expected = bijector_test_util.debiased_average(
-        [weights[index] for weights in history], _DECAY)
+        [weights[index] for weights in history], decays)
     np.testing.assert_allclose(average, expected, rtol=1e-5, atol=1e-7)
 
 

@@ -303,7 +303,8 @@ def test_a_whole_run_works_on_a_non_local_filesystem():
                 datasets=_injected_datasets())
   # The restored weights are the trained ones.
   pixels = _pixels(2, 7)
-  restored, saved_config = loading.load_distribution(model_dir)
+  restored, saved_config = loading.load_distribution(model_dir,
+                                                     weights='raw')
   assert saved_config['num_filters'] == 4
   np.testing.assert_allclose(restored.log_prob(pixels),
                              first['distribution'].log_prob(pixels),

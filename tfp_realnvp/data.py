@@ -5,6 +5,8 @@ noise added to the integer values), which is the event space of
 `tfp_realnvp.RealNVP`.
 """
 
+import re
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -27,6 +29,8 @@ __all__ = [
 
 # Needs no download: the default of the binaries.
 EMBEDDED_DATASET = 'digits'
+# The largest float32 below 256, the top of a dequantized pixel's range.
+_LARGEST_PIXEL = float(np.nextafter(np.float32(256.), np.float32(0.)))
 
 
 def dequantize(images, seed=None):
@@ -44,7 +48,9 @@ def dequantize(images, seed=None):
     noise = tf.random.uniform(tf.shape(images))
   else:
     noise = tf.random.stateless_uniform(tf.shape(images), seed)
-  return images + noise
+  # In float32, 255 + u rounds up to 256 for u within 2**-17 of 1 (one pixel
+  # at 255 in ~130,000): outside the support, so clamp below 256.
+  return tf.minimum(images + noise, _LARGEST_PIXEL)
 
 
 def _celeba_recipe(image):
@@ -205,6 +211,34 @@ def num_classes(name, data_dir=None):
   return int(classes)
 
 
+# The embedded digits' splits, as [start, stop) of scikit-learn's 1797 images.
+_DIGITS_SPLITS = {'train': (0, 1500), 'test': (1500, 1797)}
+# `name`, `name[a:b]`, with a and b counts or percentages, as in TFDS.
+_SPLIT_SLICE = re.compile(r'^(\w+)(?:\[(-?\d+%?)?:(-?\d+%?)?\])?$')
+
+
+def _digits_indices(split):
+  """Indices of the embedded digits' `split`, e.g. `'train[:90%]'`."""
+  match = _SPLIT_SLICE.match(split.replace(' ', ''))
+  if not match or match.group(1) not in _DIGITS_SPLITS:
+    raise ValueError(
+        f'`split` must be one of {sorted(_DIGITS_SPLITS)}, optionally sliced '
+        f"as in TFDS ('train[:90%]', 'test[:64]'), got {split!r}.")
+  start, stop = _DIGITS_SPLITS[match.group(1)]
+
+  def bound(text):
+    if text is None:
+      return None
+    if text.endswith('%'):  # Rounded to the closest example, as TFDS does.
+      return int(round(int(text[:-1]) * (stop - start) / 100.))
+    return int(text)
+
+  indices = np.arange(start, stop)[bound(match.group(2)):bound(match.group(3))]
+  if not len(indices):  # pylint: disable=g-explicit-length-test
+    raise ValueError(f'Split {split!r} of the embedded digits is empty.')
+  return indices
+
+
 def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
                    with_labels=False):
   """The embedded default: scikit-learn's bundled 8x8 handwritten digits.
@@ -214,7 +248,8 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
   models expect. `'train'` is the first 1500 images, `'test'` the remaining 297.
 
   Args:
-    split: `'train'` or `'test'`.
+    split: `'train'` or `'test'`, optionally sliced as in TFDS
+      (`'train[:90%]'`, `'train[90%:]'`, `'test[:64]'`).
     batch_size: examples per batch.
     shuffle: Python `bool`.
     seed: seed of the shuffle and the dequantization noise.
@@ -225,17 +260,15 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
     with `with_labels` of `(pixels, labels)` pairs.
 
   Raises:
-    ValueError: for an unknown split.
+    ValueError: for an unknown or empty split.
   """
-  splits = {'train': slice(0, 1500), 'test': slice(1500, None)}
-  if split not in splits:
-    raise ValueError(f'`split` must be one of {sorted(splits)}, got {split!r}.')
+  indices = _digits_indices(split)
   digits = sklearn_datasets.load_digits()
-  levels = digits.images[splits[split]]
+  levels = digits.images[indices]
   images = np.round(levels * (255. / 16.)).astype(np.uint8)[..., np.newaxis]
   examples = images
   if with_labels:
-    examples = (images, digits.target[splits[split]].astype(np.int64))
+    examples = (images, digits.target[indices].astype(np.int64))
   return _prepare(tf.data.Dataset.from_tensor_slices(examples), batch_size,
                   shuffle, False, seed, False, len(images))
 
@@ -307,7 +340,8 @@ def is_vector_dataset(name):
 
 
 def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
-                     download=True, seed=0, flip=None, with_labels=False):
+                     download=True, seed=0, flip=None, with_labels=False,
+                     split='train'):
   """The shuffled, repeatable training data of dataset `name`.
 
   Args:
@@ -320,17 +354,19 @@ def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
     seed: seed of the shuffle and the dequantization noise.
     flip: random horizontal flips; `None`: for colour images only.
     with_labels: yield `(images, labels)` (for a class-conditional model).
+    split: the split to train on, e.g. `'train[:90%]'` (ignored for toy
+      data).
 
   Returns:
-    A batched `tf.data.Dataset`: its `train` split (10000 fresh points for
-    toy data).
+    A batched `tf.data.Dataset`: its `split` (10000 fresh points for toy
+    data).
   """
   if name == EMBEDDED_DATASET:
-    return digits_dataset('train', batch_size, seed=seed,
+    return digits_dataset(split, batch_size, seed=seed,
                           with_labels=with_labels)
   if is_vector_dataset(name):
     return toy_dataset(name, 10000, batch_size, seed=seed)
-  return image_dataset(name, 'train', data_dir, batch_size, flip=flip,
+  return image_dataset(name, split, data_dir, batch_size, flip=flip,
                        recipe=recipe or paper_defaults(name)[0],
                        download=download, seed=seed, with_labels=with_labels)
 
@@ -341,8 +377,8 @@ def evaluation_dataset(name, split, data_dir=None, batch_size=64,
 
   Args:
     name: `'digits'`, a 2-D toy name or a TFDS image dataset name.
-    split: for TFDS, any split string; for digits `'train'` or `'test'`;
-      ignored for toy data (a fresh sample of 2000 points from `seed`).
+    split: for TFDS, any split string; for digits `'train'` or `'test'`,
+      optionally sliced (`'train[90%:]'`); ignored for toy data (a fresh sample of 2000 points from `seed`).
     data_dir: TFDS data directory.
     batch_size: examples per batch.
     recipe: `None` (the paper's for celeb_a and lsun/*), `'celeba'`,

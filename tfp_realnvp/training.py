@@ -106,7 +106,7 @@ class FlowModel(tf_keras.Model):
   """
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
-               polyak_decay=None, **kwargs):
+               polyak_decay=None, skip_non_finite=False, **kwargs):
     """Wraps `distribution`.
 
     Args:
@@ -116,7 +116,18 @@ class FlowModel(tf_keras.Model):
       clip_norm: Python float > 0 or `None`, the global gradient norm limit.
       polyak_decay: `None`, or the decay in (0, 1) of a Polyak average of
         the trainable weights, updated after every step (see
-        `averaged_weights`).
+        `averaged_weights`). Step `t` (from 0) uses
+        `min(polyak_decay, (1 + t) / (10 + t))`, the rule of TF's
+        `ExponentialMovingAverage(num_updates=t)`, so early in training
+        the average follows the weights closely.
+      skip_non_finite: Python `bool`. If true, a step whose loss or
+        gradient is not finite changes nothing: not the weights, not the
+        optimizer's state (its step count included), not the batch-norm
+        statistics, not the Polyak average; it is counted in the
+        `skipped_batches` metric instead of the loss. If false, it reaches
+        the weights and the step reports a NaN loss (which
+        `tfp_realnvp.app`'s runs stop at). Under a multi-replica strategy
+        it needs a `tf_keras.optimizers.legacy` optimizer.
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
@@ -139,8 +150,10 @@ class FlowModel(tf_keras.Model):
     self.l2_scale = float(l2_scale)
     self.clip_norm = clip_norm
     self.polyak_decay = None if polyak_decay is None else float(polyak_decay)
+    self.skip_non_finite = bool(skip_non_finite)
     self.polyak_averages = []
     self.polyak_updates = None
+    self.polyak_zero_share = None
     if polyak_decay is not None:
       # Replicas apply the same all-reduced update, so they compute the same
       # average; ONLY_FIRST_REPLICA keeps one value and lets replicas assign.
@@ -155,16 +168,24 @@ class FlowModel(tf_keras.Model):
           for i, w in enumerate(distribution.trainable_variables)]
       self.polyak_updates = average_variable(
           'polyak_updates', tf.zeros([], tf.float32))
+      # The product of the decays so far: the share of the zero start that
+      # the average still holds, divided out when it is read.
+      self.polyak_zero_share = average_variable(
+          'polyak_zero_share', tf.ones([], tf.float32))
     self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
     self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
+    self.skipped_tracker = (tf_keras.metrics.Sum(name='skipped_batches')
+                            if self.skip_non_finite else None)
     # The flow made every variable: nothing is left for a first call to
     # build (checkpoint restores and Keras' BackupAndRestore need it built).
     self.built = True
 
   @property
   def metrics(self):
-    return [self.loss_tracker, self.bits_per_dim_tracker]
+    trackers = [self.loss_tracker, self.bits_per_dim_tracker]
+    return trackers + ([self.skipped_tracker] if self.skipped_tracker
+                       else [])
 
   def get_config(self):
     """The flow's config and the loss settings, for the `.keras` format.
@@ -182,7 +203,8 @@ class FlowModel(tf_keras.Model):
           'and rebuild the distribution in code before loading them.')
     return dict(flow=model_lib.flow_config(self.distribution),
                 l2_scale=self.l2_scale, clip_norm=self.clip_norm,
-                polyak_decay=self.polyak_decay, name=self.name)
+                polyak_decay=self.polyak_decay,
+                skip_non_finite=self.skip_non_finite, name=self.name)
 
   @classmethod
   def from_config(cls, config, custom_objects=None):
@@ -207,7 +229,8 @@ class FlowModel(tf_keras.Model):
     # the same config lists them in the same order; the Polyak averages
     # follow the weights they average.
     averages = list(self.polyak_averages) + (
-        [self.polyak_updates] if self.polyak_averages else [])
+        [self.polyak_updates, self.polyak_zero_share]
+        if self.polyak_averages else [])
     return list(self.distribution.variables) + averages
 
   # The `.keras` format walks Keras layers and new-style optimizers only: the
@@ -278,9 +301,19 @@ class FlowModel(tf_keras.Model):
                                       local_count)
     return tf.reduce_sum(nll), local_count, global_count
 
+  def _batch_norm_statistics(self):
+    return [variable for norm in batch_norms(self.distribution)
+            for variable in (norm.moving_mean, norm.moving_variance,
+                             norm.num_updates)]
+
   def train_step(self, data):
     data = self._without_sample_weights(data)
     num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if self.skip_non_finite:
+      # Read before the forward pass updates them (automatic control
+      # dependencies keep program order), to put back after a bad batch.
+      statistics = self._batch_norm_statistics()
+      statistics_before = [tf.identity(v) for v in statistics]
     with tf.GradientTape() as tape:
       nll_sum, local_count, global_count = self._negative_log_likelihood(
           data, training=True)
@@ -300,6 +333,11 @@ class FlowModel(tf_keras.Model):
     if self.clip_norm is not None:
       gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
                                             use_norm=gradient_norm)
+    if self.skip_non_finite:
+      return self._apply_if_finite(
+          list(zip(gradients, variables)), gradient_norm, replica_loss,
+          statistics, statistics_before, nll_sum, local_count,
+          regularization)
     if legacy:
       self.optimizer.apply_gradients(zip(gradients, variables),
                                      experimental_aggregate_gradients=False)
@@ -313,30 +351,70 @@ class FlowModel(tf_keras.Model):
                        tf.constant(float('nan'), nll_sum.dtype))
     return self._update_metrics(nll_sum, local_count, regularization)
 
-  def _update_polyak_averages(self):
-    """`a <- d a + (1 - d) w` for every weight, and one more update counted."""
+  def _apply_if_finite(self, grads_and_vars, gradient_norm, replica_loss,
+                       statistics, statistics_before, nll_sum, local_count,
+                       regularization):
+    """The update of a finite step; nothing (but a count) for another."""
+    context = tf.distribute.get_replica_context()
+    # The gradient norm is already global; a replica's loss is not.
+    bad_losses = context.all_reduce(
+        tf.distribute.ReduceOp.SUM,
+        tf.cast(tf.logical_not(tf.math.is_finite(replica_loss)), tf.float32))
+    finite = tf.logical_and(tf.math.is_finite(gradient_norm),
+                            tf.equal(bad_losses, 0.))
+    with tf.control_dependencies([compat.apply_gradients_if(
+        self.optimizer, finite, grads_and_vars)]):
+      for variable, before in zip(statistics, statistics_before):
+        variable.assign(tf.where(finite, variable, before))
+    self._update_polyak_averages(finite)
+    self.skipped_tracker.update_state(
+        tf.cast(tf.logical_not(finite), tf.float32) / tf.cast(
+            tf.distribute.get_strategy().num_replicas_in_sync, tf.float32))
+    # A skipped step adds nothing to the loss and bits/dim means.
+    return self._update_metrics(
+        tf.where(finite, nll_sum, tf.zeros_like(nll_sum)),
+        tf.where(finite, local_count, tf.zeros_like(local_count)),
+        tf.where(finite, regularization, tf.zeros_like(regularization)))
+
+  def polyak_step_decay(self):
+    """The decay of the next update: `min(d, (1 + t) / (10 + t))`."""
+    updates = self.polyak_updates
+    return tf.minimum(self.polyak_decay, (1. + updates) / (10. + updates))
+
+  def _update_polyak_averages(self, finite=None):
+    """`a <- d_t a + (1 - d_t) w` for every weight; one more update counted.
+
+    With `finite` false (a skipped step) every average stays as it is.
+    """
     if not self.polyak_averages:
       return
-    decay = self.polyak_decay
+    decay = self.polyak_step_decay()
+    if finite is not None:
+      decay = tf.where(finite, decay, 1.)
     weights = self.distribution.trainable_variables
     for average, weight in zip(self.polyak_averages, weights):
       average.assign(decay * average
                      + (1. - decay) * tf.cast(weight, average.dtype))
-    self.polyak_updates.assign_add(1.)
+    self.polyak_zero_share.assign(self.polyak_zero_share * decay)
+    self.polyak_updates.assign_add(
+        1. if finite is None else tf.cast(finite, tf.float32))
 
   def _has_polyak_averages(self):
-    return bool(self.polyak_averages) and float(self.polyak_updates) > 0.
+    # .numpy(): float() cannot read a MirroredVariable.
+    return (bool(self.polyak_averages) and
+            float(self.polyak_updates.numpy()) > 0.)
 
   def debiased_polyak_averages(self):
-    """The averages divided by `1 - d**t` (as Adam's moments), or `None`.
+    """The averages divided by `1 - prod(d_i)` (as Adam's moments), or `None`.
 
     Zero-initialised averages start biased toward zero; after `t` updates
-    the debiased value is `sum_i (1 - d) d**(t-1-i) w_i / (1 - d**t)`, a
-    weighted mean of the weights seen. `None` when there is no average yet.
+    with decays `d_i` the debiased value is
+    `sum_i (1 - d_i) prod_{j > i}(d_j) w_i / (1 - prod_i(d_i))`, a weighted
+    mean of the weights seen. `None` when there is no average yet.
     """
     if not self._has_polyak_averages():
       return None
-    correction = 1. - self.polyak_decay ** self.polyak_updates
+    correction = 1. - self.polyak_zero_share
     return [average / tf.cast(correction, average.dtype)
             for average in self.polyak_averages]
 

@@ -93,33 +93,67 @@ class Checkpoints(tf_keras.callbacks.BackupAndRestore):
 
 
 class StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
-  """Stops at the first non-finite loss, before it can be checkpointed.
+  """Stops at a non-finite loss, before it can be checkpointed.
 
   Listed before the checkpoint callback, so the last checkpoint is the last
-  good state.
+  good state. With `skip_limit` N > 0 (a model built with
+  `skip_non_finite=True`) a bad batch is skipped instead, logged, and
+  only N skipped in a row stop the run.
   """
 
-  def __init__(self, learning_rate, checkpoint_dir):
+  def __init__(self, learning_rate, checkpoint_dir, skip_limit=0):
     super().__init__()
     self._learning_rate = learning_rate
     self._checkpoint_dir = checkpoint_dir
+    self._skip_limit = skip_limit
     self._epoch = 0
+    self._skipped_in_epoch = 0.
+    self._in_a_row = 0
 
   def on_epoch_begin(self, epoch, logs=None):
     self._epoch = epoch
+    self._skipped_in_epoch = 0.  # Keras resets its metrics each epoch.
+
+  def _where(self, batch):
+    step = int(self.model.optimizer.iterations.numpy())
+    return f'step {step} (epoch {self._epoch + 1}, batch {batch + 1})'
+
+  def _cause(self):
+    return ('The likely cause is a diverging scale (exp(s) overflowing) '
+            'after too large updates: lower --learning_rate (now '
+            f'{self._learning_rate:g}) or check the data for NaN/Inf.')
 
   def on_train_batch_end(self, batch, logs=None):
-    loss = (logs or {}).get('loss')
+    logs = logs or {}
+    skipped = logs.get('skipped_batches')
+    if skipped is not None:
+      if float(skipped) > self._skipped_in_epoch:
+        self._skipped_in_epoch = float(skipped)
+        self._in_a_row += 1
+        logging.warning('Skipped a batch with a non-finite loss or gradient '
+                        'at %s: %d in a row, %d this epoch.',
+                        self._where(batch), self._in_a_row, int(skipped))
+        if self._in_a_row >= self._skip_limit:
+          raise NonFiniteLossError(
+              f'{self._in_a_row} batches in a row had a non-finite loss or '
+              f'gradient (--skip_non_finite_batches={self._skip_limit}), the '
+              f'last at {self._where(batch)}; none changed the model. '
+              f'{self._cause()} The last checkpoint, in '
+              f'{self._checkpoint_dir}, is unchanged; rerunning resumes '
+              'from it.')
+      else:
+        self._in_a_row = 0
+      return
+    loss = logs.get('loss')
     if loss is None or math.isfinite(loss):
       return
-    step = int(self.model.optimizer.iterations.numpy())
     raise NonFiniteLossError(
-        f'The training loss or its gradient became {loss} at step {step} '
-        f'(epoch {self._epoch + 1}, batch {batch + 1}). The likely cause is '
-        'a diverging scale (exp(s) overflowing) after too large updates: '
-        f'lower --learning_rate (now {self._learning_rate:g}) or check the '
-        'data for NaN/Inf. The last good checkpoint, in '
-        f'{self._checkpoint_dir}, is unchanged; rerunning resumes from it.')
+        f'The training loss or its gradient became {loss} at '
+        f'{self._where(batch)}. {self._cause()} To skip such batches '
+        'instead (leaving the model as it was), rerun with '
+        '--skip_non_finite_batches=N, which stops after N in a row. The '
+        f'last good checkpoint, in {self._checkpoint_dir}, is unchanged; '
+        'rerunning resumes from it.')
 
 
 class EpochHealth(tf_keras.callbacks.Callback):

@@ -26,6 +26,7 @@ __all__ = [
     'default_model_dir',
     'learning_rate',
     'read_json',
+    'splits',
     'write_json',
 ]
 
@@ -47,7 +48,16 @@ class TrainConfig:
       '"digits" (embedded, offline), a 2-D toy set (moons, circles, '
       'eight_gaussians, checkerboard) or a TFDS name.')
   data_dir: str | None = _setting(None, 'TFDS data directory.')
-  validation_split: str = _setting('test', 'TFDS split for validation.')
+  validation_split: str | None = _setting(
+      None, "Split to validate on, e.g. 'test' or 'train[:5%]' (TFDS syntax). "
+      'Default: the last --validation_percent of the training split, which '
+      'training then leaves out.')
+  validation_percent: int = _setting(
+      10, 'Share of the training split kept for validation when no '
+      '--validation_split is given.')
+  test_split: str = _setting(
+      'test', 'Split scored once after training, on the averaged weights: '
+      "the run's final figure ('' skips it).")
   validation_examples: int | None = _setting(
       None, 'Validate on at most this many examples (default: the whole '
       'split), so validation stays cheap on large test sets.')
@@ -89,10 +99,15 @@ class TrainConfig:
       0.1, 'Exponential decay: the factor per --decay_steps.')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   polyak_decay: float = _setting(
-      0.0, 'Decay of a Polyak (exponential moving) average of the weights, '
+      0.999, 'Decay of a Polyak (exponential moving) average of the weights, '
       'e.g. 0.999; 0 keeps none. Validation, sample grids, the SavedModel '
       'and the tools then use the averaged weights (--weights=raw for the '
       'others).')
+  skip_non_finite_batches: int = _setting(
+      0, '0: stop at the first non-finite loss or gradient. N > 0: skip such '
+      'a batch (weights, optimizer state, batch-norm statistics and '
+      'averages unchanged; counted in skipped_batches) and stop after N in '
+      'a row.')
   bn_momentum: float = _setting(
       0.99, "Momentum of every batch norm's debiased moving averages.")
   seed: int = _setting(0, 'Random seed.')
@@ -160,10 +175,14 @@ def check_config(config):
     raise ValueError('--validation_every_steps is not supported with '
                      '--strategy=multi_worker yet; validate at epoch ends.')
   for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps',
-               'validation_every_steps', 'log_every_steps'):
+               'validation_every_steps', 'log_every_steps',
+               'skip_non_finite_batches'):
     if getattr(config, name) < 0:
       raise ValueError(f'--{name} must be >= 0, got '
                        f'{getattr(config, name)!r}.')
+  if not 0 < config.validation_percent < 100:
+    raise ValueError('--validation_percent must be in (0, 100), got '
+                     f'{config.validation_percent!r}.')
   if config.decay and not (config.decay_steps or config.steps_per_epoch):
     raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
                      '--steps_per_epoch, to decay over the whole run).')
@@ -226,6 +245,14 @@ def build_flow(config, event_shape, num_classes=None):
   return image_model.from_preset(
       preset, bn_momentum=config.bn_momentum, compute_dtype=compute_dtype,
       **overrides)
+
+
+def splits(config):
+  """`(training split, validation split)`: carved apart unless given."""
+  if config.validation_split:
+    return 'train', config.validation_split
+  boundary = 100 - config.validation_percent
+  return f'train[:{boundary}%]', f'train[{boundary}%:]'
 
 
 def learning_rate(config):

@@ -232,7 +232,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
       and the recipe.
     flow: the loaded flow (its labels decide whether batches carry them).
     dataset: a dataset name, needed for a SavedModel.
-    split: the split (default: the run's validation split, or `'test'`).
+    split: the split (default: the run's test split, or `'test'`).
     data_dir: the TFDS data directory (default: the run's).
     batch_size: examples per batch.
     download: let TFDS download missing data.
@@ -248,7 +248,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
   dataset = dataset or config.get('dataset')
   if dataset is None:
     raise ValueError('--dataset is needed for a SavedModel.')
-  split = split or config.get('validation_split', 'test')
+  split = split or config.get('test_split') or 'test'
   batches = data.evaluation_dataset(
       dataset, split, data_dir or config.get('data_dir'), batch_size,
       recipe=config.get('recipe'), download=download, seed=seed,

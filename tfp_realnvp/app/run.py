@@ -92,19 +92,35 @@ def _shard_by_example(dataset):
 def _datasets(config):
   """(train, validation) datasets for the configured data."""
   # A recipe of None is the paper's for the dataset (data.paper_defaults).
+  train_split, _ = config_lib.splits(config)
   return (data.training_dataset(config.dataset, config.data_dir,
                                 config.batch_size, config.recipe,
                                 config.download, config.seed, config.flip,
-                                with_labels=config.conditional),
+                                with_labels=config.conditional,
+                                split=train_split),
           _validation_dataset(config))
 
 
-def _validation_dataset(config):
-  return data.evaluation_dataset(config.dataset, config.validation_split,
-                                 config.data_dir, config.batch_size,
-                                 config.recipe, config.download,
-                                 config.seed + 1,
+def _evaluation_dataset(config, split, seed):
+  return data.evaluation_dataset(config.dataset, split, config.data_dir,
+                                 config.batch_size, config.recipe,
+                                 config.download, seed,
                                  with_labels=config.conditional)
+
+
+def _validation_dataset(config):
+  return _evaluation_dataset(config, config_lib.splits(config)[1],
+                             config.seed + 1)
+
+
+def _test_bits_per_dim(config, flow_model):
+  """The final figure: the test split on the averaged weights, or None."""
+  if not config.test_split:
+    return None
+  test_data = _shard_by_example(
+      _evaluation_dataset(config, config.test_split, config.seed + 2))
+  return float(flow_model.evaluate(test_data, verbose=0,
+                                   return_dict=True)['bits_per_dim'])
 
 
 def _training_steps(model):
@@ -127,7 +143,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     callbacks: more Keras callbacks for `fit`, after the run's own.
 
   Returns:
-    A dict with the final `validation_bits_per_dim`, the per-epoch
+    A dict with the final `validation_bits_per_dim`, `test_bits_per_dim`
+    (on `config.test_split` after training, averaged weights; `None` with
+    injected `datasets` or no test split), the per-epoch
     `history` of this call, `steps` (training steps done in all, resumed
     runs included), `train_seconds`, `num_parameters`, `model_dir`,
     `saved_model` (the export's path) and the trained `distribution`.
@@ -166,7 +184,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     distribution = config_lib.build_flow(config, event_shape, num_classes)
     flow_model = training.FlowModel(
         distribution, l2_scale=config.l2_scale,
-        polyak_decay=config.polyak_decay or None)
+        polyak_decay=config.polyak_decay or None,
+        skip_non_finite=config.skip_non_finite_batches > 0)
     # TF's fused Adam kernel (one op per variable, not ~35): in the paper's
     # CIFAR-10 model about 10% less peak memory and a faster step.
     flow_model.compile(
@@ -180,7 +199,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   if data_dir and '://' not in data_dir:
     # The tools that read config.json may run from another directory.
     data_dir = os.path.abspath(data_dir)
+  train_split, validation_split = config_lib.splits(config)
   resolved = dict(dataclasses.asdict(config), model_dir=model_dir,
+                  train_split=train_split, validation_split=validation_split,
                   export_dir=export_dir, event_shape=list(event_shape),
                   data_dir=data_dir, model=description)
   if is_chief:
@@ -205,7 +226,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   extra_callbacks = list(callbacks)
   callbacks = [
       callbacks_lib.StopOnNonFiniteLoss(
-          config.learning_rate, config_lib.checkpoint_dir(model_dir)),
+          config.learning_rate, config_lib.checkpoint_dir(model_dir),
+          config.skip_non_finite_batches),
       checkpoints,
       save_on_signal,
       # The loss of every step, besides the epoch figures.
@@ -266,8 +288,15 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   steps = _training_steps(flow_model)
   logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',
                validation_bits_per_dim, steps, train_seconds)
+  # Injected data has no test split: only the configured data is scored.
+  test_bits_per_dim = None if datasets else _test_bits_per_dim(config,
+                                                               flow_model)
+  if test_bits_per_dim is not None:
+    logging.info('Test bits/dim %.4f on %r (the final figure).',
+                 test_bits_per_dim, config.test_split)
 
   results = dict(validation_bits_per_dim=validation_bits_per_dim,
+                 test_bits_per_dim=test_bits_per_dim,
                  history=history, steps=steps, train_seconds=train_seconds,
                  num_parameters=num_parameters, model_dir=model_dir,
                  saved_model=None)
