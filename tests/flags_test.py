@@ -13,6 +13,7 @@ from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import flags as flags_lib
 
 BIN = pathlib.Path(sys.executable).parent
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # A flag of each script's own, and one it shares through app/flags.py.
 OWN_FLAGS = {
@@ -59,6 +60,20 @@ def test_train_flags_are_generated_from_the_config_fields():
       3, True, 'lsun')
   with pytest.raises(flags.IllegalFlagValueError, match='strategy'):
     values(['train', '--strategy=mirored'])
+
+
+def test_the_paper_preset_of_flags_sets_the_papers_optimization():
+  values = flags.FlagValues()
+  flags_lib.define_config_flags(config_lib.TrainConfig, flag_values=values)
+  preset = ROOT / 'presets' / 'paper_training.flags'
+  values(['train', f'--flagfile={preset}', '--dataset=cifar10'])
+  config = flags_lib.config_from_flags(config_lib.TrainConfig,
+                                       flag_values=values)
+  paper = dict(learning_rate=1e-3, batch_size=64, l2_scale=5e-5,
+               warmup_steps=0, decay=None, polyak_decay=0.)
+  assert {name: getattr(config, name) for name in paper} == paper
+  # Today's defaults differ from it (else the preset would be pointless).
+  assert config_lib.TrainConfig().polyak_decay != paper['polyak_decay']
 
 
 def test_every_config_field_has_help_text():

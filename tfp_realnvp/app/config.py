@@ -248,7 +248,12 @@ def build_flow(config, event_shape, num_classes=None):
 
 
 def splits(config):
-  """`(training split, validation split)`: carved apart unless given."""
+  """`(training split, validation split)`: carved apart unless given.
+
+  `(None, None)` for a 2-D toy set, which draws fresh samples instead.
+  """
+  if data.is_vector_dataset(config.dataset):
+    return None, None
   if config.validation_split:
     return 'train', config.validation_split
   boundary = 100 - config.validation_percent
