@@ -60,7 +60,7 @@ class TrainConfig:
       "the run's final figure ('' skips it).")
   validation_examples: int | None = _setting(
       None, 'Validate on at most this many examples (default: the whole '
-      'split), so validation stays cheap on large test sets.')
+      'split), so validation stays cheap on large splits.')
   validation_every_steps: int = _setting(
       0, 'Also validate every N training steps (the averaged weights, if '
       'any), log it to TensorBoard and keep the best-by-validation '
