@@ -101,7 +101,8 @@ def train_config(settings):
     settings = dict(settings, warmup_steps=int(settings['warmup_steps']))
   if settings.get('decay_steps') is not None:
     settings = dict(settings, decay_steps=int(settings['decay_steps']))
-  return dataclasses.replace(config, **settings)
+  return config_lib.with_default_learning_rate(
+      dataclasses.replace(config, **settings))
 
 
 def run_arm(spec):

@@ -76,6 +76,17 @@ def test_the_paper_preset_of_flags_sets_the_papers_optimization():
   assert config_lib.TrainConfig().polyak_decay != paper['polyak_decay']
 
 
+def test_the_default_learning_rate_follows_the_kind_of_data():
+  resolve = config_lib.with_default_learning_rate
+  assert resolve(config_lib.TrainConfig()).learning_rate == 3e-3
+  assert resolve(config_lib.TrainConfig(dataset='mnist')).learning_rate == 3e-3
+  assert resolve(config_lib.TrainConfig(dataset='moons')).learning_rate == 1e-3
+  given = config_lib.TrainConfig(dataset='moons', learning_rate=5e-4)
+  assert resolve(given).learning_rate == 5e-4
+  with pytest.raises(ValueError, match='--learning_rate must be positive'):
+    config_lib.check_config(config_lib.TrainConfig(learning_rate=0.))
+
+
 def test_every_config_field_has_help_text():
   for field in dataclasses.fields(config_lib.TrainConfig):
     assert field.metadata.get('help'), field.name

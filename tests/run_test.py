@@ -243,6 +243,8 @@ def test_conditional_run_writes_a_row_per_class_and_rebuilds(
   assert config['conditional'] and config['model']['class'] == (
       'ConditionalRealNVP')
   assert config['model']['num_classes'] == 10
+  # Unset, the rate is resolved before anything reads it, and recorded.
+  assert config['learning_rate'] == config_lib.IMAGE_LEARNING_RATE
   grid = tf.io.decode_png(tf.io.read_file(
       str(trained_conditional_run_dir / 'samples' / 'epoch_0001.png')))
   # 20 samples, 2 per class, one row per class, tiles magnified 16x.
