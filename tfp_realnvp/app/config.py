@@ -17,8 +17,10 @@ from tfp_realnvp import model as model_lib
 from tfp_realnvp import training
 
 __all__ = [
+    'IMAGE_LEARNING_RATE',
     'STRATEGIES',
     'TrainConfig',
+    'VECTOR_LEARNING_RATE',
     'build_flow',
     'check_config',
     'check_same_model',
@@ -27,6 +29,7 @@ __all__ = [
     'learning_rate',
     'read_json',
     'splits',
+    'with_default_learning_rate',
     'write_json',
 ]
 
