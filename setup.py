@@ -4,7 +4,7 @@ import setuptools
 
 setuptools.setup(
     name='tfp_realnvp',
-    version='0.2.0',
+    version='0.3.0',
     description='Real NVP (Dinh et al., 2017) as TensorFlow Probability bijectors.',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
@@ -24,18 +24,19 @@ setuptools.setup(
         ],
     },
     python_requires='>=3.10',
-    # Ranges are the versions tested together (TF 2.21 / TFP 0.25 / tf-keras
-    # 2.21); TFP pins the TF minor it supports, tf-keras must match TF.
+    # Every TensorFlow minor TFP 0.25 supports, each tested by .ci/run with
+    # the matching tf-keras (tf-keras X.Y needs TensorFlow X.Y), so pip keeps
+    # the TensorFlow a user already has.
     install_requires=[
-        'tensorflow>=2.21,<2.22',
+        'tensorflow>=2.18,<2.22',
         'tensorflow-probability>=0.25,<0.26',
-        'tf-keras>=2.21,<2.22',
+        'tf-keras>=2.18,<2.22',
         'tensorflow-datasets>=4.9.10,<5',
         'absl-py>=2.1,<3',
         # The embedded offline dataset (8x8 digits) and 2-D toy sets.
         'scikit-learn>=1.5,<2',
         # TensorBoard summaries (tf.summary needs it installed).
-        'tensorboard>=2.21,<2.22',
+        'tensorboard>=2.18,<2.22',
         # Figure 1 of the paper for 2-D data.
         'matplotlib>=3.8,<4',
     ],

@@ -66,7 +66,7 @@ CONFIGS = {
     'cifar10': ((32, 32, 3), dict(preset='cifar10'), 'cifar10', 3),
 }
 
-_DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  '..', '..', 'shared', 'data', 'tfds')
 
 
@@ -78,7 +78,7 @@ def define_flags():
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
   flags.DEFINE_integer('repeats', 3, 'Timed runs after the warm-up.')
   flags.DEFINE_string('data_dir',
-                      os.environ.get('TFP_REALNVP_DATA_DIR', _DEFAULT_DATA_DIR),
+                      os.environ.get('TFP_REALNVP_DATA_DIR', DEFAULT_DATA_DIR),
                       'Prepared TFDS data for the input-pipeline figure.')
   flags.DEFINE_string('output', None,
                       'Also write the results as Markdown to this file.')
@@ -173,7 +173,7 @@ def _graph_flops(fn, spec):
                                        options=options).total_float_ops
 
 
-def _build(config_name, model_name):
+def build_model(config_name, model_name):
   """The distribution over pixels in [0, 256) for a configuration."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
@@ -185,7 +185,7 @@ def _build(config_name, model_name):
     return tfp_realnvp.RealNVP(shape, **ours)
   # TFP's Glow behind our logit preprocessing, so both take the same pixels;
   # its width chosen for about our parameter count.
-  target = _num_parameters(_build(config_name, 'ours'))
+  target = num_parameters(build_model(config_name, 'ours'))
   tfb, tfd = tfp.bijectors, tfp.distributions
   best = None
   # (steps per block, hidden width) pairs, smallest first.
@@ -203,13 +203,13 @@ def _build(config_name, model_name):
         # tfb.Glow maps flat latents to images.
         tfd.Sample(tfd.Normal(0., 1.), [int(np.prod(shape))]),
         tfb.Chain([tfp_realnvp.Logit(), glow]))
-    distance = abs(_num_parameters(distribution) - target)
+    distance = abs(num_parameters(distribution) - target)
     if best is None or distance < best[0]:
       best = (distance, distribution)
   return best[1]
 
 
-def _num_parameters(distribution):
+def num_parameters(distribution):
   import numpy as np  # pylint: disable=g-import-not-at-top
   return int(sum(np.prod(v.shape) for v in distribution.trainable_variables))
 
@@ -230,9 +230,9 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases):
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape = CONFIGS[config_name][0]
   conv = ceiling(repeats, config_name == 'tiny', matmul=False)['conv3x3']
-  distribution = _build(config_name, model_name)
+  distribution = build_model(config_name, model_name)
   pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
-  row = dict(params=_num_parameters(distribution))
+  row = dict(params=num_parameters(distribution))
   if phases == 'train':
     model = tfp_realnvp.FlowModel(distribution)
     model.compile(optimizer=_optimizer(1e-4), jit_compile=jit)
@@ -288,7 +288,7 @@ def model_row(config_name, model_name, jit):
   return row
 
 
-def _dataset(config_name, split, data_dir, batch_size, seed=0):
+def build_dataset(config_name, split, data_dir, batch_size, seed=0):
   """Dequantized pixels of a configuration's dataset, or None without it."""
   from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
   name = CONFIGS[config_name][2]
@@ -308,12 +308,12 @@ def quality(config_name, model_name, minutes, batch_size, data_dir,
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tf_keras  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
-  train = _dataset(config_name, 'train', data_dir, batch_size)
-  test = _dataset(config_name, 'test', data_dir, 256)
+  train = build_dataset(config_name, 'train', data_dir, batch_size)
+  test = build_dataset(config_name, 'test', data_dir, 256)
   if train is None:
     raise ValueError(f'No {CONFIGS[config_name][2]} data in {data_dir}: the '
                      'quality comparison needs it (see --data_dir).')
-  distribution = _build(config_name, model_name)
+  distribution = build_model(config_name, model_name)
   model = tfp_realnvp.FlowModel(distribution)
   model.compile(optimizer=_optimizer(learning_rate))
   budget_s = 60. * minutes
@@ -345,14 +345,14 @@ def quality(config_name, model_name, minutes, batch_size, data_dir,
   dimensions = int(np.prod(CONFIGS[config_name][0]))
   bits_per_dim = -total_log_prob / (count * dimensions * np.log(2.))
   return dict(config=config_name, model=model_name,
-              params=_num_parameters(distribution), minutes=minutes,
+              params=num_parameters(distribution), minutes=minutes,
               steps=steps, images=steps * batch_size,
               bits_per_dim=float(bits_per_dim))
 
 
 def pipeline_rate(config_name, data_dir, batch_size, repeats):
   """Images/s of the training input pipeline, or None without the data."""
-  dataset = _dataset(config_name, 'train', data_dir, batch_size)
+  dataset = build_dataset(config_name, 'train', data_dir, batch_size)
   if dataset is None:
     return None
   iterator = iter(dataset.repeat())

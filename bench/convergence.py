@@ -67,7 +67,7 @@ def define_flags():
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
   flags.DEFINE_integer('threads', 0, 'Intra-op threads per arm (0: cores '
                        'shared out among the arms).')
-  flags.DEFINE_string('data_dir', benchmark._DEFAULT_DATA_DIR,  # pylint: disable=protected-access
+  flags.DEFINE_string('data_dir', benchmark.DEFAULT_DATA_DIR,
                       'TFDS data directory.')
   flags.DEFINE_string('output', None, 'Also write the Markdown here.')
   flags.DEFINE_string('plot', None, 'Write the curves here (PNG).')
@@ -111,6 +111,7 @@ def run_arm(spec):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tf_keras  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
@@ -123,20 +124,19 @@ def run_arm(spec):
       'train')
   dataset_name = benchmark.CONFIGS[FLAGS.config][2]
   if dataset_name == 'digits':
-    train = tfp_realnvp.data.digits_dataset(train_split, FLAGS.batch_size,
-                                            seed=0)
+    train = data.digits_dataset(train_split, FLAGS.batch_size, seed=0)
   elif os.path.isdir(os.path.join(FLAGS.data_dir, dataset_name)):
-    train = tfp_realnvp.data.image_dataset(
+    train = data.image_dataset(
         dataset_name, train_split, FLAGS.data_dir, FLAGS.batch_size,
         download=False, seed=0)
   else:
     raise ValueError(f'No {dataset_name} data in {FLAGS.data_dir} (see '
                      '--data_dir).')
-  test = benchmark._dataset(FLAGS.config, 'test', FLAGS.data_dir, 256)  # pylint: disable=protected-access
+  test = benchmark.build_dataset(FLAGS.config, 'test', FLAGS.data_dir, 256)
   if FLAGS.test_examples:
     test = test.unbatch().take(FLAGS.test_examples).batch(256)
   curve_test = test.unbatch().take(FLAGS.curve_examples).batch(256).cache()
-  distribution = benchmark._build(FLAGS.config, model_name)  # pylint: disable=protected-access
+  distribution = benchmark.build_model(FLAGS.config, model_name)
   model = tfp_realnvp.FlowModel(distribution, l2_scale=config.l2_scale,
                                 polyak_decay=config.polyak_decay or None)
   model.compile(optimizer=tf_keras.optimizers.legacy.Adam(
@@ -200,7 +200,7 @@ def run_arm(spec):
   settings = {k: getattr(config, k) for k in PREVIOUS_DEFAULTS}
   settings['train_split'] = train_split
   return dict(arm=name, model=model_name,
-              params=benchmark._num_parameters(distribution),  # pylint: disable=protected-access
+              params=benchmark.num_parameters(distribution),
               settings=settings,
               curve=curve, budgets=at_budgets)
 

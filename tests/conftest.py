@@ -87,3 +87,22 @@ def trained_conditional_run_dir(tmp_path_factory):
     run_lib.run(config, datasets=datasets)
 
   return _shared_run(tmp_path_factory, 'trained_conditional_run', train)
+
+
+# The compatibility suite .ci/run runs on every admitted TensorFlow minor
+# (`-m compat`): every private hook, the bijectors' exactness, a fit step,
+# `.keras` and SavedModel round trips, a given condition and the main job
+# (bin/train.py, two steps). The newest minor runs everything.
+COMPAT_FILES = frozenset({
+    'compat_test.py', 'invertibility_test.py', 'model_test.py',
+    'masked_affine_coupling_test.py', 'stateful_test.py',
+    'training_test.py', 'keras_saving_test.py', 'export_test.py',
+    'conditioned_test.py', 'layering_test.py', 'train_test.py',
+})
+
+
+def pytest_collection_modifyitems(config, items):
+  del config  # unused
+  for item in items:
+    if item.path.name in COMPAT_FILES:
+      item.add_marker(pytest.mark.compat)

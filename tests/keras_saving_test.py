@@ -103,7 +103,7 @@ def test_keras_format_round_trip_gives_the_same_log_prob(saved, kind):
   assert type(restored.distribution) is type(model.distribution)
   # A new flow of the same config gives other values: the weights count.
   untrained = tfp_realnvp.FlowModel(
-      tfp_realnvp.model.flow_from_config(tfp_realnvp.model.flow_config(
+      tfp_realnvp.flows.flow_from_config(tfp_realnvp.flows.flow_config(
           model.distribution)))
   assert np.abs(_log_prob(untrained) - _log_prob(model)).max() > 1e-3
   np.testing.assert_allclose(_log_prob(restored), _log_prob(model),

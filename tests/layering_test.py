@@ -1,7 +1,10 @@
-"""The package's layers: imports only point down (see tfp_realnvp/app)."""
+"""The package's layers: imports only point down (README, Layout)."""
 
 import ast
+import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -14,8 +17,9 @@ LAYERS = [
     ['batch_statistics'],
     ['networks'],
     ['bijectors'],
-    ['model'],
+    ['flows'],
     ['data', 'training'],
+    ['root'],
     ['app.quiet', 'app.config', 'app.figures', 'app.callbacks', 'app.export',
      'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
@@ -27,8 +31,10 @@ RANK = {name: (layer, position)
 def _unit(module):
   """The layer unit of a dotted module name inside tfp_realnvp, else None."""
   parts = module.split('.')
-  if parts[0] != 'tfp_realnvp' or len(parts) == 1:
+  if parts[0] != 'tfp_realnvp':
     return None
+  if len(parts) == 1:
+    return 'root'  # The package facade: the library only.
   if parts[1] == 'app':
     return '.'.join(parts[1:3]) if len(parts) > 2 else 'app'
   return parts[1]
@@ -41,7 +47,10 @@ def _imports(path):
       for alias in node.names:
         yield alias.name
     elif isinstance(node, ast.ImportFrom) and node.module:
-      yield node.module
+      # `from tfp_realnvp import compat` asks for the submodule, not the
+      # facade's names.
+      if node.module != 'tfp_realnvp':
+        yield node.module
       for alias in node.names:
         yield f'{node.module}.{alias.name}'
 
@@ -50,8 +59,6 @@ def _modules():
   for path in sorted(PACKAGE.rglob('*.py')):
     relative = path.relative_to(PACKAGE.parent).with_suffix('')
     name = '.'.join(relative.parts)
-    if name.endswith('__init__') and name.count('.') <= 1:
-      continue  # The package facades re-export both wings.
     yield name.removesuffix('.__init__'), path
 
 
@@ -80,6 +87,51 @@ def test_an_upward_import_is_caught(tmp_path):
   module = tmp_path / 'networks.py'
   module.write_text('from tfp_realnvp.bijectors import batch_normalization\n')
   assert list(_violations('tfp_realnvp.networks', module))
+
+
+def test_the_root_cannot_import_the_application():
+  module = PACKAGE / '__init__.py'
+  assert not list(_violations('tfp_realnvp', module))
+  assert RANK['root'] < RANK['app.run']
+
+
+def test_an_application_import_in_the_root_is_caught(tmp_path):
+  module = tmp_path / '__init__.py'
+  module.write_text('from tfp_realnvp.app.loading import load_flow\n')
+  assert list(_violations('tfp_realnvp', module))
+
+
+# What importing the library may not load. TensorFlow itself imports Keras 3,
+# which imports scikit-learn and matplotlib when they are installed, so those
+# are checked against what the frameworks alone load.
+_HEAVY = ('tfp_realnvp.app', 'tensorflow_datasets', 'sklearn', 'matplotlib')
+_PROBE = """
+import sys
+import tensorflow, tensorflow_probability, tf_keras
+frameworks = set(sys.modules)
+import {module}
+print('\\n'.join(sorted(set(sys.modules) - frameworks)))
+"""
+
+
+@pytest.mark.parametrize('module', ['tfp_realnvp', 'tfp_realnvp.bijectors',
+                                    'tfp_realnvp.data'])
+def test_the_library_imports_no_application_and_no_heavy_dependency(module):
+  loaded = subprocess.run(
+      [sys.executable, '-c', _PROBE.format(module=module)], check=True,
+      capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(
+          PACKAGE.parent))).stdout.split()
+  assert module in loaded or module == 'tfp_realnvp'
+  assert [m for m in loaded if m.startswith(_HEAVY)] == []
+
+
+def test_the_moved_names_load_the_application_on_first_use():
+  import tfp_realnvp  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import loading  # pylint: disable=g-import-not-at-top
+  with pytest.warns(DeprecationWarning, match='tfp_realnvp.app.loading'):
+    assert tfp_realnvp.load_flow is loading.load_flow
+  with pytest.raises(AttributeError, match='no_such_name'):
+    tfp_realnvp.no_such_name  # pylint: disable=pointless-statement
 
 
 def test_no_library_module_reads_absl_flags():

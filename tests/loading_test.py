@@ -124,3 +124,21 @@ def test_a_run_directory_samples_at_twice_the_trained_size(trained_run_dir):
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
+
+
+def test_given_binds_labels_on_both_sources(conditional_flows):
+  pixels, labels = _pixels(4), [0, 3, 9, 3]
+  for flow in conditional_flows.values():
+    given = flow.given(labels=labels)
+    np.testing.assert_allclose(given.log_prob(tf.identity(pixels)),
+                               flow.log_prob(pixels, labels=labels),
+                               rtol=1e-6)
+    np.testing.assert_allclose(given.bits_per_dim(tf.identity(pixels)),
+                               flow.bits_per_dim(pixels, labels=labels),
+                               rtol=1e-6)
+    np.testing.assert_allclose(given.decode(given.encode(pixels)), pixels,
+                               atol=1e-3)
+    assert given.sample_values(2, seed=1).shape == (2, 4, 8, 8, 1)
+    assert flow.given(labels=5).sample_values(3, seed=1).shape == (3, 8, 8, 1)
+    with pytest.raises(ValueError, match='pass `labels`'):
+      flow.given()

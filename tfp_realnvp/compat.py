@@ -14,18 +14,19 @@ import tf_keras
 from tensorflow_probability.python.bijectors import bijector as bijector_lib
 
 __all__ = [
-    'BIJECTOR_CALL_HOOKS',
-    'BijectorCacheWithGreedyAttrs',
     'HOOKS',
     'NonCompositeChain',
     'NonCompositeTransformedDistribution',
-    'aggregate_gradients',
+    'PerInstanceCacheKey',
     'apply_gradients_if',
+    'back_up',
+    'cached_attributes',
     'create_optimizer_slots',
+    'use_greedy_cache',
 ]
 
-TESTED_WITH = ('tensorflow 2.21, tensorflow-probability 0.25, '
-               'tf-keras 2.21')
+TESTED_WITH = ('tensorflow and tf-keras 2.18 to 2.21, '
+               'tensorflow-probability 0.25')
 
 
 class MissingPrivateApiError(ImportError):
@@ -74,38 +75,63 @@ NonCompositeChain = _hook(
 
 # The cache FFJORD uses: it stores a log-det computed with the transform, so
 # a coupling's network runs once for both.
-BijectorCacheWithGreedyAttrs = _hook(
+_BijectorCacheWithGreedyAttrs = _hook(
     'tensorflow_probability.python.internal.cache_util',
     'BijectorCacheWithGreedyAttrs',
     'one network pass per coupling (OnePassBijector)')
 
-# Every public bijector call goes through these before the cache is
-# consulted; StatefulBijectorMixin overrides them to add the resolved
-# `training=` keyword to the cache key.
-BIJECTOR_CALL_HOOKS = ('_call_forward', '_call_inverse',
-                       '_call_forward_log_det_jacobian',
-                       '_call_inverse_log_det_jacobian')
-for _name in BIJECTOR_CALL_HOOKS:
-  _hook(bijector_lib.Bijector, _name,
-        'the training mode in the bijector cache key (StatefulBijectorMixin)')
-# TFP compares these to decide that two bijectors are the same function.
+# TFP compares these to decide that two bijectors are the same function; the
+# public alternative, equal `parameters`, cannot tell apart two couplings that
+# built their own networks from the same arguments.
 _hook(bijector_lib.Bijector, '_get_parameterization',
       'per-instance cache keys (StatefulBijectorMixin)')
 
-_hook(
-    tf_keras.optimizers.legacy.Optimizer, '_aggregate_gradients',
-    'summing gradients across replicas before clipping (FlowModel)')
 
+class PerInstanceCacheKey:
+  """Mix in before `tfb.Bijector`: the instance equals only itself.
 
-def aggregate_gradients(optimizer, grads_and_vars):
-  """Gradients summed across replicas, for either kind of Keras optimizer.
-
-  The legacy optimizers (one fused Adam kernel per variable) expose this only
-  as a private method; the new ones publicly.
+  TFP's `__eq__`/`__hash__`, and so its cache, compare
+  `_get_parameterization()`. A bijector that owns its variables is its own
+  function.
   """
-  if isinstance(optimizer, tf_keras.optimizers.legacy.Optimizer):
-    return optimizer._aggregate_gradients(grads_and_vars)  # pylint: disable=protected-access
-  return optimizer.aggregate_gradients(grads_and_vars)
+
+  def _get_parameterization(self):
+    return id(self)
+
+# A bijector class's cache is a class attribute with no public setter; TFP's
+# FFJORD replaces it the same way.
+_hook(bijector_lib.Bijector, '_cache',
+      'one network pass per coupling (OnePassBijector)')
+
+
+def use_greedy_cache(bijector_class, forward_name, inverse_name):
+  """Gives `bijector_class` a cache that stores attributes with each result.
+
+  `forward_name`/`inverse_name` are methods returning `(output, attrs)`; the
+  attributes (a log-det) are then read with `cached_attributes`.
+  """
+  bijector_class._cache = _BijectorCacheWithGreedyAttrs(  # pylint: disable=protected-access
+      forward_name=forward_name, inverse_name=inverse_name)
+  return bijector_class
+
+
+def cached_attributes(bijector, value, forward, **kwargs):
+  """The attributes stored with `bijector`'s cached result for `value`."""
+  cache = bijector._cache  # pylint: disable=protected-access
+  if forward:
+    return cache.forward_attributes(value, **kwargs)
+  return cache.inverse_attributes(value, **kwargs)
+
+
+# Saving on demand (a signal, an epoch end with step-based saving) has no
+# public method; the public callback only saves on its own schedule.
+_hook(tf_keras.callbacks.BackupAndRestore, '_backup',
+      'saving the resumable training state on a signal (app.callbacks)')
+
+
+def back_up(callback, epoch):
+  """Saves a `BackupAndRestore` callback's training state now."""
+  callback._backup(epoch=epoch)  # pylint: disable=protected-access
 
 
 _hook(

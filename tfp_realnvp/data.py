@@ -9,8 +9,18 @@ import re
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
-from sklearn import datasets as sklearn_datasets
+
+
+# TFDS and scikit-learn load slowly and pull in much; a library import of
+# tfp_realnvp should not, so the helpers that need them import them here.
+def _tfds():
+  import tensorflow_datasets  # pylint: disable=g-import-not-at-top
+  return tensorflow_datasets
+
+
+def _sklearn_datasets():
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top
+  return datasets
 
 __all__ = [
     'EMBEDDED_DATASET',
@@ -142,6 +152,7 @@ def image_dataset(name,
   if recipe is not None and recipe not in _RECIPES:
     raise ValueError(
         f'Unknown recipe {recipe!r}; choose one of {sorted(_RECIPES)}.')
+  tfds = _tfds()
   where = data_dir or tfds.core.constants.DATA_DIR
   try:
     images = tfds.load(name, split=split, data_dir=data_dir,
@@ -202,7 +213,7 @@ def num_classes(name, data_dir=None):
   """
   if name == 'digits':
     return 10
-  features = tfds.builder(name, data_dir=data_dir).info.features
+  features = _tfds().builder(name, data_dir=data_dir).info.features
   label = features['label'] if 'label' in features.keys() else None
   classes = getattr(label, 'num_classes', None)
   if not classes:
@@ -263,7 +274,7 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
     ValueError: for an unknown or empty split.
   """
   indices = _digits_indices(split)
-  digits = sklearn_datasets.load_digits()
+  digits = _sklearn_datasets().load_digits()
   levels = digits.images[indices]
   images = np.round(levels * (255. / 16.)).astype(np.uint8)[..., np.newaxis]
   examples = images
@@ -274,13 +285,13 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
 
 
 def _moons(n, rng):
-  points, _ = sklearn_datasets.make_moons(
+  points, _ = _sklearn_datasets().make_moons(
       n, noise=0.05, random_state=int(rng.integers(2**31)))
   return points
 
 
 def _circles(n, rng):
-  points, _ = sklearn_datasets.make_circles(
+  points, _ = _sklearn_datasets().make_circles(
       n, noise=0.05, factor=0.5, random_state=int(rng.integers(2**31)))
   return points
 

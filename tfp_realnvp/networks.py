@@ -227,8 +227,6 @@ def pool_to(images, size):
 class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   """A pre-activation ResNet ending in `(shift, scale * tanh(h))`."""
 
-  _image_network = False
-
   def __init__(self, output_channels, num_res_blocks, num_filters,
                num_classes=None, bn_momentum=0.99, context_shape=None,
                **kwargs):
@@ -253,12 +251,6 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
       raise ValueError(f'`num_filters` must be positive, got {num_filters}.')
     self.context_shape = (None if context_shape is None
                           else [int(n) for n in context_shape])
-    if self.context_shape is not None and (
-        len(self.context_shape) not in ((1, 3) if self._image_network
-                                        else (1,))):
-      kinds = ('(K,) or (H, W, C)' if self._image_network else '(K,)')
-      raise ValueError(f'{type(self).__name__} takes a context of shape '
-                       f'{kinds}, got {context_shape}.')
     # The policy, not just the variable dtype, so mixed precision reaches
     # every sublayer.
     dtype = self.dtype_policy
@@ -324,25 +316,16 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
         [tf.shape(features)[:1], spatial_ones, [self.num_filters]], 0))
 
   def call(self, inputs, labels=None, context=None, training=None):
+    # The coupling that owns this network checked that the labels or the
+    # context are given exactly when it was built for them.
     h = self.input_layer(inputs)
     if self.label_embedding is not None:
-      if labels is None:
-        raise ValueError(
-            f'{self.name} is class-conditional: pass the labels.')
       h = h + self._broadcast_over_space(self.label_embedding(labels), h)
-    elif labels is not None:
-      raise ValueError(f'{self.name} is not class-conditional; it was given '
-                       'labels.')
     if self.context_layer is not None:
-      if context is None:
-        raise ValueError(f'{self.name} takes a context of shape '
-                         f'{self.context_shape}: pass `context`.')
       if len(self.context_shape) == 3:
         h = h + self.context_layer(pool_to(context, tf.shape(h)[1:3]))
       else:
         h = h + self._broadcast_over_space(self.context_layer(context), h)
-    elif context is not None:
-      raise ValueError(f'{self.name} takes no context; it was given one.')
     for bn1, layer1, bn2, layer2 in self.blocks:
       r = layer1(tf.nn.relu(bn1(h, training=training)))
       r = layer2(tf.nn.relu(bn2(r, training=training)))
@@ -373,8 +356,6 @@ class ResNet(_ShiftAndLogScaleNet):
   `(N, H_c, W_c, C_c)` whose height and width are multiples of the input's,
   average-pooled to the input's size, convolved and added.
   """
-
-  _image_network = True
 
   def _linear(self, units, name, zero_init=False, use_bias=False):
     return WeightNormConv2D(units, 3, zero_init=zero_init, use_bias=use_bias,

@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import compat
+from tfp_realnvp import flows
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import figures
@@ -89,7 +90,7 @@ class Checkpoints(tf_keras.callbacks.BackupAndRestore):
     self.save(epoch)
 
   def save(self, epoch):
-    self._backup(epoch=epoch)
+    compat.back_up(self, epoch)
 
 
 class StopOnNonFiniteLoss(tf_keras.callbacks.Callback):
@@ -198,7 +199,7 @@ class EpochHealth(tf_keras.callbacks.Callback):
     """The probe's figures, a dict of Python floats (NaN where skipped)."""
     flow = self.model.distribution
     values, condition = training.split_batch(self._probe, flow)
-    kwargs = model_lib.condition_kwargs(flow, condition)
+    kwargs = flows.condition_kwargs(flow, condition)
     with self.model.averaged_weights():
       latents = flow.encode(values, **kwargs)
       reconstructed = flow.decode(latents, **kwargs)

@@ -13,7 +13,7 @@ import os
 import tensorflow as tf
 
 from tfp_realnvp import data
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import flows
 from tfp_realnvp import training
 
 __all__ = [
@@ -73,7 +73,7 @@ class TrainConfig:
       '(default: runs/<dataset>); resumed if it holds a checkpoint.')
   preset: str | None = _setting(
       None, 'A paper configuration (default: the dataset name if it is one).',
-      choices=tuple(sorted(model_lib.PRESETS)))
+      choices=tuple(sorted(flows.PRESETS)))
   num_scales: int | None = _setting(None, 'Overrides the preset.')
   num_res_blocks: int | None = _setting(None, 'Overrides the preset.')
   num_filters: int | None = _setting(None, 'Overrides the preset.')
@@ -240,7 +240,7 @@ def build_flow(config, event_shape, num_classes=None):
       vector_kwargs['num_res_blocks'] = overrides['num_res_blocks']
     if 'num_filters' in overrides:
       vector_kwargs['num_hidden'] = overrides['num_filters']
-    return model_lib.VectorRealNVP(event_shape[0],
+    return flows.VectorRealNVP(event_shape[0],
                                    bn_momentum=config.bn_momentum,
                                    compute_dtype=compute_dtype,
                                    **vector_kwargs)
@@ -249,17 +249,17 @@ def build_flow(config, event_shape, num_classes=None):
         f'Dataset {config.dataset!r} yields batches of shape '
         f'{(None,) + tuple(event_shape)}; expected (batch, H, W, C) images '
         'or (batch, D) vectors.')
-  image_model = model_lib.RealNVP
+  image_model = flows.RealNVP
   if num_classes is not None:
-    image_model = model_lib.ConditionalRealNVP
+    image_model = flows.ConditionalRealNVP
     overrides['num_classes'] = num_classes
   preset = config.preset or data.paper_defaults(config.dataset)[1]
-  if preset is None and config.dataset in model_lib.PRESETS:
+  if preset is None and config.dataset in flows.PRESETS:
     preset = config.dataset
   if preset is None:
     return image_model(event_shape, bn_momentum=config.bn_momentum,
                        compute_dtype=compute_dtype, **overrides)
-  preset_shape = model_lib.PRESETS[preset]['image_shape']
+  preset_shape = flows.PRESETS[preset]['image_shape']
   if tuple(event_shape) != tuple(preset_shape):
     raise ValueError(
         f'Preset {preset!r} is for images of shape {preset_shape}, but '

@@ -27,7 +27,7 @@ import os
 
 import tensorflow as tf
 
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import flows
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
            'next_version_dir', 'version_numbers']
@@ -38,7 +38,7 @@ class FlowExport(tf.Module):
 
   def __init__(self, distribution, name='real_nvp_export'):
     super().__init__(name=name)
-    if not isinstance(distribution, model_lib.Flow):
+    if not isinstance(distribution, flows.Flow):
       raise TypeError('Export takes a tfp_realnvp flow (RealNVP, '
                       'ConditionalRealNVP, VectorRealNVP), got '
                       f'{type(distribution).__name__}.')
@@ -47,7 +47,7 @@ class FlowExport(tf.Module):
       raise ValueError('Export needs a static event shape, got '
                        f'{event_shape}.')
     dtype = distribution.dtype
-    is_image = isinstance(distribution, model_lib.RealNVP)
+    is_image = isinstance(distribution, flows.RealNVP)
     num_classes = distribution.num_classes
     self.num_scales = tf.Variable(
         distribution.num_scales, trainable=False,
@@ -64,7 +64,7 @@ class FlowExport(tf.Module):
     latent_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
                                 name='latents')
     # The labels or the context, as an optional last argument.
-    condition = model_lib.condition_name(distribution)
+    condition = flows.condition_name(distribution)
     condition_specs = []
     if condition == 'labels':
       condition_specs = [tf.TensorSpec([None], tf.int32, name='labels')]

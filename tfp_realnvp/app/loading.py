@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import flows
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
@@ -82,11 +82,11 @@ def load_distribution(model_dir, image_shape=None, weights='averaged'):
                        f'another size needs (H, W, {trained_shape[2]}), got '
                        f'{image_shape}.')
     if description.get('num_scales') is None:
-      description['num_scales'] = model_lib.default_num_scales(trained_shape)
+      description['num_scales'] = flows.default_num_scales(trained_shape)
     description['image_shape'] = list(image_shape)
   if weights not in WEIGHTS:
     raise ValueError(f'`weights` must be one of {WEIGHTS}, got {weights!r}.')
-  distribution = model_lib.flow_from_config(description)
+  distribution = flows.flow_from_config(description)
   flow_model = training.FlowModel(
       distribution, polyak_decay=config.get('polyak_decay') or None)
   status = tf.train.Checkpoint(model=flow_model).restore(checkpoint)
@@ -127,8 +127,8 @@ class SavedFlow:
     return int(np.prod(self.event_shape))
 
   def _condition_kwargs(self, labels, context):
-    model_lib.require_labels(labels, self.num_classes, self.name)
-    model_lib.require_context(context, self.context_shape, self.name)
+    flows.require_labels(labels, self.num_classes, self.name)
+    flows.require_context(context, self.context_shape, self.name)
     if labels is not None:
       return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
     if context is not None:
@@ -176,6 +176,58 @@ class SavedFlow:
     return self._signatures['decode'](
         latents=tf.convert_to_tensor(latents, tf.float32),
         **self._condition_kwargs(labels, context))[self._data_name]
+
+  def given(self, *, labels=None, context=None):
+    """This flow with `labels` or `context` bound, checked once here.
+
+    As `tfp_realnvp.Flow.given`, but a view over the serving signatures
+    (evaluation only), not a `tfd.Distribution`: its `log_prob`,
+    `bits_per_dim`, `sample_values`, `encode` and `decode` take no condition.
+    """
+    if not self._condition_kwargs(labels, context):
+      raise ValueError(f'{self.name} takes no labels or context: use it as it '
+                       'is, without `given`.')
+    return _GivenSavedFlow(self, dict(labels=labels, context=context))
+
+
+class _GivenSavedFlow:
+  """A `SavedFlow` with its condition bound (`SavedFlow.given`)."""
+
+  def __init__(self, saved_flow, condition):
+    self._saved = saved_flow
+    self._condition = condition
+    self.name = saved_flow.name
+    self.event_shape = saved_flow.event_shape
+    self.num_dims = saved_flow.num_dims
+
+  def log_prob(self, value):
+    return self._saved.log_prob(value, **self._condition)
+
+  def bits_per_dim(self, values):
+    return self._saved.bits_per_dim(values, **self._condition)
+
+  def sample_values(self, num_samples, temperature=1.0, seed=None):
+    """`num_samples` draws per condition, `[n] + batch + event` as a Flow's."""
+    labels, context = self._condition['labels'], self._condition['context']
+    condition = tf.convert_to_tensor(labels if labels is not None
+                                     else context)
+    event_axes = 0 if labels is not None else len(self._saved.context_shape)
+    batch_shape = condition.shape[:condition.shape.rank - event_axes]
+    per_example = condition.shape[batch_shape.rank:]
+    # One draw per (sample, condition) pair, as the signature takes them.
+    flat = tf.reshape(condition, [-1] + per_example.as_list())
+    tiled = tf.tile(flat, [num_samples] + [1] * per_example.rank)
+    values = self._saved.sample_values(
+        num_samples * batch_shape.num_elements(), temperature, seed,
+        **{'labels' if labels is not None else 'context': tiled})
+    return tf.reshape(values, [num_samples] + batch_shape.as_list()
+                      + self.event_shape.as_list())
+
+  def encode(self, values):
+    return self._saved.encode(values, **self._condition)
+
+  def decode(self, latents):
+    return self._saved.decode(latents, **self._condition)
 
 
 def load_flow(path, image_shape=None, weights='averaged'):
@@ -305,7 +357,7 @@ def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0,
     raise ValueError('Sample grids need an image model, got event shape '
                      f'{flow.event_shape}.')
   sample = flow.sample_values
-  if isinstance(flow, model_lib.Flow):
+  if isinstance(flow, flows.Flow):
     # One graph for every row: eager sampling would run op by op.
     sample = tf.function(flow.sample_values, autograph=False)
   classes = [None] if flow.num_classes is None else range(flow.num_classes)

@@ -31,7 +31,7 @@ import tf_keras
 
 from tfp_realnvp import compat
 from tfp_realnvp import data
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import flows
 from tfp_realnvp import training
 from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
@@ -193,7 +193,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
         optimizer=tf_keras.optimizers.legacy.Adam(
             config_lib.learning_rate(config)),
         jit_compile=config.jit_compile)
-  description = model_lib.flow_config(distribution)
+  description = flows.flow_config(distribution)
   config_path = os.path.join(model_dir, 'config.json')
   config_lib.check_same_model(config_path, description)
   data_dir = config.data_dir

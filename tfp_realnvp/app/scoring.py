@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
-from tfp_realnvp import model as model_lib
+from tfp_realnvp import flows
 from tfp_realnvp.bijectors import factor_out
 
 __all__ = ['COLUMNS', 'load_images', 'score', 'write_csv', 'write_histogram']
@@ -103,7 +103,7 @@ def score(flow, values, labels=None, batch_size=256):
   columns = {}
 
   def bits(log_prob):
-    return model_lib.log_prob_to_bits_per_dim(log_prob, num_dims)
+    return flows.log_prob_to_bits_per_dim(log_prob, num_dims)
 
   evaluate = tf.function(
       lambda batch, **kwargs: (flow.log_prob(batch, **kwargs),

@@ -65,11 +65,11 @@ class ConditionalChain(stateful.StatefulBijectorMixin,
     return link_kwargs
 
   def _walk_forward(self, step_fn, x, **kwargs):
-    for bijector in reversed(self._bijectors):
+    for bijector in reversed(self.bijectors):
       x = step_fn(bijector, x, **self._link_kwargs(bijector, kwargs))
     return x
 
   def _walk_inverse(self, step_fn, y, **kwargs):
-    for bijector in self._bijectors:
+    for bijector in self.bijectors:
       y = step_fn(bijector, y, **self._link_kwargs(bijector, kwargs))
     return y

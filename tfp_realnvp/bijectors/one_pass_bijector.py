@@ -1,5 +1,7 @@
 """Base class for bijectors that produce their output and log-det together."""
 
+import functools
+
 import tensorflow as tf
 from tensorflow_probability.python.bijectors import bijector as bijector_lib
 from tfp_realnvp import compat
@@ -8,6 +10,9 @@ from tfp_realnvp.bijectors import stateful
 __all__ = ['OnePassBijector', 'check_event', 'check_float_input']
 
 
+@functools.partial(compat.use_greedy_cache,
+                   forward_name='_augmented_forward_with_attrs',
+                   inverse_name='_augmented_inverse_with_attrs')
 class OnePassBijector(stateful.StatefulBijectorMixin, bijector_lib.Bijector):
   """A bijector whose transform and log-det come from one evaluation.
 
@@ -23,10 +28,6 @@ class OnePassBijector(stateful.StatefulBijectorMixin, bijector_lib.Bijector):
   `_uses_training = True` receive a resolved `training` keyword in every call
   (see `stateful.StatefulBijectorMixin`).
   """
-
-  _cache = compat.BijectorCacheWithGreedyAttrs(
-      forward_name='_augmented_forward_with_attrs',
-      inverse_name='_augmented_inverse_with_attrs')
 
   def _augmented_forward(self, x, **kwargs):
     raise NotImplementedError('`_augmented_forward` not implemented.')
@@ -51,11 +52,11 @@ class OnePassBijector(stateful.StatefulBijectorMixin, bijector_lib.Bijector):
   def _inverse_log_det_jacobian(self, y, **kwargs):
     # Reached only on a cache miss for `y`; the cache then holds both ways.
     self.inverse(y, **kwargs)
-    return self._cache.inverse_attributes(y, **kwargs)['ildj']
+    return compat.cached_attributes(self, y, forward=False, **kwargs)['ildj']
 
   def _forward_log_det_jacobian(self, x, **kwargs):
     self.forward(x, **kwargs)
-    return -self._cache.forward_attributes(x, **kwargs)['ildj']
+    return -compat.cached_attributes(self, x, forward=True, **kwargs)['ildj']
 
 
 def check_float_input(bijector, x, event_ndims):

@@ -9,6 +9,7 @@ key: each instance is its own cache key, and the resolved training mode is an
 explicit `training=` keyword of every call.
 """
 
+from tfp_realnvp import compat
 from tfp_realnvp.bijectors import training_mode
 
 __all__ = ['StatefulBijectorMixin', 'takes_training']
@@ -19,7 +20,7 @@ def takes_training(bijector):
   return bool(getattr(bijector, '_uses_training', False))
 
 
-class StatefulBijectorMixin:
+class StatefulBijectorMixin(compat.PerInstanceCacheKey):
   """Per-instance cache keys and a resolved `training` keyword for bijectors.
 
   Mix in before `tfb.Bijector` (or a subclass). Classes whose results depend
@@ -31,11 +32,6 @@ class StatefulBijectorMixin:
 
   _uses_training = False
 
-  def _get_parameterization(self):
-    # TFP's `__eq__`/`__hash__`, and so its cache, compare this. The instance
-    # owns its variables: it equals only itself.
-    return id(self)
-
   def _with_training(self, kwargs):
     if self._uses_training:
       kwargs = dict(kwargs)
@@ -43,18 +39,21 @@ class StatefulBijectorMixin:
           kwargs.get('training'))
     return kwargs
 
-  # TFP's `Bijector._call_*` are the one place every public call goes through
-  # before the cache is consulted.
-  def _call_forward(self, x, name, **kwargs):
-    return super()._call_forward(x, name, **self._with_training(kwargs))
+  # Every public call passes here before TFP's cache is consulted (TFP's
+  # chains and distributions call their links' public methods too), so the
+  # resolved mode is in every cache key.
+  def forward(self, x, name='forward', **kwargs):
+    return super().forward(x, name, **self._with_training(kwargs))
 
-  def _call_inverse(self, y, name, **kwargs):
-    return super()._call_inverse(y, name, **self._with_training(kwargs))
+  def inverse(self, y, name='inverse', **kwargs):
+    return super().inverse(y, name, **self._with_training(kwargs))
 
-  def _call_forward_log_det_jacobian(self, x, event_ndims, name, **kwargs):
-    return super()._call_forward_log_det_jacobian(
+  def forward_log_det_jacobian(self, x, event_ndims=None,
+                               name='forward_log_det_jacobian', **kwargs):
+    return super().forward_log_det_jacobian(
         x, event_ndims, name, **self._with_training(kwargs))
 
-  def _call_inverse_log_det_jacobian(self, y, event_ndims, name, **kwargs):
-    return super()._call_inverse_log_det_jacobian(
+  def inverse_log_det_jacobian(self, y, event_ndims=None,
+                               name='inverse_log_det_jacobian', **kwargs):
+    return super().inverse_log_det_jacobian(
         y, event_ndims, name, **self._with_training(kwargs))

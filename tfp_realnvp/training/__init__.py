@@ -1,0 +1,35 @@
+"""Keras training of a flow by maximum likelihood, reported in bits/dim.
+
+```none
+flow_model.py             FlowModel: the step, the loss, the metrics
+polyak.py                 Polyak averaging of the weights (FlowModel mixin)
+non_finite.py             skipping non-finite batches (FlowModel mixin)
+keras_saving.py           .keras saving of every variable (FlowModel mixin)
+schedules.py              WarmupDecay
+evaluation.py             evaluate_bits_per_dim, BitsPerDimEvaluator
+batch_norm_statistics.py  batch_norms, recompute_batch_norm_statistics
+batches.py                a batch's values and condition; log-prob in a mode
+```
+"""
+
+from tfp_realnvp.training.batch_norm_statistics import batch_norms
+from tfp_realnvp.training.batch_norm_statistics import recompute_batch_norm_statistics
+from tfp_realnvp.training.batches import log_prob_in_mode
+from tfp_realnvp.training.batches import split_batch
+from tfp_realnvp.training.evaluation import BitsPerDimEvaluator
+from tfp_realnvp.training.evaluation import evaluate_bits_per_dim
+from tfp_realnvp.training.flow_model import FlowModel
+from tfp_realnvp.training.schedules import DECAYS
+from tfp_realnvp.training.schedules import WarmupDecay
+
+__all__ = [
+    'BitsPerDimEvaluator',
+    'DECAYS',
+    'FlowModel',
+    'WarmupDecay',
+    'batch_norms',
+    'evaluate_bits_per_dim',
+    'log_prob_in_mode',
+    'recompute_batch_norm_statistics',
+    'split_batch',
+]

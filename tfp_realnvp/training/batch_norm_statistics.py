@@ -1,0 +1,72 @@
+"""Every batch norm of a flow, and recomputing their moving statistics."""
+
+import tensorflow as tf
+
+from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp import networks
+from tfp_realnvp.training import batches
+
+__all__ = ['batch_norms', 'recompute_batch_norm_statistics']
+
+
+def batch_norms(module):
+  """Every batch norm (bijector or network layer) inside `module`."""
+  kinds = (rnvp_bijectors.BatchNormalization, networks.BatchNorm)
+  return [m for m in module.submodules if isinstance(m, kinds)]
+
+
+def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
+  """Sets every batch norm's moving statistics from a pass over `dataset`.
+
+  For checkpoints trained before the moving averages were debiased (or any
+  whose statistics lag the weights): each batch runs through the flow in
+  training mode, where batch norm normalizes with the batch's own
+  statistics, and each batch norm's moving mean and variance become the mean
+  of its batch statistics over the pass. Trainable weights do not change.
+  The update counts are set to the number of batches, so training resumes
+  with a fully debiased average.
+
+  Args:
+    distribution: a flow holding `tfp_realnvp` batch norms, e.g.
+      `tfp_realnvp.RealNVP`; class-conditional ones need `(images, labels)`.
+    dataset: a `tf.data.Dataset` (or iterable) of images or `(images, labels)`
+      batches, as `FlowModel.fit` takes.
+    num_batches: `None` for the whole dataset, else at most this many batches.
+
+  Returns:
+    The number of batches used.
+
+  Raises:
+    ValueError: if `distribution` holds no batch norm, or `dataset` no batch.
+  """
+  norms = batch_norms(distribution)
+  if not norms:
+    raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
+
+  @tf.function(autograph=False)
+  def batch_statistics(images, condition):
+    # With the count at zero, one debiased update stores the batch's own
+    # statistics, which are then read back.
+    for bn in norms:
+      bn.num_updates.assign(tf.zeros_like(bn.num_updates))
+    log_prob = batches.log_prob_in_mode(distribution, images, condition,
+                                training=True)
+    with tf.control_dependencies([log_prob]):
+      return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
+              for bn in norms]
+
+  sums, count = None, 0
+  for data in dataset:
+    if num_batches is not None and count >= num_batches:
+      break
+    statistics = batch_statistics(*batches.split_batch(data, distribution))
+    sums = statistics if sums is None else tf.nest.map_structure(
+        tf.add, sums, statistics)
+    count += 1
+  if not count:
+    raise ValueError('`dataset` yielded no batch.')
+  for bn, (mean_sum, variance_sum) in zip(norms, sums):
+    bn.moving_mean.assign(mean_sum / count)
+    bn.moving_variance.assign(variance_sum / count)
+    bn.num_updates.assign(tf.cast(count, bn.num_updates.dtype))
+  return count

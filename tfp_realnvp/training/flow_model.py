@@ -1,0 +1,226 @@
+"""`FlowModel`: Keras `fit` of a flow by maximum likelihood, in bits/dim.
+
+The step and the loss live here; Polyak averaging (`polyak.py`), skipping
+non-finite batches (`non_finite.py`) and `.keras` saving (`keras_saving.py`)
+are mixins of their own.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfp_realnvp import flows
+from tfp_realnvp import networks
+from tfp_realnvp.training import batches
+from tfp_realnvp.training import keras_saving
+from tfp_realnvp.training import non_finite
+from tfp_realnvp.training import polyak
+
+__all__ = ['FlowModel']
+
+
+@tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
+class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
+                non_finite.SkipNonFinite, tf_keras.Model):
+  """Trains a `tfd.TransformedDistribution` with `compile` and `fit`.
+
+  The loss is the mean negative log-likelihood plus the paper's L2 penalty
+  (`l2_scale`, 5e-5 in §4.1) on the weight-normalization scales of the
+  coupling networks; gradients are clipped by global norm (`clip_norm`).
+  `fit` runs batch norm in training mode, `evaluate` and `predict` in
+  evaluation mode; both report `bits_per_dim = nll / (D ln 2)`, which for
+  `tfp_realnvp.RealNVP` (a density over dequantized pixels in [0, 256)) is the
+  paper's figure. `predict` returns per-example log-probs.
+
+  Datasets may yield images, or `(images, labels)` pairs. The labels condition
+  a class-conditional distribution (`tfp_realnvp.ConditionalRealNVP`, which
+  then requires them) and are ignored otherwise; a flow built with a
+  `context_shape` takes `(values, context)` pairs the same way.
+
+  Under a `tf.distribute` strategy (build the distribution and the model in
+  `strategy.scope()`), the loss is the mean over the global batch however it
+  is split, gradients are summed across replicas before clipping, and batch
+  norm uses global-batch statistics: N replicas make the same update as one
+  device with the whole batch.
+
+  #### Examples
+
+  ```python
+  import tensorflow as tf
+  import tf_keras
+  import tfp_realnvp
+
+  model = tfp_realnvp.FlowModel(tfp_realnvp.RealNVP.from_preset('digits'))
+  model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
+  pixels = tf.random.uniform([64, 8, 8, 1], 0., 256.)
+  model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(16), epochs=1)
+  model.save('flow.keras')   # tf_keras.models.load_model('flow.keras')
+  ```
+
+  Saving: a model of a `tfp_realnvp` flow round-trips through Keras'
+  `.keras` format (`save`, `tf_keras.models.load_model`, `ModelCheckpoint`),
+  the flow rebuilt from its config and every variable (the bijectors' too)
+  restored; `save_weights('x.weights.h5')` holds the same variables. The
+  legacy whole-model `.h5` format cannot hold a subclassed model and is
+  refused at save time, as is `.keras` for a distribution that has no config
+  (save its weights instead).
+  """
+
+  def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
+               polyak_decay=None, skip_non_finite=False, **kwargs):
+    """Wraps `distribution`.
+
+    Args:
+      distribution: a `tfd.Distribution` with a static event shape, e.g.
+        `tfp_realnvp.RealNVP`; its variables become the model's.
+      l2_scale: Python float >= 0, the L2 penalty on weight-norm scales.
+      clip_norm: Python float > 0 or `None`, the global gradient norm limit.
+      polyak_decay: `None`, or the decay in (0, 1) of a Polyak average of
+        the trainable weights, updated after every step (see
+        `averaged_weights`). Step `t` (from 0) uses
+        `min(polyak_decay, (1 + t) / (10 + t))`, the rule of TF's
+        `ExponentialMovingAverage(num_updates=t)`, so early in training
+        the average follows the weights closely.
+      skip_non_finite: Python `bool`. If true, a step whose loss or
+        gradient is not finite changes nothing: not the weights, not the
+        optimizer's state (its step count included), not the batch-norm
+        statistics, not the Polyak average; it is counted in the
+        `skipped_batches` metric instead of the loss. If false, it reaches
+        the weights and the step reports a NaN loss (which
+        `tfp_realnvp.app`'s runs stop at). Under a multi-replica strategy
+        it needs a `tf_keras.optimizers.legacy` optimizer.
+      **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
+
+    Raises:
+      ValueError: for an unknown event size, a negative `l2_scale` or a
+        `polyak_decay` outside (0, 1).
+    """
+    kwargs.setdefault('dtype', distribution.dtype)
+    super().__init__(**kwargs)
+    if not distribution.event_shape.is_fully_defined():
+      raise ValueError('The distribution needs a static event shape, got '
+                       f'{distribution.event_shape}.')
+    if l2_scale < 0:
+      raise ValueError(f'`l2_scale` must be >= 0, got {l2_scale}.')
+    if clip_norm is not None and clip_norm <= 0:
+      raise ValueError(f'`clip_norm` must be positive or None, got {clip_norm}.')
+    self.distribution = distribution
+    self.l2_scale = float(l2_scale)
+    self.clip_norm = clip_norm
+    self.skip_non_finite = bool(skip_non_finite)
+    self._init_polyak_averaging(polyak_decay)
+    self._num_dims = int(np.prod(distribution.event_shape))
+    self.loss_tracker = tf_keras.metrics.Mean(name='loss')
+    self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
+    self.skipped_tracker = (tf_keras.metrics.Sum(name='skipped_batches')
+                            if self.skip_non_finite else None)
+    # The flow made every variable: nothing is left for a first call to
+    # build (checkpoint restores and Keras' BackupAndRestore need it built).
+    self.built = True
+
+  @property
+  def metrics(self):
+    trackers = [self.loss_tracker, self.bits_per_dim_tracker]
+    return trackers + ([self.skipped_tracker] if self.skipped_tracker
+                       else [])
+
+  def call(self, inputs, training=None):
+    """Per-example log-probs of images, or of `(images, labels or context)`."""
+    images, condition = batches.split_batch(inputs, self.distribution)
+    return batches.log_prob_in_mode(self.distribution, images, condition,
+                                    False if training is None else training)
+
+  def regularization_loss(self):
+    """The paper's L2 penalty on the networks' weight-norm scales."""
+    scales = networks.weight_scale_variables(self.distribution)
+    if not scales or self.l2_scale == 0.:
+      return tf.zeros([], self.dtype)
+    return self.l2_scale * tf.add_n([tf.reduce_sum(tf.square(s))
+                                     for s in scales])
+
+  def _negative_log_likelihood(self, data, training):
+    """`(local_nll_sum, local_count, global_count)` of a replica's batch.
+
+    Under a `tf.distribute` strategy each replica sees part of the global
+    batch; dividing its sum by the global count makes the replicas' losses
+    (and so their all-reduced gradients) add up to the global mean.
+    """
+    nll = -self(data, training=training)
+    local_count = tf.cast(tf.shape(nll)[0], nll.dtype)
+    context = tf.distribute.get_replica_context()
+    global_count = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                      local_count)
+    return tf.reduce_sum(nll), local_count, global_count
+
+  def train_step(self, data):
+    data = batches.without_sample_weights(data)
+    num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if self.skip_non_finite:
+      statistics = self._statistics_before_step()
+    with tf.GradientTape() as tape:
+      nll_sum, local_count, global_count = self._negative_log_likelihood(
+          data, training=True)
+      regularization = self.regularization_loss()
+      # Summed over replicas: the global mean NLL plus the penalty once.
+      replica_loss = (nll_sum / global_count
+                      + regularization / num_replicas)
+    variables = self.trainable_variables
+    gradients = tape.gradient(replica_loss, variables)
+    # Summed across replicas first, so clipping sees the global gradient;
+    # the optimizer is then told not to sum again.
+    gradients = tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, gradients)
+    gradient_norm = tf.linalg.global_norm(gradients)
+    if self.clip_norm is not None:
+      gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
+                                            use_norm=gradient_norm)
+    if self.skip_non_finite:
+      return self._apply_if_finite(
+          list(zip(gradients, variables)), gradient_norm, replica_loss,
+          statistics, nll_sum, local_count, regularization)
+    # Both Keras optimizer kinds: the legacy ones apply Adam with one fused
+    # kernel per variable (the default of bin/train.py, see app/run.py).
+    if isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer):
+      self.optimizer.apply_gradients(zip(gradients, variables),
+                                     experimental_aggregate_gradients=False)
+    else:
+      self.optimizer.apply_gradients(zip(gradients, variables),
+                                     skip_gradients_aggregation=True)
+    self._update_polyak_averages()
+    # A non-finite gradient makes the step's reported loss non-finite too,
+    # so a guard watching the loss stops before the weights are saved.
+    nll_sum = tf.where(tf.math.is_finite(gradient_norm), nll_sum,
+                       tf.constant(float('nan'), nll_sum.dtype))
+    return self._update_metrics(nll_sum, local_count, regularization)
+
+  def evaluate(self, *args, averaged=True, **kwargs):
+    """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
+
+    `fit`'s validation calls this too, so with averaging its
+    `val_bits_per_dim` is the averaged model's; `averaged=False` evaluates
+    the raw weights.
+    """
+    if not averaged:
+      return super().evaluate(*args, **kwargs)
+    with self.averaged_weights():
+      return super().evaluate(*args, **kwargs)
+
+  def test_step(self, data):
+    nll_sum, local_count, _ = self._negative_log_likelihood(
+        batches.without_sample_weights(data), training=False)
+    return self._update_metrics(nll_sum, local_count,
+                                self.regularization_loss())
+
+  def predict_step(self, data):
+    return self(batches.without_sample_weights(data), training=False)
+
+  def _update_metrics(self, nll_sum, count, regularization):
+    # Weighted by the replica's example count, so the metrics are means over
+    # the global batch however it was split (an empty replica adds nothing).
+    mean_nll = tf.math.divide_no_nan(nll_sum, count)
+    self.loss_tracker.update_state(mean_nll + regularization,
+                                   sample_weight=count)
+    self.bits_per_dim_tracker.update_state(
+        flows.log_prob_to_bits_per_dim(-mean_nll, self._num_dims),
+        sample_weight=count)
+    return {m.name: m.result() for m in self.metrics}
