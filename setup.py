@@ -32,6 +32,10 @@ setuptools.setup(
         'tensorflow-probability>=0.25,<0.26',
         'tf-keras>=2.18,<2.22',
         'tensorflow-datasets>=4.9.10,<5',
+        # TFDS's metadata protos. 1.21 was generated for protobuf >= 6.31 but
+        # does not say so, and TensorFlow 2.18/2.19 pin protobuf < 6: TFDS
+        # then fails at import. 1.17's work with protobuf 5, 6 and 7 (CI).
+        'tensorflow-metadata>=1.17.2,<1.18',
         'absl-py>=2.1,<3',
         # The embedded offline dataset (8x8 digits) and 2-D toy sets.
         'scikit-learn>=1.5,<2',
