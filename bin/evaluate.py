@@ -1,23 +1,30 @@
-"""Reports a trained Real NVP's bits/dim on a dataset split (evaluation mode).
+r"""Reports a trained Real NVP's bits/dim on a dataset split (evaluation mode).
 
   python bin/evaluate.py --model=runs/digits
   python bin/evaluate.py --model=runs/mnist/export --dataset=mnist \
       --split=test --data_dir=../shared/data/tfds --download=false
 
 --model is a bin/train.py --model_dir (latest checkpoint; its dataset and
-validation split are the defaults) or a SavedModel (then --dataset is needed).
+test split are the defaults) or a SavedModel (then --dataset is needed).
 """
 
 import json
 
-from absl import app
-from absl import flags
-from absl import logging
-import tensorflow as tf
+# pylint: disable=g-import-not-at-top,wrong-import-position
+if __package__:  # The tfp-realnvp-* console scripts.
+  from tfp_realnvp_bin import startup
+else:  # python bin/evaluate.py
+  import startup
 
-from tfp_realnvp import training
-from tfp_realnvp.app import flags as flags_lib
-from tfp_realnvp.app import loading
+with startup.quiet_imports():
+  from absl import app
+  from absl import flags
+  from absl import logging
+  import tensorflow as tf
+  from tfp_realnvp import training
+  from tfp_realnvp.app import flags as flags_lib
+  from tfp_realnvp.app import loading
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -55,7 +62,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-evaluate` console script."""
   define_flags()
-  app.run(flags_lib.binary_main(main))
+  flags_lib.run_binary(main, __doc__)
 
 
 if __name__ == '__main__':

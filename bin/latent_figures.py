@@ -1,4 +1,4 @@
-"""Writes the paper's latent-space figures from a trained Real NVP as PNG.
+r"""Writes the paper's latent-space figures from a trained Real NVP as PNG.
 
   # Paper eq. 19: the sheet through the latents of four test images.
   python bin/latent_figures.py --model=runs/mnist --figure=manifold \
@@ -12,14 +12,21 @@
 --dataset/--split (default: the training run's dataset and validation split).
 """
 
-from absl import app
-from absl import flags
-from absl import logging
+# pylint: disable=g-import-not-at-top,wrong-import-position
+if __package__:  # The tfp-realnvp-* console scripts.
+  from tfp_realnvp_bin import startup
+else:  # python bin/latent_figures.py
+  import startup
 
-from tfp_realnvp.app import figures
-from tfp_realnvp.app import flags as flags_lib
-from tfp_realnvp.app import latents
-from tfp_realnvp.app import loading
+with startup.quiet_imports():
+  from absl import app
+  from absl import flags
+  from absl import logging
+  from tfp_realnvp.app import figures
+  from tfp_realnvp.app import flags as flags_lib
+  from tfp_realnvp.app import latents
+  from tfp_realnvp.app import loading
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -63,6 +70,9 @@ def define_flags():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if FLAGS.temperature < 0:
+    raise app.UsageError(
+        f'--temperature must be >= 0, got {FLAGS.temperature}.')
   default_examples = ('0,1,2,3' if FLAGS.figure == 'manifold'
                       else '0,1,2,3,4,5,6,7')
   try:
@@ -109,7 +119,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-latent-figures` console script."""
   define_flags()
-  app.run(flags_lib.binary_main(main))
+  flags_lib.run_binary(main, __doc__)
 
 
 if __name__ == '__main__':

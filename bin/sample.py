@@ -1,4 +1,4 @@
-"""Writes a PNG grid of samples from a trained Real NVP.
+r"""Writes a PNG grid of samples from a trained Real NVP.
 
   python bin/sample.py --model=runs/digits --output=samples.png
   python bin/sample.py --model=runs/digits/export --temperature=0.5,0.75,1 \
@@ -13,14 +13,21 @@ class-conditional model gives one row per class (--num_samples per class).
 
 import os
 
-from absl import app
-from absl import flags
-from absl import logging
+# pylint: disable=g-import-not-at-top,wrong-import-position
+if __package__:  # The tfp-realnvp-* console scripts.
+  from tfp_realnvp_bin import startup
+else:  # python bin/sample.py
+  import startup
 
-from tfp_realnvp import to_uint8
-from tfp_realnvp.app import figures
-from tfp_realnvp.app import flags as flags_lib
-from tfp_realnvp.app import loading
+with startup.quiet_imports():
+  from absl import app
+  from absl import flags
+  from absl import logging
+  from tfp_realnvp import to_uint8
+  from tfp_realnvp.app import figures
+  from tfp_realnvp.app import flags as flags_lib
+  from tfp_realnvp.app import loading
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -87,7 +94,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-sample` console script."""
   define_flags()
-  app.run(flags_lib.binary_main(main))
+  flags_lib.run_binary(main, __doc__)
 
 
 if __name__ == '__main__':

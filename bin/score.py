@@ -1,4 +1,4 @@
-"""Scores images with a trained Real NVP: per-image and per-scale bits/dim.
+r"""Scores images with a trained Real NVP: per-image and per-scale bits/dim.
 
   # A folder of PNGs (e.g. written by bin/sample.py) against the run's test
   # split: a CSV row per image and a histogram of the two.
@@ -14,14 +14,21 @@ latent norm. Images must have the model's shape; they are dequantized with
 --seed.
 """
 
-from absl import app
-from absl import flags
-from absl import logging
-import numpy as np
+# pylint: disable=g-import-not-at-top,wrong-import-position
+if __package__:  # The tfp-realnvp-* console scripts.
+  from tfp_realnvp_bin import startup
+else:  # python bin/score.py
+  import startup
 
-from tfp_realnvp.app import flags as flags_lib
-from tfp_realnvp.app import loading
-from tfp_realnvp.app import scoring
+with startup.quiet_imports():
+  from absl import app
+  from absl import flags
+  from absl import logging
+  import numpy as np
+  from tfp_realnvp.app import flags as flags_lib
+  from tfp_realnvp.app import loading
+  from tfp_realnvp.app import scoring
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -105,7 +112,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-score` console script."""
   define_flags()
-  app.run(flags_lib.binary_main(main))
+  flags_lib.run_binary(main, __doc__)
 
 
 if __name__ == '__main__':

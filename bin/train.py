@@ -1,4 +1,4 @@
-"""Trains Real NVP on the embedded digits, a 2-D toy set or a TFDS dataset.
+r"""Trains Real NVP on the embedded digits, a 2-D toy set or a TFDS dataset.
 
   python bin/train.py                                   # embedded digits
   python bin/train.py --dataset=mnist --data_dir=../shared/data/tfds \
@@ -12,12 +12,18 @@ running the same command again resumes from the last checkpoint.
 
 import sys
 
-from absl import app
-from absl import logging
+# pylint: disable=g-import-not-at-top,wrong-import-position
+if __package__:  # The tfp-realnvp-* console scripts.
+  from tfp_realnvp_bin import startup
+else:  # python bin/train.py
+  import startup
 
-from tfp_realnvp.app import flags as flags_lib
-from tfp_realnvp.app import run as run_lib
-
+with startup.quiet_imports():
+  from absl import app
+  from absl import logging
+  from tfp_realnvp.app import flags as flags_lib
+  from tfp_realnvp.app import run as run_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 def define_flags():
   """One flag per `TrainConfig` field, with its default and help text."""
@@ -44,7 +50,7 @@ def main(argv):
 def console_main():
   """Entry point of the `tfp-realnvp-train` console script."""
   define_flags()
-  app.run(flags_lib.binary_main(main))
+  flags_lib.run_binary(main, __doc__)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """The binaries' flags: defined once, listed by every script's own --help."""
 
+import ast
 import dataclasses
 import pathlib
 import shutil
@@ -39,6 +40,10 @@ def test_every_console_script_help_lists_its_own_flags():
     stdout, stderr = process.communicate(timeout=300)
     # absl exits with 1 after printing the help.
     assert 'Traceback' not in stderr, stderr[-2000:]
+    # Opens with the binary's own description, not pip's wrapper's (none).
+    module = script.removeprefix('tfp-realnvp-').replace('-', '_')
+    assert stdout.splitlines()[0] == ast.get_docstring(ast.parse(
+        (ROOT / 'bin' / f'{module}.py').read_text())).splitlines()[0], script
     for flag in OWN_FLAGS[script]:
       assert flag in stdout, f'{script} --help does not list {flag}'
 

@@ -5,6 +5,7 @@ noise added to the integer values), which is the event space of
 `tfp_realnvp.RealNVP`.
 """
 
+import difflib
 import re
 
 import numpy as np
@@ -41,6 +42,13 @@ __all__ = [
 EMBEDDED_DATASET = 'digits'
 # The largest float32 below 256, the top of a dequantized pixel's range.
 _LARGEST_PIXEL = float(np.nextafter(np.float32(256.), np.float32(0.)))
+
+
+def _did_you_mean(name, tfds):
+  """`' (did you mean 'mnist'?)'` for a near miss of a known name, or ''."""
+  known = [EMBEDDED_DATASET, *TOY_DATASETS, *tfds.list_builders()]
+  close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
+  return f' (did you mean {close[0]!r}?)' if close else ''
 
 
 def dequantize(images, seed=None):
@@ -159,8 +167,8 @@ def image_dataset(name,
                        download=download, shuffle_files=shuffle)
   except tfds.core.registered.DatasetNotFoundError as error:
     raise ValueError(
-        f'Unknown dataset {name!r}: not a TFDS dataset name (see '
-        '`tfds.list_builders()`), nor prepared under '
+        f'Unknown dataset {name!r}{_did_you_mean(name, tfds)}: not a TFDS '
+        'dataset name (see `tfds.list_builders()`), nor prepared under '
         f'{where!r}.') from error
   except (AssertionError, FileNotFoundError,
           tf.errors.NotFoundError) as error:

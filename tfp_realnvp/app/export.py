@@ -2,7 +2,8 @@
 
 The exported functions are traced in evaluation mode (batch norm uses its
 moving averages) with a `None` batch dimension, so a process that imports only
-TensorFlow, or TensorFlow Serving, can load them:
+TensorFlow, or TensorFlow Serving, can load them. The serving signatures
+return named outputs:
 
   log_prob(images)                        -> log_prob      [N]
   bits_per_dim(images)                    -> bits_per_dim  [N]
@@ -21,6 +22,9 @@ module also holds `num_scales` and `num_classes` (0: unconditional) as int32
 variables, for tools that split latents by scale. Inputs are checked on
 every call: NaN, Inf or pixels outside [0, 256) raise an
 `InvalidArgumentError` that says so, instead of returning a NaN.
+
+The loaded module's attributes of the same names return the tensors
+themselves: `tf.saved_model.load(path).log_prob(x).numpy()`.
 """
 
 import os
@@ -134,22 +138,26 @@ class FlowExport(tf.Module):
       return values, condition_kwargs(
           check_conditions(conditions, tf.shape(values)[0]))
 
-    @tf.function(input_signature=[data_spec] + condition_specs)
+    # The module's attributes return tensors (`loaded.log_prob(x).numpy()`);
+    # the serving signatures wrap the same functions in named outputs.
+    data_signature = [data_spec] + condition_specs
+
+    @tf.function(input_signature=data_signature)
     def log_prob(values, *conditions):
       values, kwargs = checked(values, conditions)
-      return {'log_prob': distribution.log_prob(values, training=False,
-                                                **kwargs)}
+      return distribution.log_prob(values, training=False, **kwargs)
 
-    @tf.function(input_signature=[data_spec] + condition_specs)
+    @tf.function(input_signature=data_signature)
     def bits_per_dim(values, *conditions):
       values, kwargs = checked(values, conditions)
-      return {'bits_per_dim': distribution.bits_per_dim(
-          values, training=False, **kwargs)}
+      return distribution.bits_per_dim(values, training=False, **kwargs)
 
-    @tf.function(input_signature=[
+    sample_signature = [
         tf.TensorSpec([], tf.int32, name='num_samples'),
         tf.TensorSpec([], dtype, name='temperature'),
-        tf.TensorSpec([], tf.int32, name='seed')] + condition_specs)
+        tf.TensorSpec([], tf.int32, name='seed')] + condition_specs
+
+    @tf.function(input_signature=sample_signature)
     def sample(num_samples, temperature, seed, *conditions):
       with tf.control_dependencies([
           tf.debugging.assert_non_negative(
@@ -158,20 +166,22 @@ class FlowExport(tf.Module):
               temperature, message='`temperature` must be > 0.')]):
         stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
       kwargs = condition_kwargs(check_conditions(conditions, num_samples))
-      return {input_name: distribution.sample_values(
-          num_samples, temperature, seed=stateless_seed, **kwargs)}
+      return distribution.sample_values(num_samples, temperature,
+                                        seed=stateless_seed, **kwargs)
 
-    @tf.function(input_signature=[data_spec] + condition_specs)
+    @tf.function(input_signature=data_signature)
     def encode(values, *conditions):
       values, kwargs = checked(values, conditions)
-      return {'latents': distribution.encode(values, **kwargs)}
+      return distribution.encode(values, **kwargs)
 
-    @tf.function(input_signature=[latent_spec] + condition_specs)
+    latent_signature = [latent_spec] + condition_specs
+
+    @tf.function(input_signature=latent_signature)
     def decode(latents, *conditions):
       latents = check_data(latents, 'latents', False)
       kwargs = condition_kwargs(
           check_conditions(conditions, tf.shape(latents)[0]))
-      return {input_name: distribution.decode(latents, **kwargs)}
+      return distribution.decode(latents, **kwargs)
 
     self.log_prob = log_prob
     self.bits_per_dim = bits_per_dim
@@ -179,17 +189,27 @@ class FlowExport(tf.Module):
     self.encode = encode
     self.decode = decode
 
+    def named(function, signature, output):
+      return tf.function(lambda *args: {output: function(*args)},
+                         input_signature=signature)
+
+    self.serving_functions = {
+        'log_prob': named(log_prob, data_signature, 'log_prob'),
+        'bits_per_dim': named(bits_per_dim, data_signature, 'bits_per_dim'),
+        'sample': named(sample, sample_signature, input_name),
+        'encode': named(encode, data_signature, 'latents'),
+        'decode': named(decode, latent_signature, input_name),
+    }
+
   def signatures(self):
     """The serving signatures, by name; `serving_default` is `bits_per_dim`."""
     # The tf.functions themselves, not concrete functions: only these can be
     # saved when the variables are distributed (tf.distribute strategies).
-    signatures = {name: getattr(self, name)
-                  for name in ('log_prob', 'bits_per_dim', 'sample', 'encode',
-                               'decode')}
+    signatures = dict(self.serving_functions)
     # What a TF Serving client gets without naming a signature: the figure
     # of merit of a likelihood model, per example.
     signatures[tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY] = (
-        self.bits_per_dim)
+        self.serving_functions['bits_per_dim'])
     return signatures
 
 

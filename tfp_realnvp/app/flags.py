@@ -21,6 +21,7 @@ from tfp_realnvp.app import quiet
 
 __all__ = [
     'binary_main',
+    'run_binary',
     'config_from_flags',
     'data_options',
     'define_config_flags',
@@ -101,7 +102,8 @@ def define_data_flags(what='Dataset'):
   _own(flags.DEFINE_string(
       'dataset', None, f"{what} (default: the training run's)."))
   _own(flags.DEFINE_string(
-      'split', None, "Split (default: the run's validation split, or test)."))
+      'split', None, "Split (default: the run's test split, --test_split, or "
+      "'test')."))
   _own(flags.DEFINE_string(
       'data_dir', None, "TFDS data directory (default: the run's)."))
   _own(flags.DEFINE_bool('download', True, 'Let TFDS download missing data.'))
@@ -116,6 +118,16 @@ def data_options():
   return dict(dataset=FLAGS.dataset, split=FLAGS.split,
               data_dir=FLAGS.data_dir, download=FLAGS.download,
               seed=FLAGS.seed)
+
+
+def run_binary(main, doc):
+  """`app.run` of `binary_main(main)`, with `doc` as the usage text.
+
+  absl's `--help` opens with `__main__.__doc__`, which for a console script
+  is pip's wrapper's (none); the binary's own docstring is given instead.
+  """
+  sys.modules['__main__'].__doc__ = doc
+  app.run(binary_main(main))
 
 
 def binary_main(main):

@@ -42,6 +42,7 @@ class _PlainFlow:
 
   def __init__(self, distribution):
     self._bijector = distribution.bijector
+    self.dtype = distribution.dtype
     self.num_scales = None
     self.num_classes = None
 
@@ -135,7 +136,7 @@ def manifold(flow, examples, num_rows=8, num_cols=8, labels=None):
     `(num_rows * num_cols, H, W, C)` numpy pixels in [0, 256), row by row.
   """
   flow = _as_flow(flow)
-  examples = tf.convert_to_tensor(examples, tf.float32)
+  examples = tf.convert_to_tensor(examples, flow.dtype)
   if examples.shape[0] != 4:
     raise ValueError('`examples` must be 4 images (the corners), got shape '
                      f'{examples.shape}.')
@@ -245,7 +246,7 @@ def conceptual_compression(flow, images, num_scales=None,
   if num_scales is None:
     raise ValueError('The number of scales of this flow is unknown (an older '
                      'SavedModel): pass `num_scales`.')
-  images = tf.convert_to_tensor(images, tf.float32)
+  images = tf.convert_to_tensor(images, flow.dtype)
   latents = flow.encode(images, **_label_kwargs(labels))
   columns = [images.numpy()]
   for fraction in fractions:

@@ -113,6 +113,8 @@ class SavedFlow:
     outputs = self._signatures['decode'].structured_outputs
     self._data_name = 'images' if 'images' in outputs else 'values'
     self.event_shape = tf.TensorShape(outputs[self._data_name].shape[1:])
+    # The exported flow's dtype (float64 flows export float64 signatures).
+    self.dtype = outputs[self._data_name].dtype
     # Exports before these were recorded lack them.
     self.num_scales = (int(self._loaded.num_scales.numpy())
                        if hasattr(self._loaded, 'num_scales') else None)
@@ -132,14 +134,14 @@ class SavedFlow:
     if labels is not None:
       return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
     if context is not None:
-      context = tf.convert_to_tensor(context, tf.float32)
+      context = tf.convert_to_tensor(context, self.dtype)
       if context.shape.rank == len(self.context_shape):  # one for all
         context = context[tf.newaxis]
       return {'context': context}
     return {}
 
   def _data(self, values):
-    return {self._data_name: tf.convert_to_tensor(values, tf.float32)}
+    return {self._data_name: tf.convert_to_tensor(values, self.dtype)}
 
   def _evaluation_only(self, training):
     if training:
@@ -163,7 +165,7 @@ class SavedFlow:
                     labels=None, context=None):
     return self._signatures['sample'](
         num_samples=tf.constant(num_samples, tf.int32),
-        temperature=tf.constant(temperature, tf.float32),
+        temperature=tf.constant(temperature, self.dtype),
         seed=tf.constant(0 if seed is None else seed, tf.int32),
         **self._condition_kwargs(labels, context))[self._data_name]
 
@@ -174,7 +176,7 @@ class SavedFlow:
 
   def decode(self, latents, *, labels=None, context=None):
     return self._signatures['decode'](
-        latents=tf.convert_to_tensor(latents, tf.float32),
+        latents=tf.convert_to_tensor(latents, self.dtype),
         **self._condition_kwargs(labels, context))[self._data_name]
 
   def given(self, *, labels=None, context=None):
@@ -280,7 +282,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
 
   Args:
     path: what the flow was loaded from; a training run's config.json gives
-      the defaults of `dataset`, `split` (its validation split), `data_dir`
+      the defaults of `dataset`, `split` (its test split), `data_dir`
       and the recipe.
     flow: the loaded flow (its labels decide whether batches carry them).
     dataset: a dataset name, needed for a SavedModel.
@@ -356,6 +358,8 @@ def sample_grid(flow, num_samples, temperatures=(1.0,), seed=0,
   if len(flow.event_shape) != 3:
     raise ValueError('Sample grids need an image model, got event shape '
                      f'{flow.event_shape}.')
+  if min(temperatures) < 0:
+    raise ValueError(f'Temperatures must be >= 0, got {list(temperatures)}.')
   sample = flow.sample_values
   if isinstance(flow, flows.Flow):
     # One graph for every row: eager sampling would run op by op.

@@ -96,7 +96,8 @@ def score(flow, values, labels=None, batch_size=256):
     prior term of each factored-out latent, finest first), `log_det` and
     `latent_norm`; `sum(scale_i) + log_det == bits_per_dim`.
   """
-  values = np.asarray(values, np.float32)
+  # In the flow's own dtype: a float64 flow scores float64 pixels.
+  values = np.asarray(values, tf.as_dtype(flow.dtype).as_numpy_dtype)
   num_dims = int(np.prod(values.shape[1:]))
   num_scales = flow.num_scales or 1
   event_ndims = len(values.shape) - 1

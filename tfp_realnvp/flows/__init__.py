@@ -22,7 +22,9 @@ from tfp_realnvp.flows.flow import to_uint8
 from tfp_realnvp.flows.presets import default_num_scales
 from tfp_realnvp.flows.presets import PRESETS
 from tfp_realnvp.flows.real_nvp import ConditionalRealNVP
+from tfp_realnvp.flows.real_nvp import looks_like_unit_range
 from tfp_realnvp.flows.real_nvp import RealNVP
+from tfp_realnvp.flows.real_nvp import UNIT_RANGE_MESSAGE
 from tfp_realnvp.flows.registry import FLOW_CLASSES
 from tfp_realnvp.flows.registry import flow_config
 from tfp_realnvp.flows.registry import flow_from_config
@@ -35,6 +37,7 @@ __all__ = [
     'Flow',
     'PRESETS',
     'RealNVP',
+    'UNIT_RANGE_MESSAGE',
     'VectorRealNVP',
     'condition_kwargs',
     'condition_name',
@@ -42,6 +45,7 @@ __all__ = [
     'flow_config',
     'flow_from_config',
     'log_prob_to_bits_per_dim',
+    'looks_like_unit_range',
     'require_context',
     'require_labels',
     'to_uint8',

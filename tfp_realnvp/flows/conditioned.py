@@ -5,7 +5,40 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
-__all__ = ['ConditionedFlow']
+__all__ = ['ConditionedFlow', 'check_condition_batch', 'check_temperature']
+
+
+def check_condition_batch(name, value_shape, event_rank, condition_batch):
+  """Names values whose batch does not broadcast with the condition's.
+
+  Args:
+    name: the flow, named in the message.
+    value_shape: the values' (static) shape, batch then event.
+    event_rank: the rank of one event.
+    condition_batch: the condition's batch shape (labels' whole shape, a
+      context's without its `context_shape` axes).
+
+  Raises:
+    ValueError: saying both batch shapes.
+  """
+  value_shape = tf.TensorShape(value_shape)
+  if value_shape.rank is None or condition_batch.rank is None:
+    return
+  batch = value_shape[:max(value_shape.rank - event_rank, 0)]
+  try:
+    tf.broadcast_static_shape(batch, condition_batch)
+  except ValueError:
+    raise ValueError(
+        f'{name}: values of batch shape {batch} do not broadcast with the '
+        f'condition\'s batch shape {condition_batch} (one label or context '
+        'per example, or one for all).') from None
+
+
+def check_temperature(temperature):
+  """Raises ValueError for a negative Python temperature (0 is the mode)."""
+  if isinstance(temperature, (int, float)) and not temperature >= 0:
+    raise ValueError(f'`temperature` must be >= 0 (0 decodes the prior\'s '
+                     f'mode), got {temperature!r}.')
 
 
 class ConditionedFlow(tfd.Distribution):
@@ -95,17 +128,9 @@ class ConditionedFlow(tfd.Distribution):
     return self._flow.event_shape_tensor()
 
   def _check_batch(self, value):
-    """Names a value whose batch does not broadcast with the condition's."""
-    event_rank = self._flow.event_shape.rank
-    batch = value.shape[:value.shape.rank - event_rank] if (
-        value.shape.rank is not None) else tf.TensorShape(None)
-    try:
-      tf.broadcast_static_shape(batch, self._condition_batch_shape)
-    except ValueError:
-      raise ValueError(
-          f'{self.name}: values of batch shape {batch} do not broadcast with '
-          f'the condition\'s batch shape {self._condition_batch_shape} '
-          '(one label or context per example, or one for all).') from None
+    check_condition_batch(self.name, value.shape,
+                          self._flow.event_shape.rank,
+                          self._condition_batch_shape)
 
   def _bijector_kwargs(self, training=None):
     kwargs = dict(conditional_input=self._condition)
@@ -133,6 +158,7 @@ class ConditionedFlow(tfd.Distribution):
     As `Flow.sample_values`: the base's scale times `temperature`; pixels
     clipped to [0, 256) for image models.
     """
+    check_temperature(temperature)
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], tf.int32)
     base = self._flow.distribution

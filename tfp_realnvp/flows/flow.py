@@ -228,16 +228,34 @@ class Flow(compat.NonCompositeTransformedDistribution):
       bijector_kwargs['training'] = training
     return dict(kwargs, bijector_kwargs=bijector_kwargs)
 
+  def _check_batch(self, values_shape, condition):
+    """Names values whose batch does not broadcast with the condition's."""
+    if condition is None:
+      return
+    shape = tf.TensorShape(getattr(condition, 'shape', np.shape(condition)))
+    if self.context_shape is not None and shape.rank is not None:
+      shape = shape[:max(shape.rank - len(self.context_shape), 0)]
+    conditioned.check_condition_batch(self.name, values_shape,
+                                      self.event_shape.rank, shape)
+
+  def _checked_kwargs(self, values, kwargs, labels, context, training, name):
+    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
+    self._check_batch(getattr(values, 'shape', np.shape(values)),
+                      kwargs['bijector_kwargs'].get('conditional_input'))
+    return kwargs
+
   def log_prob(self, value, name='log_prob', *, labels=None, context=None,
                training=None, **kwargs):
     """`log p(value)` (or `log p(value | labels or context)`), batch shape."""
-    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
+    kwargs = self._checked_kwargs(value, kwargs, labels, context, training,
+                                  name)
     return super().log_prob(value, name=name, **kwargs)
 
   def prob(self, value, name='prob', *, labels=None, context=None,
            training=None, **kwargs):
     """`p(value)` (or `p(value | labels or context)`)."""
-    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
+    kwargs = self._checked_kwargs(value, kwargs, labels, context, training,
+                                  name)
     return super().prob(value, name=name, **kwargs)
 
   def sample(self, sample_shape=(), seed=None, name='sample', *, labels=None,
@@ -270,22 +288,33 @@ class Flow(compat.NonCompositeTransformedDistribution):
       `(num_samples,) + event_shape` values; image models clip pixels to
       [0, 256).
     """
+    conditioned.check_temperature(temperature)
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], tf.int32)
+    condition = self._condition_kwargs(labels, context)
+    if isinstance(num_samples, int):
+      self._check_batch([num_samples] + self.event_shape.as_list(),
+                        condition.get('conditional_input'))
     latents = self.distribution.sample(num_samples, seed=seed)
     latents = latents * tf.cast(temperature, latents.dtype)
     return self._to_values(self.bijector.forward(
-        latents, training=False, **self._condition_kwargs(labels, context)))
+        latents, training=False, **condition))
 
   def _to_values(self, outputs):
     return outputs
 
   def encode(self, values, *, labels=None, context=None):
     """Latents of `values`, `bijector.inverse` in evaluation mode."""
+    condition = self._condition_kwargs(labels, context)
+    self._check_batch(getattr(values, 'shape', np.shape(values)),
+                      condition.get('conditional_input'))
     return self.bijector.inverse(tf.identity(values), training=False,
-                                 **self._condition_kwargs(labels, context))
+                                 **condition)
 
   def decode(self, latents, *, labels=None, context=None):
     """Values of `latents`, `bijector.forward` in evaluation mode."""
+    condition = self._condition_kwargs(labels, context)
+    self._check_batch(getattr(latents, 'shape', np.shape(latents)),
+                      condition.get('conditional_input'))
     return self.bijector.forward(tf.identity(latents), training=False,
-                                 **self._condition_kwargs(labels, context))
+                                 **condition)

@@ -1,5 +1,7 @@
 """Real NVP's multi-scale image model (paper §3.6, §4.1) and its class-conditional form."""
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -12,7 +14,26 @@ from tfp_realnvp.flows.presets import PRESETS
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['ConditionalRealNVP', 'RealNVP']
+__all__ = ['ConditionalRealNVP', 'RealNVP', 'UNIT_RANGE_MESSAGE',
+           'looks_like_unit_range']
+
+UNIT_RANGE_MESSAGE = (
+    'the pixel values all lie in [0, 1], but tfp_realnvp image flows model '
+    'dequantized pixels in [0, 256) (the paper\'s bits/dim count 256 '
+    'levels). Dequantize integer pixels with tfp_realnvp.data.dequantize '
+    '(x + u, u ~ U[0, 1)); for x / 255 data, '
+    'dequantize(tf.round(x * 255))')
+
+
+def looks_like_unit_range(values):
+  """Whether every value of a (NumPy or eager) batch is at most 1.
+
+  Pixels of the usual preprocessing (`x / 255.`,
+  `tf.image.convert_image_dtype`) are; a batch of dequantized 8-bit images
+  essentially never is.
+  """
+  values = np.asarray(values)
+  return values.size > 0 and float(np.max(values)) <= 1.
 
 
 class RealNVP(flow_lib.Flow):
@@ -213,6 +234,15 @@ class RealNVP(flow_lib.Flow):
   @property
   def context_shape(self):
     return self._context_shape
+
+  def bits_per_dim(self, values, *, labels=None, context=None,
+                   training=None):
+    """`-log_prob(values) / (D ln 2)`; warns on pixels that lie in [0, 1]."""
+    if tf.executing_eagerly() and looks_like_unit_range(values):
+      warnings.warn(f'{self.name}.bits_per_dim: {UNIT_RANGE_MESSAGE}.',
+                    stacklevel=2)
+    return super().bits_per_dim(values, labels=labels, context=context,
+                                training=training)
 
   def sample_pixels(self, num_samples, temperature=1.0, seed=None, *,
                     labels=None, context=None):

@@ -5,6 +5,9 @@ non-finite batches (`non_finite.py`) and `.keras` saving (`keras_saving.py`)
 are mixins of their own.
 """
 
+import contextlib
+import weakref
+
 import numpy as np
 import tensorflow as tf
 import tf_keras
@@ -12,6 +15,7 @@ import tf_keras
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp.training import batches
+from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_saving
 from tfp_realnvp.training import non_finite
 from tfp_realnvp.training import polyak
@@ -67,7 +71,8 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
   """
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
-               polyak_decay=None, skip_non_finite=False, **kwargs):
+               polyak_decay=None, skip_non_finite=False,
+               check_pixel_range=True, **kwargs):
     """Wraps `distribution`.
 
     Args:
@@ -89,6 +94,11 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
         the weights and the step reports a NaN loss (which
         `tfp_realnvp.app`'s runs stop at). Under a multi-replica strategy
         it needs a `tf_keras.optimizers.legacy` optimizer.
+      check_pixel_range: Python `bool`. An image flow (`RealNVP`) models
+        dequantized pixels in [0, 256); `fit` and `evaluate` refuse data
+        whose first batch lies in [0, 1] (`x / 255.`, the most common image
+        preprocessing, which trains to meaningless figures). `False` if such
+        data are really meant.
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
@@ -108,6 +118,8 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     self.l2_scale = float(l2_scale)
     self.clip_norm = clip_norm
     self.skip_non_finite = bool(skip_non_finite)
+    self.check_pixel_range = bool(check_pixel_range)
+    self._checked_data = weakref.WeakSet()
     self._init_polyak_averaging(polyak_decay)
     self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
@@ -193,17 +205,65 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
                        tf.constant(float('nan'), nll_sum.dtype))
     return self._update_metrics(nll_sum, local_count, regularization)
 
-  def evaluate(self, *args, averaged=True, **kwargs):
+  def _check_data(self, data, method):
+    """Refuses data the flow cannot take, once per dataset, before tracing."""
+    try:
+      if data in self._checked_data:
+        return
+    except TypeError:  # Not weak-referenceable or hashable: check each time.
+      pass
+    input_checks.check_data(self.distribution, data, method,
+                            self.check_pixel_range)
+    try:
+      self._checked_data.add(data)
+    except TypeError:
+      pass
+
+  @contextlib.contextmanager
+  def _fresh_functions_after_failure(self):
+    # A trace that failed still counts as the tf.function's first call, and
+    # the next would create variables (optimizer slots) in a later call,
+    # which tf.function forbids: after a failure, Keras builds new ones, as
+    # it does for a model that was never called.
+    try:
+      yield
+    except BaseException:
+      self.train_function = None
+      self.test_function = None
+      self.predict_function = None
+      raise
+
+  def fit(self, x=None, y=None, *args, **kwargs):
+    """`tf_keras.Model.fit`, refusing data the flow cannot take at once.
+
+    A failed `fit` (bad data, an interrupt) leaves the model usable: the
+    next call traces anew.
+    """
+    self._check_data(x, 'fit')
+    if kwargs.get('validation_data') is not None:
+      self._check_data(kwargs['validation_data'], 'fit')
+    with self._fresh_functions_after_failure():
+      return super().fit(x, y, *args, **kwargs)
+
+  def evaluate(self, x=None, *args, averaged=True, **kwargs):
     """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
 
     `fit`'s validation calls this too, so with averaging its
     `val_bits_per_dim` is the averaged model's; `averaged=False` evaluates
-    the raw weights.
+    the raw weights. Data are checked as in `fit`.
     """
-    if not averaged:
-      return super().evaluate(*args, **kwargs)
-    with self.averaged_weights():
-      return super().evaluate(*args, **kwargs)
+    self._check_data(x, 'evaluate')
+    with self._fresh_functions_after_failure():
+      if not averaged:
+        return super().evaluate(x, *args, **kwargs)
+      with self.averaged_weights():
+        return super().evaluate(x, *args, **kwargs)
+
+  def predict(self, x, *args, **kwargs):
+    """`tf_keras.Model.predict`: per-example log-probs; data checked first."""
+    self._check_data(x, 'predict')
+    with self._fresh_functions_after_failure():
+      return super().predict(x, *args, **kwargs)
 
   def test_step(self, data):
     nll_sum, local_count, _ = self._negative_log_likelihood(

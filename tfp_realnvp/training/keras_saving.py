@@ -37,7 +37,8 @@ class KerasSaving:
     return dict(flow=flows.flow_config(self.distribution),
                 l2_scale=self.l2_scale, clip_norm=self.clip_norm,
                 polyak_decay=self.polyak_decay,
-                skip_non_finite=self.skip_non_finite, name=self.name)
+                skip_non_finite=self.skip_non_finite,
+                check_pixel_range=self.check_pixel_range, name=self.name)
 
   @classmethod
   def from_config(cls, config, custom_objects=None):

@@ -1,0 +1,60 @@
+"""What a user sees first from each binary: its own line, no TensorFlow start-up."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPTS = ('train', 'sample', 'evaluate', 'latent_figures', 'score')
+
+# Lines TensorFlow writes from C++ when it is imported on a CPU-only machine.
+_STARTUP = ('I0000', 'W0000', 'E0000', 'absl::InitializeLog', 'oneDNN',
+            'cpu_feature_guard', 'cuda', 'To enable the following')
+
+
+def _first_doc_line(script):
+  tree = ast.parse((ROOT / 'bin' / f'{script}.py').read_text())
+  return ast.get_docstring(tree).splitlines()[0]
+
+
+def _run_all(argvs):
+  """Runs the binaries at once (each mostly imports TensorFlow)."""
+  processes = [subprocess.Popen(
+      [sys.executable, str(ROOT / 'bin' / f'{script}.py'), *args],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for script, args in argvs]
+  return [process.communicate(timeout=300) for process in processes]
+
+
+def _no_startup_noise(text):
+  return [line for line in text.splitlines() if line.startswith(_STARTUP)
+          or any(mark in line for mark in _STARTUP[3:])] == []
+
+
+def test_help_opens_with_the_binary_and_its_usage_lines_are_whole():
+  outputs = _run_all([(script, ['--help']) for script in SCRIPTS])
+  for script, (stdout, stderr) in zip(SCRIPTS, outputs):
+    assert stdout.splitlines()[0] == _first_doc_line(script), script
+    assert _no_startup_noise(stderr), (script, stderr[:2000])
+  # A usage example continued with a backslash keeps its line break.
+  train_help = outputs[0][0]
+  assert '--data_dir=../shared/data/tfds \\\n      --download=false' in (
+      train_help)
+
+
+def test_a_wrong_flag_or_value_is_the_first_line():
+  (_, unknown), (_, negative), (_, misspelt) = _run_all([
+      ('evaluate', ['--model=x', '--no_such_flag']),
+      ('train', ['--epochs=-1']),
+      ('train', ['--dataset=mnsit', '--data_dir=/nonexistent',
+                 '--nodownload']),
+  ])
+  assert unknown.splitlines()[0] == (
+      "FATAL Flags parsing error: Unknown command line flag 'no_such_flag'")
+  assert negative.splitlines()[0] == (
+      'train.py: --epochs must be positive, got -1. (--help lists the flags)')
+  first = [line for line in misspelt.splitlines()
+           if not line.startswith('W0000')][0]
+  assert first.startswith("train.py: Unknown dataset 'mnsit' (did you mean "
+                          "'mnist'?)"), misspelt[:2000]

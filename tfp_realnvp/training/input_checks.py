@@ -1,0 +1,119 @@
+"""What `FlowModel` checks of its data before tracing, with one short message.
+
+A mistake in the data (integer pixels, another image size, missing labels,
+pixels scaled to [0, 1)) otherwise surfaces deep inside an autograph trace;
+here it is named on the first line, with what the flow takes and the fix.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfp_realnvp import flows
+
+__all__ = ['check_data']
+
+def _spec(data):
+  """The `tf.TypeSpec` structure of a dataset or array input, else `None`."""
+  if isinstance(data, tf.data.Dataset):
+    return data.element_spec
+  if isinstance(data, (tuple, list)):
+    specs = [_spec(part) for part in data]
+    return None if any(s is None for s in specs) else tuple(specs)
+  if isinstance(data, (np.ndarray, tf.Tensor)):
+    array = tf.convert_to_tensor(data) if isinstance(data, np.ndarray) else data
+    return tf.TensorSpec([None] + array.shape[1:].as_list(), array.dtype)
+  return None  # Generators, Sequences: seen only when Keras iterates.
+
+
+def _split(spec):
+  if isinstance(spec, (tuple, list)):
+    return spec[0], (spec[1] if len(spec) > 1 else None)
+  return spec, None
+
+
+def _describe(spec):
+  return f'{spec.dtype.name} of shape {tuple(spec.shape.as_list())}'
+
+
+def _check_spec(flow, spec, method):
+  values, condition = _split(spec)
+  if not isinstance(values, tf.TensorSpec):
+    return
+  name = f'FlowModel.{method}: '
+  takes = (f'{flow.name} takes {flow.dtype.name} values of shape '
+           f'(batch, {", ".join(map(str, flow.event_shape.as_list()))})')
+  if values.dtype.is_integer or values.dtype == tf.bool:
+    raise TypeError(
+        f'{name}the data are {_describe(values)}; {takes}. Integer pixels '
+        'need dequantizing first: dataset.map(tfp_realnvp.data.dequantize) '
+        '(x + u, u ~ U[0, 1), in [0, 256)).')
+  if values.dtype != flow.dtype:
+    raise TypeError(f'{name}the data are {_describe(values)}; {takes}. Cast '
+                    f'them: tf.cast(x, tf.{flow.dtype.name}).')
+  event_rank = flow.event_shape.rank
+  if (values.shape.rank is not None and
+      (values.shape.rank != event_rank + 1 or
+       not values.shape[1:].is_compatible_with(flow.event_shape))):
+    raise ValueError(f'{name}the data are {_describe(values)}; {takes}. '
+                     'Batch them (dataset.batch(n)) and resize or build the '
+                     'flow for this shape.')
+  kind = flows.condition_name(flow)
+  if kind is None:
+    return
+  if condition is None:
+    raise ValueError(f'{name}{flow.name} is conditioned on {kind}: the data '
+                     f'must be (values, {kind}) pairs; got values only.')
+  if kind == 'labels' and not condition.dtype.is_integer:
+    raise TypeError(f'{name}{flow.name} takes integer labels in [0, '
+                    f'{flow.num_classes}); the data\'s second element is '
+                    f'{_describe(condition)}.')
+  if kind == 'context':
+    context_shape = tuple(flow.context_shape)
+    if (not condition.dtype.is_floating or
+        (condition.shape.rank is not None and
+         not condition.shape[1:].is_compatible_with(context_shape))):
+      raise ValueError(
+          f'{name}{flow.name} takes a float context of shape (batch, '
+          f'{", ".join(map(str, context_shape))}); the data\'s second '
+          f'element is {_describe(condition)}. Build the flow with '
+          f'context_shape={tuple(condition.shape[1:].as_list())} or fix the '
+          'context.')
+
+
+def _first_values(data):
+  """The first batch's values of a dataset or array, or `None`."""
+  if isinstance(data, tf.data.Dataset):
+    for element in data.take(1):
+      return _split(element)[0]
+    return None
+  if isinstance(data, (tuple, list)):
+    return _first_values(data[0]) if data else None
+  if isinstance(data, (np.ndarray, tf.Tensor)):
+    return data[:64]
+  return None
+
+
+def check_data(flow, data, method, check_pixel_range=True):
+  """Raises a one-line error for data `flow` cannot take.
+
+  Args:
+    flow: the distribution a `FlowModel` trains.
+    data: what was given to `fit`, `evaluate` or `predict`.
+    method: the method's name, for the message.
+    check_pixel_range: whether to refuse an image flow's data whose first
+      batch lies in [0, 1] (see `UNIT_RANGE_MESSAGE`).
+
+  Raises:
+    TypeError, ValueError: naming what was given, what the flow takes and
+      the fix.
+  """
+  spec = _spec(data)
+  if spec is not None:
+    _check_spec(flow, spec, method)
+  if check_pixel_range and isinstance(flow, flows.RealNVP):
+    values = _first_values(data)
+    if values is not None and flows.looks_like_unit_range(values):
+      raise ValueError(
+          f'FlowModel.{method}: {flows.UNIT_RANGE_MESSAGE}. If [0, 1] is what '
+          'you mean, build the model with FlowModel(..., '
+          'check_pixel_range=False).')
