@@ -5,7 +5,7 @@ it; the picture of the layers is in the README's Layout, and
 `tests/layering_test.py` keeps both true. Inside the wing:
 
   flags -> quiet (framework log noise)
-  run -> callbacks, config
+  run -> callbacks, budget, config
   loading -> export; latents, figures, scoring
 
 Nothing but bin/ and `app.flags` reads absl flags.

@@ -79,7 +79,12 @@ class TrainConfig:
   num_filters: int | None = _setting(None, 'Overrides the preset.')
   batch_size: int = _setting(
       64, 'Global batch size (split across replicas).')
-  epochs: int = _setting(50, 'Epochs.')
+  epochs: int = _setting(50, 'Epochs (with --train_minutes, an upper bound).')
+  train_minutes: float | None = _setting(
+      None, 'A wall-clock training budget in minutes, tracing, validation '
+      'and checkpoints included: the run stops within one step of it and '
+      'ends as usual (checkpoint, test figure, export); a resumed run '
+      'continues with what is left. --decay then decays over the budget.')
   steps_per_epoch: int | None = _setting(
       None, 'Steps per epoch (default: the whole split).')
   log_every_steps: int = _setting(
@@ -97,8 +102,9 @@ class TrainConfig:
                                                                'exponential'))
   decay_steps: int | None = _setting(
       None, 'Steps over which --decay runs (cosine: to 0; exponential: one '
-      'factor of --decay_rate). Default: every step of the run, when '
-      '--steps_per_epoch fixes it.')
+      'factor of --decay_rate). Default: the whole --train_minutes budget '
+      '(the share of it spent is the clock), else every step of the run, '
+      'when --steps_per_epoch fixes it.')
   decay_rate: float = _setting(
       0.1, 'Exponential decay: the factor per --decay_steps.')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
@@ -205,9 +211,14 @@ def check_config(config):
   if not 0 < config.validation_percent < 100:
     raise ValueError('--validation_percent must be in (0, 100), got '
                      f'{config.validation_percent!r}.')
-  if config.decay and not (config.decay_steps or config.steps_per_epoch):
+  if config.train_minutes is not None and not config.train_minutes > 0:
+    raise ValueError('--train_minutes must be positive, got '
+                     f'{config.train_minutes!r}.')
+  if config.decay and not (config.decay_steps or config.steps_per_epoch or
+                           config.train_minutes):
     raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
-                     '--steps_per_epoch, to decay over the whole run).')
+                     '--train_minutes or --steps_per_epoch, to decay over '
+                     'the whole run).')
   if not 0. < config.decay_rate <= 1.:
     raise ValueError(
         f'--decay_rate must be in (0, 1], got {config.decay_rate!r}.')
@@ -282,10 +293,24 @@ def splits(config):
   return f'train[:{boundary}%]', f'train[{boundary}%:]'
 
 
-def learning_rate(config):
-  """The rate the optimizer gets: a float, or a `WarmupDecay` schedule."""
+def learning_rate(config, progress=None):
+  """The rate the optimizer gets: a float, or a schedule.
+
+  Args:
+    config: a `TrainConfig`.
+    progress: the share of the `train_minutes` budget spent (a variable a
+      `budget.TimeBudget` sets), the clock of a decay over the budget.
+
+  Returns:
+    A float, a `WarmupDecay` (steps) or a `ProgressDecay` (the budget).
+  """
   if not (config.warmup_steps or config.decay):
     return config.learning_rate
+  if (config.decay and config.decay_steps is None and config.train_minutes
+      and progress is not None):
+    return training.ProgressDecay(config.learning_rate, progress,
+                                  config.decay, config.warmup_steps,
+                                  config.decay_rate)
   decay_steps = config.decay_steps
   if config.decay and decay_steps is None:
     decay_steps = max(1, config.epochs * config.steps_per_epoch

@@ -33,6 +33,7 @@ from tfp_realnvp import compat
 from tfp_realnvp import data
 from tfp_realnvp import flows
 from tfp_realnvp import training
+from tfp_realnvp.app import budget as budget_lib
 from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
@@ -182,6 +183,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     num_classes = data.num_classes(config.dataset, config.data_dir)
 
   with strategy.scope():
+    # The share of a --train_minutes budget spent: a decay's clock.
+    progress = (tf.Variable(0., trainable=False, name='budget_progress')
+                if config.train_minutes else None)
     distribution = config_lib.build_flow(config, event_shape, num_classes)
     flow_model = training.FlowModel(
         distribution, l2_scale=config.l2_scale,
@@ -191,7 +195,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     # CIFAR-10 model about 10% less peak memory and a faster step.
     flow_model.compile(
         optimizer=tf_keras.optimizers.legacy.Adam(
-            config_lib.learning_rate(config)),
+            config_lib.learning_rate(config, progress)),
         jit_compile=config.jit_compile)
   description = flows.flow_config(distribution)
   config_path = os.path.join(model_dir, 'config.json')
@@ -220,6 +224,11 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     compat.create_optimizer_slots(flow_model.optimizer,
                                   flow_model.trainable_variables)
   log_dir = os.path.join(model_dir, 'tensorboard')
+  budget = (budget_lib.TimeBudget(config.train_minutes, model_dir, is_chief,
+                                  progress) if config.train_minutes else None)
+  if isinstance(flow_model.optimizer.learning_rate, training.ProgressDecay):
+    logging.info('Learning rate: %s decay over the %.1f-minute budget.',
+                 config.decay, config.train_minutes)
   checkpoints = callbacks_lib.Checkpoints(model_dir,
                                           config.checkpoint_every_steps,
                                           config.learning_rate)
@@ -253,6 +262,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     callbacks.append(callbacks_lib.PeriodicValidation(
         validation_data, config.validation_every_steps, model_dir, log_dir,
         is_chief))
+  if budget is not None:
+    callbacks.append(budget)
   callbacks += extra_callbacks
   num_parameters = int(sum(np.prod(v.shape)
                            for v in distribution.trainable_variables))
@@ -263,13 +274,23 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                config.dataset, config.epochs, model_dir,
                f', resuming from {checkpoint}' if checkpoint else '')
   start = time.time()
-  history = flow_model.fit(train_data, validation_data=validation_data,
-                           epochs=config.epochs,
-                           steps_per_epoch=config.steps_per_epoch,
-                           callbacks=callbacks,
-                           # A progress bar with ETA on a terminal; one
-                           # line per epoch in a log.
-                           verbose=1 if sys.stdout.isatty() else 2)
+  if budget is not None and budget.exhausted():
+    # Spent by earlier runs: restore the last state, train no step.
+    logging.info('The %.1f-minute training budget is spent; training no '
+                 'further (raise --train_minutes to go on).',
+                 budget.budget_seconds / 60.)
+    if checkpoint:
+      tf.train.Checkpoint(model=flow_model).restore(checkpoint).expect_partial()
+    history = tf_keras.callbacks.History()
+    history.history = {}
+  else:
+    history = flow_model.fit(train_data, validation_data=validation_data,
+                             epochs=config.epochs,
+                             steps_per_epoch=config.steps_per_epoch,
+                             callbacks=callbacks,
+                             # A progress bar with ETA on a terminal; one
+                             # line per epoch in a log.
+                             verbose=1 if sys.stdout.isatty() else 2)
   train_seconds = time.time() - start
   if save_on_signal.signal_number is not None:
     name = signal.Signals(save_on_signal.signal_number).name

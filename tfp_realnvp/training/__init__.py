@@ -5,7 +5,7 @@ flow_model.py             FlowModel: the step, the loss, the metrics
 polyak.py                 Polyak averaging of the weights (FlowModel mixin)
 non_finite.py             skipping non-finite batches (FlowModel mixin)
 keras_saving.py           .keras saving of every variable (FlowModel mixin)
-schedules.py              WarmupDecay
+schedules.py              WarmupDecay, ProgressDecay
 evaluation.py             evaluate_bits_per_dim, BitsPerDimEvaluator
 batch_norm_statistics.py  batch_norms, recompute_batch_norm_statistics
 batches.py                a batch's values and condition; log-prob in a mode
@@ -20,12 +20,14 @@ from tfp_realnvp.training.evaluation import BitsPerDimEvaluator
 from tfp_realnvp.training.evaluation import evaluate_bits_per_dim
 from tfp_realnvp.training.flow_model import FlowModel
 from tfp_realnvp.training.schedules import DECAYS
+from tfp_realnvp.training.schedules import ProgressDecay
 from tfp_realnvp.training.schedules import WarmupDecay
 
 __all__ = [
     'BitsPerDimEvaluator',
     'DECAYS',
     'FlowModel',
+    'ProgressDecay',
     'WarmupDecay',
     'batch_norms',
     'evaluate_bits_per_dim',

@@ -5,7 +5,7 @@ import math
 import tensorflow as tf
 import tf_keras
 
-__all__ = ['DECAYS', 'WarmupDecay']
+__all__ = ['DECAYS', 'ProgressDecay', 'WarmupDecay']
 
 
 DECAYS = ('cosine', 'exponential')
@@ -65,18 +65,21 @@ class WarmupDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
     self.decay_rate = float(decay_rate)
     self.final_fraction = float(final_fraction)
 
+  def _progress(self, step):
+    """How far the decay has gone: steps since the warm-up over `T`."""
+    return tf.maximum(step - self.warmup_steps, 0.) / self.decay_steps
+
   def __call__(self, step):
     step = tf.cast(step, tf.float32)
     rate = tf.constant(self.learning_rate, tf.float32)
     if self.warmup_steps:
       rate *= tf.minimum(1., (step + 1.) / self.warmup_steps)
-    since_warmup = tf.maximum(step - self.warmup_steps, 0.)
     if self.decay == 'cosine':
-      progress = tf.minimum(since_warmup, self.decay_steps) / self.decay_steps
+      progress = tf.minimum(self._progress(step), 1.)
       cosine = 0.5 * (1. + tf.cos(math.pi * progress))
       rate *= self.final_fraction + (1. - self.final_fraction) * cosine
     elif self.decay == 'exponential':
-      rate *= self.decay_rate ** (since_warmup / self.decay_steps)
+      rate *= self.decay_rate ** self._progress(step)
     return rate
 
   def get_config(self):
@@ -84,3 +87,55 @@ class WarmupDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
                 warmup_steps=self.warmup_steps, decay=self.decay,
                 decay_steps=self.decay_steps, decay_rate=self.decay_rate,
                 final_fraction=self.final_fraction)
+
+
+@tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
+class ProgressDecay(WarmupDecay):
+  """A decay whose clock is the run's progress, not its step count.
+
+  `progress` is a scalar variable in [0, 1] that the caller advances (e.g.
+  `tfp_realnvp.app.budget.TimeBudget`: the share of a wall-clock budget
+  spent), so a run whose length is a time, not a number of steps, still
+  decays over exactly its length. As `WarmupDecay` with `p = progress` in
+  place of `min(t, T) / T`:
+
+  ```none
+  warm-up (step < warmup_steps): rate * (step + 1) / warmup_steps
+  cosine:       rate * (f + (1 - f) * (1 + cos(pi * p)) / 2)
+  exponential:  rate * decay_rate ** p
+  ```
+  """
+
+  def __init__(self, learning_rate, progress, decay='cosine', warmup_steps=0,
+               decay_rate=0.1, final_fraction=0.):
+    """Builds the schedule.
+
+    Args:
+      learning_rate: Python float > 0, the peak rate.
+      progress: a scalar float variable in [0, 1], read at every step.
+      decay: `'cosine'` or `'exponential'`.
+      warmup_steps: Python int >= 0, steps of the linear warm-up.
+      decay_rate: the exponential decay's factor over the whole run.
+      final_fraction: the cosine decay's final share of the rate.
+
+    Raises:
+      ValueError: naming the argument that cannot work.
+    """
+    if decay not in DECAYS:
+      raise ValueError(f'`decay` must be one of {DECAYS}, got {decay!r}.')
+    super().__init__(learning_rate, warmup_steps, decay, 1, decay_rate,
+                     final_fraction)
+    self.progress = progress
+
+  def _progress(self, step):
+    return tf.clip_by_value(tf.cast(self.progress, tf.float32), 0., 1.)
+
+  def get_config(self):
+    # The clock is the run's; a schedule rebuilt from a config starts at 0.
+    config = super().get_config()
+    del config['decay_steps']
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    return cls(progress=tf.Variable(0., trainable=False), **config)

@@ -1,0 +1,119 @@
+"""--train_minutes: a wall-clock budget that stops, resumes and clocks a decay."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import tfp_realnvp
+from tfp_realnvp.app import budget as budget_lib
+from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import run as run_lib
+
+
+class _Clock:
+  """A clock that moves one second per training step."""
+
+  def __init__(self):
+    self.now = 0.
+
+  def __call__(self):
+    return self.now
+
+
+class _Tick(tf_keras.callbacks.Callback):
+
+  def __init__(self, clock):
+    super().__init__()
+    self._clock = clock
+
+  def on_train_batch_begin(self, batch, logs=None):
+    self._clock.now += 1.
+
+
+def _model():
+  model = tfp_realnvp.FlowModel(tfp_realnvp.VectorRealNVP(
+      2, num_couplings=1, num_res_blocks=0, num_hidden=4))
+  model.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-3))
+  return model
+
+
+def _points():
+  return tf.data.Dataset.from_tensor_slices(
+      np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+  ).batch(8).repeat()
+
+
+def _fit_with_budget(model, model_dir, seconds):
+  clock = _Clock()
+  budget = budget_lib.TimeBudget(seconds / 60., str(model_dir), clock=clock)
+  model.fit(_points(), epochs=100, steps_per_epoch=4, verbose=0,
+            callbacks=[_Tick(clock), budget])
+  return budget
+
+
+def test_the_budget_stops_within_one_step_and_a_resume_continues(tmp_path):
+  model = _model()
+  budget = _fit_with_budget(model, tmp_path, 6.5)
+  # The step that passed 6.5 s was the 7th: it ends the run.
+  assert int(model.optimizer.iterations.numpy()) == 7
+  assert budget.stopped_at_step == 7
+  saved = json.loads((tmp_path / 'budget.json').read_text())
+  assert saved['spent_seconds'] == pytest.approx(7.)
+  # Resumed with a larger budget: the 7 s spent count, 3 more steps run.
+  _fit_with_budget(model, tmp_path, 10.)
+  assert int(model.optimizer.iterations.numpy()) == 10
+  assert budget_lib.spent_seconds(str(tmp_path)) == pytest.approx(10.)
+
+
+def test_the_progress_clock_drives_the_decay_by_its_formula():
+  progress = tf.Variable(0.)
+  cosine = tfp_realnvp.training.ProgressDecay(2e-3, progress, 'cosine',
+                                              final_fraction=0.1)
+  exponential = tfp_realnvp.training.ProgressDecay(2e-3, progress,
+                                                   'exponential',
+                                                   decay_rate=0.01)
+  warm = tfp_realnvp.training.ProgressDecay(2e-3, progress, 'cosine',
+                                            warmup_steps=10)
+  for share in (0., 0.25, 0.5, 1., 1.5):
+    progress.assign(share)
+    p = min(share, 1.)
+    assert float(cosine(100)) == pytest.approx(
+        2e-3 * (0.1 + 0.9 * 0.5 * (1. + math.cos(math.pi * p))), rel=1e-6)
+    assert float(exponential(100)) == pytest.approx(2e-3 * 0.01 ** p,
+                                                    rel=1e-5)
+    assert float(warm(4)) == pytest.approx(
+        2e-3 * 0.5 * 0.5 * (1. + math.cos(math.pi * p)), rel=1e-6)
+
+
+def test_a_decay_over_the_budget_needs_no_step_count():
+  config = config_lib.TrainConfig(dataset='digits', decay='cosine',
+                                  train_minutes=5., learning_rate=1e-3)
+  config_lib.check_config(config)
+  progress = tf.Variable(0.5)
+  rate = config_lib.learning_rate(config, progress)
+  assert isinstance(rate, tfp_realnvp.training.ProgressDecay)
+  assert float(rate(0)) == pytest.approx(5e-4)
+  with pytest.raises(ValueError, match='--train_minutes must be positive'):
+    config_lib.check_config(config_lib.TrainConfig(train_minutes=0.))
+
+
+def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):
+  rng = np.random.default_rng(1)
+  pixels = rng.uniform(0., 256., size=(48, 8, 8, 1)).astype(np.float32)
+  datasets = (tf.data.Dataset.from_tensor_slices(pixels[:32]).batch(16),
+              tf.data.Dataset.from_tensor_slices(pixels[32:]).batch(16))
+  config = run_lib.TrainConfig(
+      dataset='digits', model_dir=str(tmp_path), num_scales=1,
+      num_res_blocks=0, num_filters=4, epochs=10000, steps_per_epoch=2,
+      num_samples=4, train_minutes=0.05, decay='cosine')
+  results = run_lib.run(config, datasets=datasets)
+  # Ended by the budget (10,000 epochs would take hours), then as usual.
+  assert 0 < results['steps'] < 20000
+  assert results['saved_model'] and (tmp_path / 'results.json').exists()
+  assert budget_lib.spent_seconds(str(tmp_path)) >= 3.
+  again = run_lib.run(config, datasets=datasets)
+  assert again['steps'] == results['steps']
