@@ -20,7 +20,8 @@ LAYERS = [
     ['flows'],
     ['data', 'training'],
     ['root'],
-    ['app.quiet', 'app.config', 'app.figures', 'app.callbacks', 'app.export',
+    ['app.quiet', 'app.budget', 'app.config', 'app.figures', 'app.callbacks',
+     'app.export',
      'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
 RANK = {name: (layer, position)

@@ -150,7 +150,7 @@ def test_fit_of_a_conditional_model_learns_from_the_labels():
   right = distribution.log_prob(pixels, labels=labels)
   wrong = distribution.log_prob(pixels, labels=(labels + 1) % 4)
   assert np.mean(right.numpy() > wrong.numpy()) > 0.9
-  with pytest.raises(ValueError, match='must yield \\(values, labels\\)'):
+  with pytest.raises(ValueError, match='must be \\(values, labels\\) pairs'):
     model.evaluate(_dataset(32), verbose=0)
 
 

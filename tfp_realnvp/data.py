@@ -6,6 +6,7 @@ noise added to the integer values), which is the event space of
 """
 
 import difflib
+import os
 import re
 
 import numpy as np
@@ -46,7 +47,8 @@ _LARGEST_PIXEL = float(np.nextafter(np.float32(256.), np.float32(0.)))
 
 def _did_you_mean(name, tfds):
   """`' (did you mean 'mnist'?)'` for a near miss of a known name, or ''."""
-  known = [EMBEDDED_DATASET, *TOY_DATASETS, *tfds.list_builders()]
+  known = [EMBEDDED_DATASET, *TOY_DATASETS,
+           *tfds.list_builders(with_community_datasets=False)]
   close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
   return f' (did you mean {close[0]!r}?)' if close else ''
 
@@ -162,14 +164,21 @@ def image_dataset(name,
         f'Unknown recipe {recipe!r}; choose one of {sorted(_RECIPES)}.')
   tfds = _tfds()
   where = data_dir or tfds.core.constants.DATA_DIR
+  unknown = ValueError(
+      f'Unknown dataset {name!r}{_did_you_mean(name, tfds)}: not a TFDS '
+      f'dataset name (see `tfds.list_builders()`), nor prepared under '
+      f'{where!r}.')
+  builder_name = name.split('/')[0].split(':')[0]
+  if (builder_name not in tfds.list_builders(with_community_datasets=False)
+      and not tf.io.gfile.exists(os.path.join(where, builder_name))):
+    # Said before TFDS looks for it on GCS, which warns on a machine
+    # without Google credentials.
+    raise unknown
   try:
     images = tfds.load(name, split=split, data_dir=data_dir,
                        download=download, shuffle_files=shuffle)
   except tfds.core.registered.DatasetNotFoundError as error:
-    raise ValueError(
-        f'Unknown dataset {name!r}{_did_you_mean(name, tfds)}: not a TFDS '
-        'dataset name (see `tfds.list_builders()`), nor prepared under '
-        f'{where!r}.') from error
+    raise unknown from error
   except (AssertionError, FileNotFoundError,
           tf.errors.NotFoundError) as error:
     how = (f'Prepare it on a machine with network access: `tfds build {name} '
