@@ -37,6 +37,8 @@ def test_help_opens_with_the_binary_and_its_usage_lines_are_whole():
   for script, (stdout, stderr) in zip(SCRIPTS, outputs):
     assert stdout.splitlines()[0] == _first_doc_line(script), script
     assert _no_startup_noise(stderr), (script, stderr[:2000])
+  # bin/evaluate.py scores the run's test split, and says so.
+  assert "(default: the run's test split" in outputs[2][0]
   # A usage example continued with a backslash keeps its line break.
   train_help = outputs[0][0]
   assert '--data_dir=../shared/data/tfds \\\n      --download=false' in (

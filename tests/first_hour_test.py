@@ -157,3 +157,26 @@ def test_dequantized_digits_pass_the_checks():
   digits = data.digits_dataset('test', batch_size=16, shuffle=False)
   assert np.isfinite(model.evaluate(digits, verbose=0, return_dict=True)[
       'bits_per_dim'])
+
+
+def test_labels_of_the_wrong_count_are_named():
+  flow = tfp_realnvp.ConditionalRealNVP(_SHAPE, num_classes=3, num_scales=1,
+                                        num_res_blocks=1, num_filters=4)
+  message = (r'values of batch shape \(4,\) do not broadcast with the '
+             r'condition\'s batch shape \(3,\)')
+  with pytest.raises(ValueError, match=message):
+    flow.log_prob(_pixels(4), labels=[0, 1, 2])
+  with pytest.raises(ValueError, match=message):
+    flow.sample_values(4, labels=[0, 1, 2])
+  with pytest.raises(ValueError, match=message):
+    flow.encode(_pixels(4), labels=[0, 1, 2])
+  # One label for all, or one per example, as before.
+  assert flow.log_prob(_pixels(4), labels=2).shape == (4,)
+  assert flow.log_prob(_pixels(4), labels=[0, 1, 2, 0]).shape == (4,)
+
+
+def test_a_negative_temperature_is_refused_and_zero_is_the_mode():
+  flow = _flow()
+  with pytest.raises(ValueError, match=r'`temperature` must be >= 0'):
+    flow.sample_values(2, temperature=-0.5)
+  assert flow.sample_values(2, temperature=0., seed=1).shape == (2,) + _SHAPE
