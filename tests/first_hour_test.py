@@ -80,7 +80,7 @@ def test_the_recovery_is_what_makes_the_second_fit_work(monkeypatch):
   # Shown failing once: without the reset, the sequence above breaks.
   monkeypatch.setattr(flow_model_lib.FlowModel,
                       '_fresh_functions_after_failure',
-                      lambda self: _no_reset())
+                      lambda self, method: _no_reset())
   model = _FailsFirstTrace(_flow())
   model.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-3))
   good = _batches(_pixels())

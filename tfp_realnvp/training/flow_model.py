@@ -220,18 +220,26 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
       pass
 
   @contextlib.contextmanager
-  def _fresh_functions_after_failure(self):
+  def _fresh_functions_after_failure(self, method):
     # A trace that failed still counts as the tf.function's first call, and
     # the next would create variables (optimizer slots) in a later call,
     # which tf.function forbids: after a failure, Keras builds new ones, as
     # it does for a model that was never called.
     try:
       yield
-    except BaseException:
+    except BaseException as error:
       self.train_function = None
       self.test_function = None
       self.predict_function = None
+      if input_checks.is_unit_range_error(error):
+        raise ValueError(input_checks.unit_range_message(method)) from None
       raise
+
+  def _checked_pixels(self, data):
+    if self.check_pixel_range and isinstance(self.distribution,
+                                             flows.RealNVP):
+      return input_checks.with_pixel_range_check(data)
+    return data
 
   def fit(self, x=None, y=None, *args, **kwargs):
     """`tf_keras.Model.fit`, refusing data the flow cannot take at once.
@@ -242,8 +250,10 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     self._check_data(x, 'fit')
     if kwargs.get('validation_data') is not None:
       self._check_data(kwargs['validation_data'], 'fit')
-    with self._fresh_functions_after_failure():
-      return super().fit(x, y, *args, **kwargs)
+      kwargs['validation_data'] = self._checked_pixels(
+          kwargs['validation_data'])
+    with self._fresh_functions_after_failure('fit'):
+      return super().fit(self._checked_pixels(x), y, *args, **kwargs)
 
   def evaluate(self, x=None, *args, averaged=True, **kwargs):
     """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
@@ -253,16 +263,16 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     the raw weights. Data are checked as in `fit`.
     """
     self._check_data(x, 'evaluate')
-    with self._fresh_functions_after_failure():
+    with self._fresh_functions_after_failure('evaluate'):
       if not averaged:
-        return super().evaluate(x, *args, **kwargs)
+        return super().evaluate(self._checked_pixels(x), *args, **kwargs)
       with self.averaged_weights():
-        return super().evaluate(x, *args, **kwargs)
+        return super().evaluate(self._checked_pixels(x), *args, **kwargs)
 
   def predict(self, x, *args, **kwargs):
     """`tf_keras.Model.predict`: per-example log-probs; data checked first."""
     self._check_data(x, 'predict')
-    with self._fresh_functions_after_failure():
+    with self._fresh_functions_after_failure('predict'):
       return super().predict(x, *args, **kwargs)
 
   def test_step(self, data):

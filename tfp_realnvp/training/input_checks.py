@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from tfp_realnvp import flows
 
-__all__ = ['check_data']
+__all__ = ['check_data', 'is_unit_range_error', 'unit_range_message',
+           'with_pixel_range_check']
 
 def _spec(data):
   """The `tf.TypeSpec` structure of a dataset or array input, else `None`."""
@@ -80,17 +81,42 @@ def _check_spec(flow, spec, method):
           'context.')
 
 
-def _first_values(data):
-  """The first batch's values of a dataset or array, or `None`."""
-  if isinstance(data, tf.data.Dataset):
-    for element in data.take(1):
-      return _split(element)[0]
-    return None
-  if isinstance(data, (tuple, list)):
-    return _first_values(data[0]) if data else None
-  if isinstance(data, (np.ndarray, tf.Tensor)):
-    return data[:64]
-  return None
+# Named in the assertion a checked dataset raises, so `FlowModel` can say
+# the message on its own line instead of a graph-execution trace.
+_UNIT_RANGE_MARK = 'tfp_realnvp: every pixel value of a batch is at most 1'
+
+
+def unit_range_message(method):
+  return (f'FlowModel.{method}: {flows.UNIT_RANGE_MESSAGE}. If [0, 1] is '
+          'what you mean, build the model with FlowModel(..., '
+          'check_pixel_range=False).')
+
+
+def is_unit_range_error(error):
+  """Whether `error` is a checked dataset's refusal of [0, 1] pixels."""
+  return (isinstance(error, tf.errors.InvalidArgumentError) and
+          _UNIT_RANGE_MARK in str(error))
+
+
+def with_pixel_range_check(data):
+  """A dataset whose batches fail on pixels that all lie in [0, 1].
+
+  Checked as the model reads each batch, not by reading one ahead: a peek
+  would draw from the pipeline's shuffling and dequantization noise and
+  shift every later batch. Other inputs are returned as they are.
+  """
+  if not isinstance(data, tf.data.Dataset):
+    return data
+
+  def check(*element):
+    values = element[0]
+    in_range = tf.debugging.Assert(tf.reduce_max(values) > 1.,
+                                   [_UNIT_RANGE_MARK])
+    with tf.control_dependencies([in_range]):
+      values = tf.identity(values)
+    return (values,) + element[1:] if len(element) > 1 else values
+
+  return data.map(check)
 
 
 def check_data(flow, data, method, check_pixel_range=True):
@@ -100,8 +126,8 @@ def check_data(flow, data, method, check_pixel_range=True):
     flow: the distribution a `FlowModel` trains.
     data: what was given to `fit`, `evaluate` or `predict`.
     method: the method's name, for the message.
-    check_pixel_range: whether to refuse an image flow's data whose first
-      batch lies in [0, 1] (see `UNIT_RANGE_MESSAGE`).
+    check_pixel_range: whether to refuse an image flow's array data whose
+      first batch lies in [0, 1] (datasets: `with_pixel_range_check`).
 
   Raises:
     TypeError, ValueError: naming what was given, what the flow takes and
@@ -111,9 +137,8 @@ def check_data(flow, data, method, check_pixel_range=True):
   if spec is not None:
     _check_spec(flow, spec, method)
   if check_pixel_range and isinstance(flow, flows.RealNVP):
-    values = _first_values(data)
-    if values is not None and flows.looks_like_unit_range(values):
-      raise ValueError(
-          f'FlowModel.{method}: {flows.UNIT_RANGE_MESSAGE}. If [0, 1] is what '
-          'you mean, build the model with FlowModel(..., '
-          'check_pixel_range=False).')
+    # Arrays at once; a dataset as it is read (`with_pixel_range_check`).
+    values = data[0] if isinstance(data, (tuple, list)) and data else data
+    if (isinstance(values, (np.ndarray, tf.Tensor)) and
+        flows.looks_like_unit_range(values[:64])):
+      raise ValueError(unit_range_message(method))
