@@ -95,10 +95,11 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
         `tfp_realnvp.app`'s runs stop at). Under a multi-replica strategy
         it needs a `tf_keras.optimizers.legacy` optimizer.
       check_pixel_range: Python `bool`. An image flow (`RealNVP`) models
-        dequantized pixels in [0, 256); `fit` and `evaluate` refuse data
-        whose first batch lies in [0, 1] (`x / 255.`, the most common image
-        preprocessing, which trains to meaningless figures). `False` if such
-        data are really meant.
+        dequantized pixels in [0, 256); `fit` and `evaluate` refuse a batch
+        whose pixels all lie in [0, 1] (`x / 255.`, the most common image
+        preprocessing, which trains to meaningless figures): an array's
+        first rows at once, a dataset's batches as they are read. `False`
+        if such data are really meant.
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
