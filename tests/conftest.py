@@ -90,13 +90,14 @@ def trained_conditional_run_dir(tmp_path_factory):
 
 
 # The compatibility suite .ci/run runs on every admitted TensorFlow minor
-# (`-m compat`): every private hook, the bijectors' exactness, a fit step,
+# (`-m compat`): every private hook, the bijectors' exactness, fit,
+# evaluate and predict (and their data checks),
 # `.keras` and SavedModel round trips, a given condition and the main job
 # (bin/train.py, two steps). The newest minor runs everything.
 COMPAT_FILES = frozenset({
     'compat_test.py', 'invertibility_test.py', 'model_test.py',
     'masked_affine_coupling_test.py', 'stateful_test.py',
-    'training_test.py', 'keras_saving_test.py', 'export_test.py',
+    'first_hour_test.py', 'keras_saving_test.py', 'export_test.py',
     'conditioned_test.py', 'layering_test.py', 'train_test.py',
 })
 
