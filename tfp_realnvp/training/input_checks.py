@@ -110,8 +110,12 @@ def with_pixel_range_check(data):
 
   def check(*element):
     values = element[0]
-    in_range = tf.debugging.Assert(tf.reduce_max(values) > 1.,
-                                   [_UNIT_RANGE_MARK])
+    # A non-finite batch passes: it is FlowModel's to skip or stop at, not
+    # this check's (Grappler rewrites not(a <= b) as a > b, so say it).
+    in_range = tf.debugging.Assert(
+        tf.logical_or(tf.reduce_max(values) > 1.,
+                      tf.logical_not(tf.reduce_all(tf.math.is_finite(values)))),
+        [_UNIT_RANGE_MARK])
     with tf.control_dependencies([in_range]):
       values = tf.identity(values)
     return (values,) + element[1:] if len(element) > 1 else values
