@@ -164,21 +164,25 @@ def image_dataset(name,
         f'Unknown recipe {recipe!r}; choose one of {sorted(_RECIPES)}.')
   tfds = _tfds()
   where = data_dir or tfds.core.constants.DATA_DIR
-  unknown = ValueError(
-      f'Unknown dataset {name!r}{_did_you_mean(name, tfds)}: not a TFDS '
-      f'dataset name (see `tfds.list_builders()`), nor prepared under '
-      f'{where!r}.')
+
+  def unknown():
+    # Built only when raised: the near-miss search lists every builder.
+    return ValueError(
+        f'Unknown dataset {name!r}{_did_you_mean(name, tfds)}: not a TFDS '
+        f'dataset name (see `tfds.list_builders()`), nor prepared under '
+        f'{where!r}.')
+
   builder_name = name.split('/')[0].split(':')[0]
   if (builder_name not in tfds.list_builders(with_community_datasets=False)
       and not tf.io.gfile.exists(os.path.join(where, builder_name))):
     # Said before TFDS looks for it on GCS, which warns on a machine
     # without Google credentials.
-    raise unknown
+    raise unknown()
   try:
     images = tfds.load(name, split=split, data_dir=data_dir,
                        download=download, shuffle_files=shuffle)
   except tfds.core.registered.DatasetNotFoundError as error:
-    raise unknown from error
+    raise unknown() from error
   except (AssertionError, FileNotFoundError,
           tf.errors.NotFoundError) as error:
     how = (f'Prepare it on a machine with network access: `tfds build {name} '

@@ -139,8 +139,8 @@ class ConditionedFlow(tfd.Distribution):
     return kwargs
 
   def _log_prob(self, value, training=None):
+    # The flow's log_prob checks the batch against the bound condition.
     value = tf.convert_to_tensor(value, self.dtype)
-    self._check_batch(value)
     return self._flow.log_prob(
         value, bijector_kwargs=self._bijector_kwargs(training))
 
