@@ -19,7 +19,11 @@ the averaged ones. The arms:
 
 An extra arm is `name=ours:setting=value:...` (settings of `TrainConfig`:
 learning_rate, warmup_steps, decay, decay_steps, polyak_decay,
-validation_split), for trying candidate defaults. Each arm of ours trains on
+validation_split, train_minutes, decay_start, seed), for trying candidate defaults. An arm
+with `train_minutes` is a budgeted run: it stops at its own budget (scored
+there and at the --minutes before it) and a decay without `decay_steps` runs
+over that budget, as `bin/train.py --train_minutes` does. `seed` seeds the
+weights and the data order, for the run-to-run spread. Each arm of ours trains on
 what bin/train.py would (`train[:90%]` with the carved validation split of
 today's defaults, all of `train` before).  Writes a Markdown table (--output) and the curves as a
 PNG (--plot).
@@ -45,6 +49,8 @@ FLAGS = flags.FLAGS
 PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
                          decay_steps=None, polyak_decay=0.,
                          validation_split='test')
+# Settings an arm may change that have no pre-#17 value.
+ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=0.)
 STANDARD_ARMS = {
     'defaults': ('ours', {}),
     'previous': ('ours', PREVIOUS_DEFAULTS),
@@ -85,11 +91,14 @@ def parse_arm(spec):
   settings = {}
   for pair in pairs:
     key, _, value = pair.partition('=')
-    if key not in PREVIOUS_DEFAULTS:
+    known = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
+    if key not in known:
       raise app.UsageError(f'Arm setting {key!r} is not one of '
-                           f'{sorted(PREVIOUS_DEFAULTS)}.')
-    settings[key] = None if value == 'none' else (
-        value if key in ('decay', 'validation_split') else float(value))
+                           f'{sorted(known)}.')
+    if key in ('decay', 'validation_split'):
+      settings[key] = value  # A decay of 'none' is a constant rate.
+    else:
+      settings[key] = None if value == 'none' else float(value)
   return name, model, settings
 
 
@@ -97,12 +106,11 @@ def train_config(settings):
   """`TrainConfig()` with an arm's settings."""
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
   config = config_lib.TrainConfig()
-  if 'warmup_steps' in settings:
-    settings = dict(settings, warmup_steps=int(settings['warmup_steps']))
-  if settings.get('decay_steps') is not None:
-    settings = dict(settings, decay_steps=int(settings['decay_steps']))
-  return config_lib.with_default_learning_rate(
-      dataclasses.replace(config, **settings))
+  for key in ('warmup_steps', 'decay_steps', 'seed'):
+    if settings.get(key) is not None:
+      settings = dict(settings, **{key: int(settings[key])})
+  return config_lib.with_default_decay(config_lib.with_default_learning_rate(
+      dataclasses.replace(config, **settings)))
 
 
 def run_arm(spec):
@@ -118,17 +126,19 @@ def run_arm(spec):
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
   name, model_name, settings = parse_arm(spec)
   config = train_config(settings)
+  tf.random.set_seed(config.seed)
   # What the binary trains on: without a --validation_split it leaves out
   # the part it validates on.
   train_split = config_lib.splits(config)[0] if model_name == 'ours' else (
       'train')
   dataset_name = benchmark.CONFIGS[FLAGS.config][2]
   if dataset_name == 'digits':
-    train = data.digits_dataset(train_split, FLAGS.batch_size, seed=0)
+    train = data.digits_dataset(train_split, FLAGS.batch_size,
+                                seed=config.seed)
   elif os.path.isdir(os.path.join(FLAGS.data_dir, dataset_name)):
     train = data.image_dataset(
         dataset_name, train_split, FLAGS.data_dir, FLAGS.batch_size,
-        download=False, seed=0)
+        download=False, seed=config.seed)
   else:
     raise ValueError(f'No {dataset_name} data in {FLAGS.data_dir} (see '
                      '--data_dir).')
@@ -139,8 +149,11 @@ def run_arm(spec):
   distribution = benchmark.build_model(FLAGS.config, model_name)
   model = tfp_realnvp.FlowModel(distribution, l2_scale=config.l2_scale,
                                 polyak_decay=config.polyak_decay or None)
+  # A budgeted arm's decay runs over its budget: its clock is the share of
+  # the training minutes spent, as `app.budget.TimeBudget` sets it.
+  progress = tf.Variable(0., trainable=False)
   model.compile(optimizer=tf_keras.optimizers.legacy.Adam(
-      config_lib.learning_rate(config)))
+      config_lib.learning_rate(config, progress)))
   dimensions = float(np.prod(benchmark.CONFIGS[FLAGS.config][0]))
 
   @tf.function
@@ -163,6 +176,9 @@ def run_arm(spec):
     return result
 
   budgets = sorted(float(m) for m in FLAGS.minutes)
+  if config.train_minutes:
+    budgets = [m for m in budgets if m < config.train_minutes] + [
+        config.train_minutes]
   curve_points = [FLAGS.eval_every_minutes * (i + 1) for i in range(
       int(budgets[-1] / FLAGS.eval_every_minutes + 1e-9))]
   marks = sorted(set(curve_points) | set(budgets))
@@ -177,6 +193,8 @@ def run_arm(spec):
 
     def on_train_batch_end(self, batch, logs=None):
       minutes = (time.perf_counter() - self.start - self.paused) / 60.
+      if config.train_minutes:
+        progress.assign(min(1., minutes / config.train_minutes))
       while marks and minutes >= marks[0]:
         mark = marks.pop(0)
         pause_start = time.perf_counter()
@@ -197,7 +215,8 @@ def run_arm(spec):
                                          drop_remainder=True)
   model.fit(train, epochs=10 ** 9, steps_per_epoch=10, verbose=0,
             callbacks=[Clock()])
-  settings = {k: getattr(config, k) for k in PREVIOUS_DEFAULTS}
+  settings = {k: getattr(config, k)
+              for k in {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}}
   settings['train_split'] = train_split
   return dict(arm=name, model=model_name,
               params=benchmark.num_parameters(distribution),
@@ -248,11 +267,23 @@ def _describe(settings):
   parts = [f'Adam {settings["learning_rate"]:g}']
   if settings['warmup_steps']:
     parts.append(f'{settings["warmup_steps"]}-step warm-up')
-  if settings['decay']:
+  if settings['decay'] in (None, 'none'):
+    if settings.get('train_minutes'):
+      parts.append(f'constant rate, stops at {settings["train_minutes"]:g} min')
+  elif settings['decay_steps']:
     parts.append(f'{settings["decay"]} decay over {settings["decay_steps"]}')
+  elif settings.get('decay_start'):
+    parts.append(f'constant, then {settings["decay"]} decay over the last '
+                 f'{1 - settings["decay_start"]:.0%} of '
+                 f'{settings["train_minutes"]:g} min')
+  else:
+    parts.append(f'{settings["decay"]} decay over '
+                 f'{settings["train_minutes"]:g} min')
   parts.append(f'Polyak {settings["polyak_decay"]:g}'
                if settings['polyak_decay'] else 'no averaging')
   parts.append(f'trains on {settings["train_split"]}')
+  if settings.get('seed'):
+    parts.append(f'seed {settings["seed"]}')
   return ', '.join(parts)
 
 

@@ -2,6 +2,11 @@
 
 import json
 import math
+import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +17,8 @@ import tfp_realnvp
 from tfp_realnvp.app import budget as budget_lib
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import run as run_lib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 class _Clock:
@@ -78,9 +85,14 @@ def test_the_progress_clock_drives_the_decay_by_its_formula():
                                                    decay_rate=0.01)
   warm = tfp_realnvp.training.ProgressDecay(2e-3, progress, 'cosine',
                                             warmup_steps=10)
-  for share in (0., 0.25, 0.5, 1., 1.5):
+  late = tfp_realnvp.training.ProgressDecay(2e-3, progress, 'cosine',
+                                            decay_start=0.6)
+  for share in (0., 0.25, 0.5, 0.8, 1., 1.5):
     progress.assign(share)
     p = min(share, 1.)
+    late_p = max(p - 0.6, 0.) / 0.4
+    assert float(late(100)) == pytest.approx(
+        2e-3 * 0.5 * (1. + math.cos(math.pi * late_p)), rel=1e-5, abs=1e-10)
     assert float(cosine(100)) == pytest.approx(
         2e-3 * (0.1 + 0.9 * 0.5 * (1. + math.cos(math.pi * p))), rel=1e-6)
     assert float(exponential(100)) == pytest.approx(2e-3 * 0.01 ** p,
@@ -99,6 +111,38 @@ def test_a_decay_over_the_budget_needs_no_step_count():
   assert float(rate(0)) == pytest.approx(5e-4)
   with pytest.raises(ValueError, match='--train_minutes must be positive'):
     config_lib.check_config(config_lib.TrainConfig(train_minutes=0.))
+  with pytest.raises(ValueError, match=r'--decay_start must be in \[0, 1\)'):
+    config_lib.check_config(config_lib.TrainConfig(decay_start=1.))
+  with pytest.raises(ValueError, match='`decay_start` must be in'):
+    tfp_realnvp.training.ProgressDecay(1e-3, progress, decay_start=-0.1)
+
+
+def test_a_budget_schedule_saves_its_decay_start():
+  schedule = tfp_realnvp.training.ProgressDecay(
+      1e-3, tf.Variable(0.), 'cosine', decay_start=0.8)
+  rebuilt = tfp_realnvp.training.ProgressDecay.from_config(
+      schedule.get_config())
+  assert rebuilt.decay_start == 0.8
+  assert rebuilt.get_config() == schedule.get_config()
+
+
+def test_a_budget_decays_by_default_and_none_keeps_the_rate():
+  progress = tf.Variable(0.5)
+
+  def resolved(**settings):
+    config = config_lib.with_default_decay(config_lib.TrainConfig(
+        dataset='digits', learning_rate=1e-3, **settings))
+    config_lib.check_config(config)
+    return config.decay, config_lib.learning_rate(config, progress)
+
+  decay, rate = resolved(train_minutes=5.)
+  assert decay == 'cosine' and isinstance(rate, tfp_realnvp.training.ProgressDecay)
+  assert float(rate(0)) == pytest.approx(5e-4)
+  assert resolved() == ('none', 1e-3)
+  assert resolved(train_minutes=5., decay='none') == ('none', 1e-3)
+  decay, rate = resolved(train_minutes=5., decay='exponential')
+  assert decay == 'exponential'
+  assert float(rate(0)) == pytest.approx(1e-3 * 0.1 ** 0.5)
 
 
 def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):
@@ -117,3 +161,44 @@ def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):
   assert budget_lib.spent_seconds(str(tmp_path)) >= 3.
   again = run_lib.run(config, datasets=datasets)
   assert again['steps'] == results['steps']
+
+
+def _budgeted_train_command(model_dir, minutes):
+  return [sys.executable, str(ROOT / 'bin' / 'train.py'),
+          f'--model_dir={model_dir}', '--num_res_blocks=1', '--num_filters=4',
+          '--epochs=100000', '--steps_per_epoch=5',
+          '--checkpoint_every_steps=5', '--export=false', '--num_samples=4',
+          '--validation_examples=16', f'--train_minutes={minutes}']
+
+
+@pytest.mark.slow
+def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
+  minutes = 1.5
+  process = subprocess.Popen(_budgeted_train_command(tmp_path, minutes),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+  state = tmp_path / 'checkpoints' / 'chief' / 'checkpoint'
+  deadline = time.time() + 300
+  # Killed once both the spent time and a checkpoint are on disk.
+  while not (state.exists() and (tmp_path / 'budget.json').exists()):
+    assert process.poll() is None, process.communicate()[0][-3000:]
+    assert time.time() < deadline, 'no checkpoint within 300 s'
+    time.sleep(0.2)
+  process.kill()
+  output = process.communicate(timeout=60)[0]
+  assert process.returncode == -signal.SIGKILL, output[-3000:]
+  spent_before = budget_lib.spent_seconds(str(tmp_path))
+  assert 10. <= spent_before < minutes * 60.
+
+  result = subprocess.run(_budgeted_train_command(tmp_path, minutes),
+                          capture_output=True, text=True, timeout=600,
+                          check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'{spent_before / 60.:.1f} spent before this run' in result.stderr
+  spent = budget_lib.spent_seconds(str(tmp_path))
+  # The whole budget is spent, the resumed run spending only what was left
+  # (a restart would have spent all of it again).
+  assert spent >= minutes * 60.
+  assert spent - spent_before < minutes * 60. - 5.
+  results = json.loads((tmp_path / 'results.json').read_text())
+  assert results['steps'] >= 5

@@ -22,7 +22,7 @@ LAYERS = [
     ['root'],
     ['app.quiet', 'app.budget', 'app.config', 'app.figures', 'app.callbacks',
      'app.export',
-     'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
+     'app.weight_choice', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
 RANK = {name: (layer, position)
         for layer, names in enumerate(LAYERS)

@@ -140,7 +140,7 @@ def test_bad_decays_are_refused():
 
 
 @pytest.mark.slow
-def test_a_run_exports_and_loads_the_averaged_weights(tmp_path):
+def test_a_run_exports_and_loads_the_weights_it_chose(tmp_path):
   rng = np.random.default_rng(0)
   pixels = rng.uniform(0., 256., size=(64, 8, 8, 1)).astype(np.float32)
   datasets = (tf.data.Dataset.from_tensor_slices(pixels[:48]).batch(16),
@@ -151,7 +151,8 @@ def test_a_run_exports_and_loads_the_averaged_weights(tmp_path):
       num_samples=4, polyak_decay=0.5, learning_rate=1e-2)
   results = run_lib.run(config, datasets=datasets)
   probe = pixels[:8]
-  averaged = loading.load_flow(str(tmp_path))
+  best = loading.load_flow(str(tmp_path))
+  averaged = loading.load_flow(str(tmp_path), weights='averaged')
   raw = loading.load_flow(str(tmp_path), weights='raw')
   saved = loading.load_flow(str(tmp_path / 'export'))
   # The run's own flow holds the raw weights after training.
@@ -159,11 +160,20 @@ def test_a_run_exports_and_loads_the_averaged_weights(tmp_path):
                              results['distribution'].log_prob(probe),
                              rtol=1e-6)
   assert np.abs(averaged.log_prob(probe) - raw.log_prob(probe)).max() > 1e-3
-  np.testing.assert_allclose(saved.log_prob(probe), averaged.log_prob(probe),
+  # Both were scored on validation; the better is the run's choice, which
+  # the default load, the SavedModel and the final figure use.
+  by_weights = results['validation_bits_per_dim_by_weights']
+  for name, flow in (('averaged', averaged), ('raw', raw)):
+    np.testing.assert_allclose(
+        by_weights[name],
+        tfp_realnvp.evaluate_bits_per_dim(flow, datasets[1]), rtol=1e-5)
+  assert results['weights'] == min(by_weights, key=by_weights.get)
+  chosen = averaged if results['weights'] == 'averaged' else raw
+  np.testing.assert_allclose(best.log_prob(probe), chosen.log_prob(probe),
+                             rtol=1e-6)
+  np.testing.assert_allclose(saved.log_prob(probe), chosen.log_prob(probe),
                              rtol=1e-5)
-  # Validation reported the averaged model.
-  np.testing.assert_allclose(
-      results['validation_bits_per_dim'],
-      tfp_realnvp.evaluate_bits_per_dim(averaged, datasets[1]), rtol=1e-5)
+  assert results['validation_bits_per_dim'] == by_weights[results['weights']]
+  assert (tmp_path / 'samples' / 'final.png').exists()
   with pytest.raises(ValueError, match='needs the run directory'):
     loading.load_flow(str(tmp_path / 'export'), weights='raw')

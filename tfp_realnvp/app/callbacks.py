@@ -346,22 +346,30 @@ class EpochFigures(tf_keras.callbacks.Callback):
                         _learning_rate(self.model.optimizer, step))
 
   def on_epoch_end(self, epoch, logs=None):
-    # Every worker samples (reading batch-norm statistics may be a
-    # collective across workers); only the chief writes.
     # The averaged model's samples, when the run keeps a Polyak average.
     with self.model.averaged_weights():
-      pixels = self._sample().numpy() if self._is_image else None
-    if not self._is_chief:
-      return
-    with self._writer.as_default(step=epoch):
-      if self._is_image:
-        scale = max(1, 128 // pixels.shape[1])
-        grid = figures.image_grid(pixels, num_rows=self._num_rows)
-        path = os.path.join(self._model_dir, 'samples',
-                            f'epoch_{epoch + 1:04d}.png')
-        figures.write_png(path, grid, scale=scale)
+      grid = self.write_grid(f'epoch_{epoch + 1:04d}')
+    if grid is not None:
+      with self._writer.as_default(step=epoch):
         tf.summary.image('samples', grid[np.newaxis])
-    self._writer.flush()
+      self._writer.flush()
+
+  def write_grid(self, name):
+    """Samples of the weights as they are to `samples/<name>.png`.
+
+    Returns the grid on the chief of an image model, else `None`.
+    """
+    if not self._is_image:
+      return None
+    # Every worker samples (reading batch-norm statistics may be a
+    # collective across workers); only the chief writes.
+    pixels = self._sample().numpy()
+    if not self._is_chief:
+      return None
+    grid = figures.image_grid(pixels, num_rows=self._num_rows)
+    figures.write_png(os.path.join(self._model_dir, 'samples', f'{name}.png'),
+                      grid, scale=max(1, 128 // pixels.shape[1]))
+    return grid
 
 
 def _learning_rate(optimizer, step):

@@ -98,8 +98,10 @@ class TrainConfig:
   warmup_steps: int = _setting(
       0, 'Steps of a linear learning-rate warm-up from 0.')
   decay: str | None = _setting(
-      None, 'Learning-rate decay after the warm-up.', choices=('cosine',
-                                                               'exponential'))
+      None, 'Learning-rate decay after the warm-up: cosine, exponential or '
+      'none. Default: cosine over the budget with --train_minutes (measured '
+      'on MNIST at 10 and 60 minutes, BENCHMARKS.md), else none.',
+      choices=('cosine', 'exponential', 'none'))
   decay_steps: int | None = _setting(
       None, 'Steps over which --decay runs (cosine: to 0; exponential: one '
       'factor of --decay_rate). Default: the whole --train_minutes budget '
@@ -107,6 +109,10 @@ class TrainConfig:
       'when --steps_per_epoch fixes it.')
   decay_rate: float = _setting(
       0.1, 'Exponential decay: the factor per --decay_steps.')
+  decay_start: float = _setting(
+      0., 'With a decay over the --train_minutes budget: the share of the '
+      'budget at the peak rate before the decay begins (e.g. 0.8: decay '
+      'over the last fifth).')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   polyak_decay: float = _setting(
       0.999, 'Decay of a Polyak (exponential moving) average of the weights, '
@@ -182,6 +188,19 @@ def with_default_learning_rate(config):
   return dataclasses.replace(config, learning_rate=rate)
 
 
+def with_default_decay(config):
+  """`config`, its unset `decay` resolved: cosine over a budget, else none.
+
+  A budget fixes the run's length, so a decay can end where the run ends;
+  on MNIST it beat the constant rate at 10 and at 60 minutes (BENCHMARKS.md).
+  Without a budget the length is often not known, so the rate stays.
+  """
+  if config.decay is not None:
+    return config
+  return dataclasses.replace(
+      config, decay='cosine' if config.train_minutes else 'none')
+
+
 def check_config(config):
   """Raises ValueError naming the first setting whose value cannot work."""
   positive = ('batch_size', 'epochs', 'temperature', 'num_samples')
@@ -214,11 +233,14 @@ def check_config(config):
   if config.train_minutes is not None and not config.train_minutes > 0:
     raise ValueError('--train_minutes must be positive, got '
                      f'{config.train_minutes!r}.')
-  if config.decay and not (config.decay_steps or config.steps_per_epoch or
-                           config.train_minutes):
+  if _decays(config) and not (config.decay_steps or config.steps_per_epoch
+                              or config.train_minutes):
     raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
                      '--train_minutes or --steps_per_epoch, to decay over '
                      'the whole run).')
+  if not 0. <= config.decay_start < 1.:
+    raise ValueError(
+        f'--decay_start must be in [0, 1), got {config.decay_start!r}.')
   if not 0. < config.decay_rate <= 1.:
     raise ValueError(
         f'--decay_rate must be in (0, 1], got {config.decay_rate!r}.')
@@ -304,19 +326,26 @@ def learning_rate(config, progress=None):
   Returns:
     A float, a `WarmupDecay` (steps) or a `ProgressDecay` (the budget).
   """
-  if not (config.warmup_steps or config.decay):
+  if not (config.warmup_steps or _decays(config)):
     return config.learning_rate
-  if (config.decay and config.decay_steps is None and config.train_minutes
+  decay = config.decay if _decays(config) else None
+  if (decay and config.decay_steps is None and config.train_minutes
       and progress is not None):
     return training.ProgressDecay(config.learning_rate, progress,
                                   config.decay, config.warmup_steps,
-                                  config.decay_rate)
+                                  config.decay_rate,
+                                  decay_start=config.decay_start)
   decay_steps = config.decay_steps
-  if config.decay and decay_steps is None:
+  if decay and decay_steps is None:
     decay_steps = max(1, config.epochs * config.steps_per_epoch
                       - config.warmup_steps)
   return training.WarmupDecay(config.learning_rate, config.warmup_steps,
-                              config.decay, decay_steps, config.decay_rate)
+                              decay, decay_steps, config.decay_rate)
+
+
+def _decays(config):
+  """Whether `config` asks for a decay ('none' and unset do not)."""
+  return config.decay not in (None, 'none')
 
 
 def write_json(path, content):

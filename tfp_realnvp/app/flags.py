@@ -92,9 +92,11 @@ def define_model_flag():
       'model', None, 'A bin/train.py --model_dir or a SavedModel directory.'))
   flags.mark_flag_as_required('model')
   _own(flags.DEFINE_enum(
-      'weights', 'averaged', ['averaged', 'raw'],
-      "A run directory's Polyak-averaged weights (if it kept an average: "
-      "--polyak_decay) or its raw trained weights."))
+      'weights', 'best', ['best', 'averaged', 'raw'],
+      "A run directory's weights: best, the ones the run chose on validation "
+      "when it ended (results.json; before that, averaged); averaged, the "
+      "Polyak average (if it kept one: --polyak_decay); raw, the trained "
+      "weights."))
 
 
 def define_data_flags(what='Dataset'):

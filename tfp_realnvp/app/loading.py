@@ -21,6 +21,7 @@ from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import weight_choice
 
 __all__ = [
     'SavedFlow',
@@ -41,10 +42,10 @@ def run_config(path):
   return config_lib.read_json(config_path)
 
 
-WEIGHTS = ('averaged', 'raw')
+WEIGHTS = ('best',) + weight_choice.WEIGHTS
 
 
-def load_distribution(model_dir, image_shape=None, weights='averaged'):
+def load_distribution(model_dir, image_shape=None, weights='best'):
   """Rebuilds the model of a run and restores its latest checkpoint.
 
   Args:
@@ -52,9 +53,10 @@ def load_distribution(model_dir, image_shape=None, weights='averaged'):
     image_shape: `None`, or another `(H, W, C)` to build the trained image
       model at (paper App. C: the couplings are fully convolutional and batch
       norm is per channel, so the weights fit any size the scales divide).
-    weights: `'averaged'`: the Polyak averages of a run that kept them
-      (`--polyak_decay`), else the trained weights; `'raw'`: the trained
-      weights.
+    weights: `'best'`: the weights the run chose on validation when it
+      ended (`results.json`; `'averaged'` before that); `'averaged'`: the
+      Polyak averages of a run that kept them (`--polyak_decay`), else the
+      trained weights; `'raw'`: the trained weights.
 
   Returns:
     `(distribution, config_dict)`, the distribution in the state of the last
@@ -93,9 +95,23 @@ def load_distribution(model_dir, image_shape=None, weights='averaged'):
   # Every variable of the model must come from the checkpoint; only the
   # optimizer state, not needed here, is left unread.
   status.assert_existing_objects_matched().expect_partial()
+  if weights == 'best':
+    weights = chosen_weights(model_dir)
   if weights == 'averaged':
     flow_model.use_polyak_averages()
   return distribution, config
+
+
+def chosen_weights(model_dir):
+  """`'averaged'` or `'raw'`: what the run in `model_dir` chose on validation.
+
+  `'averaged'` (the default during training) until the run has ended and
+  written its choice to results.json.
+  """
+  path = os.path.join(model_dir, 'results.json')
+  if not tf.io.gfile.exists(path):
+    return 'averaged'
+  return config_lib.read_json(path).get('weights', 'averaged')
 
 
 class SavedFlow:
@@ -232,7 +248,7 @@ class _GivenSavedFlow:
     return self._saved.decode(latents, **self._condition)
 
 
-def load_flow(path, image_shape=None, weights='averaged'):
+def load_flow(path, image_shape=None, weights='best'):
   """Loads a flow from a run directory or a SavedModel.
 
   Args:
@@ -241,9 +257,10 @@ def load_flow(path, image_shape=None, weights='averaged'):
     image_shape: `None`, or another `(H, W, C)` to build a run directory's
       image model at (e.g. twice the trained size, paper App. C); a
       SavedModel's functions have their trained shape.
-    weights: a run directory's `'averaged'` (Polyak, if the run kept an
-      average) or `'raw'` weights; see `load_distribution`. A SavedModel
-      holds the weights it was exported with (a run exports the averaged).
+    weights: a run directory's `'best'` (chosen on validation), `'averaged'`
+      (Polyak, if the run kept an average) or `'raw'` weights; see
+      `load_distribution`. A SavedModel holds the weights it was exported
+      with (a run exports its `'best'`).
 
   Returns:
     The restored `tfp_realnvp` model (a run directory) or a `SavedFlow`;
@@ -257,10 +274,11 @@ def load_flow(path, image_shape=None, weights='averaged'):
                      '--model_dir or a SavedModel directory.')
   if run_config(path) is not None:
     return load_distribution(path, image_shape, weights)[0]
-  if weights != 'averaged':
+  if weights != 'best':
     raise ValueError(
         f'{path!r} is not a training run directory: a SavedModel holds the '
-        'weights it was exported with; --weights=raw needs the run directory.')
+        f'weights it was exported with; --weights={weights} needs the run '
+        'directory.')
   if image_shape is not None:
     raise ValueError(
         f'{path!r} is not a training run directory: only a run directory '

@@ -10,10 +10,13 @@ A run writes under `model_dir` (never deleting anything there):
                            `checkpoint_every_steps` steps), resumed from
                            automatically when the same command runs again
   tensorboard/             train/validation bits/dim, learning rate, samples
-  samples/epoch_NNNN.png   a grid of samples after each epoch (image data)
+  samples/epoch_NNNN.png   a grid of samples after each epoch (image data,
+                           the averaged weights), and samples/final.png of
+                           the weights the run chose on validation
   figure1.png              the paper's Figure 1 (2-D toy data)
   export/<step>/           the SavedModel (TF Serving layout), see export.py
-  results.json             final validation bits/dim, history, timings
+  results.json             final validation and test bits/dim, the weights
+                           chosen (averaged or raw), history, timings
 """
 
 import dataclasses
@@ -38,6 +41,7 @@ from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import weight_choice
 from tfp_realnvp.app.callbacks import NonFiniteLossError
 from tfp_realnvp.app.callbacks import TrainingInterrupted
 from tfp_realnvp.app.config import TrainConfig
@@ -115,13 +119,13 @@ def _validation_dataset(config):
 
 
 def _test_bits_per_dim(config, flow_model):
-  """The final figure: the test split on the averaged weights, or None."""
+  """The final figure: the test split on the weights as they are, or None."""
   if not config.test_split:
     return None
   test_data = _shard_by_example(
       _evaluation_dataset(config, config.test_split, config.seed + 2))
-  return float(flow_model.evaluate(test_data, verbose=0,
-                                   return_dict=True)['bits_per_dim'])
+  return float(flow_model.evaluate(test_data, verbose=0, return_dict=True,
+                                   averaged=False)['bits_per_dim'])
 
 
 def _training_steps(model):
@@ -144,9 +148,12 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     callbacks: more Keras callbacks for `fit`, after the run's own.
 
   Returns:
-    A dict with the final `validation_bits_per_dim`, `test_bits_per_dim`
-    (on `config.test_split` after training, averaged weights; `None` with
-    injected `datasets` or no test split), the per-epoch
+    A dict with `weights` (`'averaged'` or `'raw'`: the Polyak average or
+    the trained weights, whichever scored better on validation once training
+    ended; see `weight_choice`), the final `validation_bits_per_dim` of those
+    weights and `validation_bits_per_dim_by_weights` (both),
+    `test_bits_per_dim` (on `config.test_split` after training, the chosen
+    weights; `None` with injected `datasets` or no test split), the per-epoch
     `history` of this call, `steps` (training steps done in all, resumed
     runs included), `train_seconds`, `num_parameters`, `model_dir`,
     `saved_model` (the export's path) and the trained `distribution`.
@@ -159,7 +166,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     TrainingInterrupted: after SIGTERM or SIGINT, once a checkpoint is saved.
   """
   config_lib.check_config(config)
-  config = config_lib.with_default_learning_rate(config)
+  config = config_lib.with_default_decay(
+      config_lib.with_default_learning_rate(config))
   # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
   strategy = strategy or make_strategy(config.strategy, config.tpu)
   tf_keras.utils.set_random_seed(config.seed)
@@ -233,6 +241,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                                           config.checkpoint_every_steps,
                                           config.learning_rate)
   save_on_signal = callbacks_lib.SaveOnSignal(checkpoints)
+  epoch_figures = callbacks_lib.EpochFigures(
+      distribution, model_dir, log_dir, config.num_samples,
+      config.temperature, config.seed, is_chief)
   extra_callbacks = list(callbacks)
   callbacks = [
       callbacks_lib.StopOnNonFiniteLoss(
@@ -243,9 +254,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
       # The loss of every step, besides the epoch figures.
       tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
                                      profile_batch=0, update_freq=1),
-      callbacks_lib.EpochFigures(distribution, model_dir, log_dir,
-                                 config.num_samples, config.temperature,
-                                 config.seed, is_chief),
+      epoch_figures,
   ]
   # From its own copy of the validation data: each pass over a dataset
   # draws the next epoch's dequantization noise, so taking the probe from
@@ -302,28 +311,31 @@ def run(config, datasets=None, strategy=None, callbacks=()):
         save_on_signal.signal_number)
   history = {k: [float(v) for v in values]
              for k, values in history.history.items()}
-  if history.get('val_bits_per_dim'):
-    validation_bits_per_dim = history['val_bits_per_dim'][-1]
-  else:  # Resumed a finished run: nothing trained, so evaluate.
-    validation_bits_per_dim = float(flow_model.evaluate(
-        validation_data, verbose=0, return_dict=True)['bits_per_dim'])
+  # The last epoch's validation figure is the averaged weights'; none when
+  # a resumed run trained nothing.
+  weights, validation_by_weights = weight_choice.choose_weights(
+      flow_model, validation_data,
+      (history.get('val_bits_per_dim') or [None])[-1])
+  validation_bits_per_dim = validation_by_weights[weights]
   steps = _training_steps(flow_model)
   logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',
                validation_bits_per_dim, steps, train_seconds)
-  # Injected data has no test split: only the configured data is scored.
-  test_bits_per_dim = None if datasets else _test_bits_per_dim(config,
-                                                               flow_model)
-  if test_bits_per_dim is not None:
-    logging.info('Test bits/dim %.4f on %r (the final figure).',
-                 test_bits_per_dim, config.test_split)
-
   results = dict(validation_bits_per_dim=validation_bits_per_dim,
-                 test_bits_per_dim=test_bits_per_dim,
+                 test_bits_per_dim=None, weights=weights,
+                 validation_bits_per_dim_by_weights=validation_by_weights,
                  history=history, steps=steps, train_seconds=train_seconds,
                  num_parameters=num_parameters, model_dir=model_dir,
                  saved_model=None)
-  # The figure and the export show the averaged model, if the run keeps one.
-  with flow_model.averaged_weights():
+  # The test figure, the last grid and the export show the chosen weights.
+  with weight_choice.chosen_weights(flow_model, weights):
+    # Injected data has no test split: only the configured data is scored.
+    if not datasets:
+      results['test_bits_per_dim'] = _test_bits_per_dim(config, flow_model)
+    if results['test_bits_per_dim'] is not None:
+      logging.info('Test bits/dim %.4f on %r with the %s weights (the final '
+                   'figure).', results['test_bits_per_dim'],
+                   config.test_split, weights)
+    epoch_figures.write_grid('final')
     _write_outputs(config, distribution, event_shape, steps, export_dir,
                    model_dir, is_chief, results)
   results['distribution'] = distribution

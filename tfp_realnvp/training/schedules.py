@@ -96,8 +96,11 @@ class ProgressDecay(WarmupDecay):
   `progress` is a scalar variable in [0, 1] that the caller advances (e.g.
   `tfp_realnvp.app.budget.TimeBudget`: the share of a wall-clock budget
   spent), so a run whose length is a time, not a number of steps, still
-  decays over exactly its length. As `WarmupDecay` with `p = progress` in
-  place of `min(t, T) / T`:
+  decays over exactly its length. As `WarmupDecay` with
+  `p = max(progress - s, 0) / (1 - s)` in place of `min(t, T) / T`, where
+  `s = decay_start` is the share of the run at the peak rate before the
+  decay begins (0: decay from the start; e.g. 0.8: a constant rate, then a
+  decay over the last fifth, "warmup-stable-decay"):
 
   ```none
   warm-up (step < warmup_steps): rate * (step + 1) / warmup_steps
@@ -107,7 +110,7 @@ class ProgressDecay(WarmupDecay):
   """
 
   def __init__(self, learning_rate, progress, decay='cosine', warmup_steps=0,
-               decay_rate=0.1, final_fraction=0.):
+               decay_rate=0.1, final_fraction=0., decay_start=0.):
     """Builds the schedule.
 
     Args:
@@ -117,23 +120,31 @@ class ProgressDecay(WarmupDecay):
       warmup_steps: Python int >= 0, steps of the linear warm-up.
       decay_rate: the exponential decay's factor over the whole run.
       final_fraction: the cosine decay's final share of the rate.
+      decay_start: Python float in [0, 1), the share of the run before the
+        decay begins.
 
     Raises:
       ValueError: naming the argument that cannot work.
     """
     if decay not in DECAYS:
       raise ValueError(f'`decay` must be one of {DECAYS}, got {decay!r}.')
+    if not 0. <= decay_start < 1.:
+      raise ValueError(f'`decay_start` must be in [0, 1), got {decay_start!r}.')
     super().__init__(learning_rate, warmup_steps, decay, 1, decay_rate,
                      final_fraction)
     self.progress = progress
+    self.decay_start = float(decay_start)
 
   def _progress(self, step):
-    return tf.clip_by_value(tf.cast(self.progress, tf.float32), 0., 1.)
+    progress = tf.clip_by_value(tf.cast(self.progress, tf.float32), 0., 1.)
+    return (tf.maximum(progress - self.decay_start, 0.)
+            / (1. - self.decay_start))
 
   def get_config(self):
     # The clock is the run's; a schedule rebuilt from a config starts at 0.
     config = super().get_config()
     del config['decay_steps']
+    config['decay_start'] = self.decay_start
     return config
 
   @classmethod
