@@ -70,11 +70,17 @@ def test_the_better_weights_are_chosen(trained, spoiled, expected):
   assert figures[expected] < figures[spoiled] - 0.1
 
 
-def test_a_known_averaged_figure_is_not_evaluated_again(trained):
+def test_a_function_gives_each_weights_a_fresh_copy_of_the_data(trained):
   model, validation = trained
-  _, figures = weight_choice.choose_weights(model, validation,
-                                            averaged_bits_per_dim=-123.)
-  assert figures['averaged'] == -123.
+  copies = []
+
+  def fresh():
+    copies.append(validation)
+    return validation
+
+  _, figures = weight_choice.choose_weights(model, fresh)
+  assert len(copies) == 2
+  assert figures == weight_choice.choose_weights(model, validation)[1]
 
 
 def test_without_an_average_the_trained_weights_are_the_choice():

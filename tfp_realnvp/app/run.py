@@ -94,16 +94,13 @@ def _shard_by_example(dataset):
   return dataset.with_options(options)
 
 
-def _datasets(config):
-  """(train, validation) datasets for the configured data."""
+def _training_dataset(config):
   # A recipe of None is the paper's for the dataset (data.paper_defaults).
-  train_split, _ = config_lib.splits(config)
-  return (data.training_dataset(config.dataset, config.data_dir,
-                                config.batch_size, config.recipe,
-                                config.download, config.seed, config.flip,
-                                with_labels=config.conditional,
-                                split=train_split),
-          _validation_dataset(config))
+  return data.training_dataset(config.dataset, config.data_dir,
+                               config.batch_size, config.recipe,
+                               config.download, config.seed, config.flip,
+                               with_labels=config.conditional,
+                               split=config_lib.splits(config)[0])
 
 
 def _evaluation_dataset(config, split, seed):
@@ -174,12 +171,19 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   is_chief = strategy.extended.should_checkpoint
   model_dir = config.model_dir or config_lib.default_model_dir(config.dataset)
   export_dir = config.export_dir or os.path.join(model_dir, 'export')
-  train_data, validation_data = datasets or _datasets(config)
-  if config.validation_examples:
-    validation_data = validation_data.unbatch().take(
-        config.validation_examples).batch(config.batch_size)
-  train_data = _shard_by_example(train_data)
-  validation_data = _shard_by_example(validation_data)
+
+  def fresh_validation_data():
+    # Configured data are built afresh, so every copy draws the
+    # dequantization noise of a first pass: the same values each time.
+    dataset = datasets[1] if datasets else _validation_dataset(config)
+    if config.validation_examples:
+      dataset = dataset.unbatch().take(config.validation_examples).batch(
+          config.batch_size)
+    return _shard_by_example(dataset)
+
+  train_data = _shard_by_example(datasets[0] if datasets
+                                 else _training_dataset(config))
+  validation_data = fresh_validation_data()
   element_spec = train_data.element_spec
   if isinstance(element_spec, tuple):
     element_spec = element_spec[0]
@@ -311,11 +315,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
         save_on_signal.signal_number)
   history = {k: [float(v) for v in values]
              for k, values in history.history.items()}
-  # The last epoch's validation figure is the averaged weights'; none when
-  # a resumed run trained nothing.
   weights, validation_by_weights = weight_choice.choose_weights(
-      flow_model, validation_data,
-      (history.get('val_bits_per_dim') or [None])[-1])
+      flow_model, fresh_validation_data)
   validation_bits_per_dim = validation_by_weights[weights]
   steps = _training_steps(flow_model)
   logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',

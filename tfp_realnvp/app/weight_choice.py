@@ -19,31 +19,31 @@ __all__ = ['WEIGHTS', 'choose_weights', 'chosen_weights']
 WEIGHTS = ('averaged', 'raw')
 
 
-def choose_weights(flow_model, validation_data, averaged_bits_per_dim=None):
+def choose_weights(flow_model, validation_data):
   """Scores raw and averaged weights on validation; the better, with figures.
 
   Args:
     flow_model: a trained `tfp_realnvp.training.FlowModel`.
-    validation_data: the validation dataset (as `fit` took it).
-    averaged_bits_per_dim: the averaged weights' validation figure if known
-      (the last epoch's), else `None` to evaluate it.
+    validation_data: the validation dataset (as `fit` takes it), or a
+      function of no arguments returning it afresh. Both weights must see
+      the same values: a dataset that draws new dequantization noise on each
+      pass (`tfp_realnvp.data`'s) needs the function, each fresh copy drawing
+      the noise of a first pass.
 
   Returns:
     `(name, figures)`: `'averaged'` or `'raw'` (`'raw'` for a model without
     an average), and a dict of each scored weights' validation bits/dim.
   """
+  fresh = validation_data if callable(validation_data) else (
+      lambda: validation_data)
+
   def score(averaged):
-    return float(flow_model.evaluate(validation_data, verbose=0,
-                                     return_dict=True,
+    return float(flow_model.evaluate(fresh(), verbose=0, return_dict=True,
                                      averaged=averaged)['bits_per_dim'])
 
   if not flow_model.polyak_averages:
-    figure = (averaged_bits_per_dim if averaged_bits_per_dim is not None
-              else score(False))
-    return 'raw', dict(raw=figure)
-  if averaged_bits_per_dim is None:
-    averaged_bits_per_dim = score(True)
-  figures = dict(averaged=averaged_bits_per_dim, raw=score(False))
+    return 'raw', dict(raw=score(False))
+  figures = dict(averaged=score(True), raw=score(False))
   # Ties go to the average, the documented default.
   name = 'raw' if figures['raw'] < figures['averaged'] else 'averaged'
   logging.info('Weights: %s (validation bits/dim %.4f averaged, %.4f raw); '
