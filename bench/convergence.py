@@ -109,8 +109,8 @@ def train_config(settings):
   for key in ('warmup_steps', 'decay_steps', 'seed'):
     if settings.get(key) is not None:
       settings = dict(settings, **{key: int(settings[key])})
-  return config_lib.with_default_decay(config_lib.with_default_learning_rate(
-      dataclasses.replace(config, **settings)))
+  return config_lib.with_default_learning_rate(
+      dataclasses.replace(config, **settings))
 
 
 def run_arm(spec):

@@ -126,23 +126,21 @@ def test_a_budget_schedule_saves_its_decay_start():
   assert rebuilt.get_config() == schedule.get_config()
 
 
-def test_a_budget_decays_by_default_and_none_keeps_the_rate():
+def test_none_keeps_the_rate_and_a_budget_does_not_decay_unasked():
   progress = tf.Variable(0.5)
 
-  def resolved(**settings):
-    config = config_lib.with_default_decay(config_lib.TrainConfig(
-        dataset='digits', learning_rate=1e-3, **settings))
+  def rate(**settings):
+    config = config_lib.TrainConfig(dataset='digits', learning_rate=1e-3,
+                                    **settings)
     config_lib.check_config(config)
-    return config.decay, config_lib.learning_rate(config, progress)
+    return config_lib.learning_rate(config, progress)
 
-  decay, rate = resolved(train_minutes=5.)
-  assert decay == 'cosine' and isinstance(rate, tfp_realnvp.training.ProgressDecay)
-  assert float(rate(0)) == pytest.approx(5e-4)
-  assert resolved() == ('none', 1e-3)
-  assert resolved(train_minutes=5., decay='none') == ('none', 1e-3)
-  decay, rate = resolved(train_minutes=5., decay='exponential')
-  assert decay == 'exponential'
-  assert float(rate(0)) == pytest.approx(1e-3 * 0.1 ** 0.5)
+  assert rate() == 1e-3
+  assert rate(train_minutes=5.) == 1e-3
+  assert rate(train_minutes=5., decay='none') == 1e-3
+  assert float(rate(decay='none', warmup_steps=10)(4)) == pytest.approx(5e-4)
+  assert float(rate(train_minutes=5., decay='exponential')(0)) == (
+      pytest.approx(1e-3 * 0.1 ** 0.5))
 
 
 def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):

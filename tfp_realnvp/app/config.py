@@ -99,8 +99,9 @@ class TrainConfig:
       0, 'Steps of a linear learning-rate warm-up from 0.')
   decay: str | None = _setting(
       None, 'Learning-rate decay after the warm-up: cosine, exponential or '
-      'none. Default: cosine over the budget with --train_minutes (measured '
-      'on MNIST at 10 and 60 minutes, BENCHMARKS.md), else none.',
+      'none (the default: on MNIST a cosine decay over a 10- or 60-minute '
+      'budget did not beat the constant rate with the Polyak average, '
+      'BENCHMARKS.md).',
       choices=('cosine', 'exponential', 'none'))
   decay_steps: int | None = _setting(
       None, 'Steps over which --decay runs (cosine: to 0; exponential: one '
@@ -186,19 +187,6 @@ def with_default_learning_rate(config):
   rate = (VECTOR_LEARNING_RATE if data.is_vector_dataset(config.dataset)
           else IMAGE_LEARNING_RATE)
   return dataclasses.replace(config, learning_rate=rate)
-
-
-def with_default_decay(config):
-  """`config`, its unset `decay` resolved: cosine over a budget, else none.
-
-  A budget fixes the run's length, so a decay can end where the run ends;
-  on MNIST it beat the constant rate at 10 and at 60 minutes (BENCHMARKS.md).
-  Without a budget the length is often not known, so the rate stays.
-  """
-  if config.decay is not None:
-    return config
-  return dataclasses.replace(
-      config, decay='cosine' if config.train_minutes else 'none')
 
 
 def check_config(config):

@@ -163,8 +163,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     TrainingInterrupted: after SIGTERM or SIGINT, once a checkpoint is saved.
   """
   config_lib.check_config(config)
-  config = config_lib.with_default_decay(
-      config_lib.with_default_learning_rate(config))
+  config = config_lib.with_default_learning_rate(config)
   # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
   strategy = strategy or make_strategy(config.strategy, config.tpu)
   tf_keras.utils.set_random_seed(config.seed)
