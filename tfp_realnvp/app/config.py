@@ -59,8 +59,8 @@ class TrainConfig:
       10, 'Share of the training split kept for validation when no '
       '--validation_split is given.')
   test_split: str = _setting(
-      'test', 'Split scored once after training, on the averaged weights: '
-      "the run's final figure ('' skips it).")
+      'test', 'Split scored once after training, on the weights chosen on '
+      "validation (averaged or raw): the run's final figure ('' skips it).")
   validation_examples: int | None = _setting(
       None, 'Validate on at most this many examples (default: the whole '
       'split), so validation stays cheap on large splits.')
@@ -117,9 +117,9 @@ class TrainConfig:
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   polyak_decay: float = _setting(
       0.999, 'Decay of a Polyak (exponential moving) average of the weights, '
-      'e.g. 0.999; 0 keeps none. Validation, sample grids, the SavedModel '
-      'and the tools then use the averaged weights (--weights=raw for the '
-      'others).')
+      'e.g. 0.999; 0 keeps none. Validation and the epoch grids use the '
+      'averaged weights; when training ends the better of averaged and raw '
+      'on validation goes to the test figure, the SavedModel and the tools.')
   skip_non_finite_batches: int = _setting(
       0, '0: stop at the first non-finite loss or gradient. N > 0: skip such '
       'a batch (weights, optimizer state, batch-norm statistics and '
