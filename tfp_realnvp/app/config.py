@@ -99,8 +99,9 @@ class TrainConfig:
       0, 'Steps of a linear learning-rate warm-up from 0.')
   decay: str | None = _setting(
       None, 'Learning-rate decay after the warm-up: cosine, exponential or '
-      'none (the default: on MNIST a cosine decay over a 10- or 60-minute '
-      'budget did not beat the constant rate with the Polyak average, '
+      'none (the default). On MNIST a cosine decay over a 10- or 60-minute '
+      'budget did not beat the constant rate with the Polyak average; for '
+      'an hour, --decay=cosine --decay_start=0.8 did (one seed, '
       'BENCHMARKS.md).',
       choices=('cosine', 'exponential', 'none'))
   decay_steps: int | None = _setting(

@@ -31,6 +31,7 @@ __all__ = [
     'load_flow',
     'run_config',
     'sample_grid',
+    'weights_kept',
 ]
 
 
@@ -96,13 +97,13 @@ def load_distribution(model_dir, image_shape=None, weights='best'):
   # optimizer state, not needed here, is left unread.
   status.assert_existing_objects_matched().expect_partial()
   if weights == 'best':
-    weights = chosen_weights(model_dir)
+    weights = weights_kept(model_dir)
   if weights == 'averaged':
     flow_model.use_polyak_averages()
   return distribution, config
 
 
-def chosen_weights(model_dir):
+def weights_kept(model_dir):
   """`'averaged'` or `'raw'`: what the run in `model_dir` chose on validation.
 
   `'averaged'` (the default during training) until the run has ended and
