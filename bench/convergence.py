@@ -51,6 +51,7 @@ PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
                          validation_split='test')
 # Settings an arm may change that have no pre-#17 value.
 ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=0.)
+ARM_SETTINGS = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
 STANDARD_ARMS = {
     'defaults': ('ours', {}),
     'previous': ('ours', PREVIOUS_DEFAULTS),
@@ -91,10 +92,9 @@ def parse_arm(spec):
   settings = {}
   for pair in pairs:
     key, _, value = pair.partition('=')
-    known = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
-    if key not in known:
+    if key not in ARM_SETTINGS:
       raise app.UsageError(f'Arm setting {key!r} is not one of '
-                           f'{sorted(known)}.')
+                           f'{sorted(ARM_SETTINGS)}.')
     if key in ('decay', 'validation_split'):
       settings[key] = value  # A decay of 'none' is a constant rate.
     else:
@@ -215,8 +215,7 @@ def run_arm(spec):
                                          drop_remainder=True)
   model.fit(train, epochs=10 ** 9, steps_per_epoch=10, verbose=0,
             callbacks=[Clock()])
-  settings = {k: getattr(config, k)
-              for k in {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}}
+  settings = {k: getattr(config, k) for k in ARM_SETTINGS}
   settings['train_split'] = train_split
   return dict(arm=name, model=model_name,
               params=benchmark.num_parameters(distribution),

@@ -262,8 +262,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   # From its own copy of the validation data: each pass over a dataset
   # draws the next epoch's dequantization noise, so taking the probe from
   # the validation set itself would shift every later validation figure.
-  probe = next(iter(validation_data if datasets
-                    else _validation_dataset(config)))
+  probe = next(iter(fresh_validation_data()))
   callbacks.append(callbacks_lib.EpochHealth(probe, log_dir, is_chief))
   if config.log_every_steps:
     total_steps = (config.epochs * config.steps_per_epoch
