@@ -50,7 +50,7 @@ PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
                          decay_steps=None, polyak_decay=0.,
                          validation_split='test')
 # Settings an arm may change that have no pre-#17 value.
-ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=0.)
+ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=None)
 ARM_SETTINGS = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
 STANDARD_ARMS = {
     'defaults': ('ours', {}),
@@ -266,18 +266,22 @@ def _describe(settings):
   parts = [f'Adam {settings["learning_rate"]:g}']
   if settings['warmup_steps']:
     parts.append(f'{settings["warmup_steps"]}-step warm-up')
-  if settings['decay'] in (None, 'none'):
+  from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
+  # What the run uses: a budget decays unless told not to.
+  decay, decay_start = config_lib.budget_decay(config_lib.TrainConfig(
+      decay=settings['decay'], decay_steps=settings['decay_steps'],
+      decay_start=settings.get('decay_start'),
+      train_minutes=settings.get('train_minutes')))
+  if decay is None:
     if settings.get('train_minutes'):
       parts.append(f'constant rate, stops at {settings["train_minutes"]:g} min')
   elif settings['decay_steps']:
-    parts.append(f'{settings["decay"]} decay over {settings["decay_steps"]}')
-  elif settings.get('decay_start'):
-    parts.append(f'constant, then {settings["decay"]} decay over the last '
-                 f'{1 - settings["decay_start"]:.0%} of '
-                 f'{settings["train_minutes"]:g} min')
+    parts.append(f'{decay} decay over {settings["decay_steps"]}')
+  elif decay_start:
+    parts.append(f'constant, then {decay} decay over the last '
+                 f'{1 - decay_start:.0%} of {settings["train_minutes"]:g} min')
   else:
-    parts.append(f'{settings["decay"]} decay over '
-                 f'{settings["train_minutes"]:g} min')
+    parts.append(f'{decay} decay over {settings["train_minutes"]:g} min')
   parts.append(f'Polyak {settings["polyak_decay"]:g}'
                if settings['polyak_decay'] else 'no averaging')
   parts.append(f'trains on {settings["train_split"]}')

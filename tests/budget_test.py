@@ -103,7 +103,8 @@ def test_the_progress_clock_drives_the_decay_by_its_formula():
 
 def test_a_decay_over_the_budget_needs_no_step_count():
   config = config_lib.TrainConfig(dataset='digits', decay='cosine',
-                                  train_minutes=5., learning_rate=1e-3)
+                                  train_minutes=5., learning_rate=1e-3,
+                                  decay_start=0.)
   config_lib.check_config(config)
   progress = tf.Variable(0.5)
   rate = config_lib.learning_rate(config, progress)
@@ -126,8 +127,8 @@ def test_a_budget_schedule_saves_its_decay_start():
   assert rebuilt.get_config() == schedule.get_config()
 
 
-def test_none_keeps_the_rate_and_a_budget_does_not_decay_unasked():
-  progress = tf.Variable(0.5)
+def test_a_budget_decays_late_unless_told_and_none_keeps_the_rate():
+  progress = tf.Variable(0.9)
 
   def rate(**settings):
     config = config_lib.TrainConfig(dataset='digits', learning_rate=1e-3,
@@ -136,8 +137,15 @@ def test_none_keeps_the_rate_and_a_budget_does_not_decay_unasked():
     return config_lib.learning_rate(config, progress)
 
   assert rate() == 1e-3
-  assert rate(train_minutes=5.) == 1e-3
+  # The budget's default: the peak for 80%, then a cosine over the rest;
+  # at 90% spent that is halfway down.
+  assert config_lib.BUDGET_DECAY == ('cosine', 0.8)
+  assert float(rate(train_minutes=5.)(0)) == pytest.approx(5e-4)
+  assert float(rate(train_minutes=5., decay_start=0.)(0)) == pytest.approx(
+      1e-3 * 0.5 * (1. + math.cos(math.pi * 0.9)))
   assert rate(train_minutes=5., decay='none') == 1e-3
+  # A step count, not the budget, is then the clock: nothing by default.
+  assert rate(train_minutes=5., decay_steps=100) == 1e-3
   assert float(rate(decay='none', warmup_steps=10)(4)) == pytest.approx(5e-4)
   assert float(rate(train_minutes=5., decay='exponential')(0)) == (
       pytest.approx(1e-3 * 0.1 ** 0.5))

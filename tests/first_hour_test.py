@@ -33,17 +33,18 @@ def _batches(values, *more):
   return tf.data.Dataset.from_tensor_slices(parts).batch(16)
 
 
-def test_a_fit_on_integer_pixels_is_refused_on_its_first_line_and_recovers():
+def test_a_fit_on_boolean_pixels_is_refused_on_its_first_line_and_recovers():
   model = _model()
-  integer_pixels = _batches(_pixels().astype(np.uint8))
+  boolean_pixels = _batches(_pixels() > 128.)
   with pytest.raises(TypeError) as error:
-    model.fit(integer_pixels, epochs=1, verbose=0)
+    model.fit(boolean_pixels, epochs=1, verbose=0)
   first_line = str(error.value).splitlines()[0]
-  assert first_line.startswith('FlowModel.fit: the data are uint8 of shape '
+  assert first_line.startswith('FlowModel.fit: the data are bool of shape '
                                '(None, 4, 4, 1); real_nvp takes float32')
-  assert 'tfp_realnvp.data.dequantize' in first_line
-  # The fix, then a fit, an evaluation and a prediction as usual.
-  good = _batches(_pixels())
+  assert 'integer pixels (which it dequantizes)' in first_line
+  # The fix (integer pixels: dequantized in the step), then a fit, an
+  # evaluation and a prediction as usual.
+  good = _batches(_pixels().astype(np.uint8))
   history = model.fit(good, epochs=1, verbose=0)
   assert np.isfinite(history.history['bits_per_dim'][0])
   assert np.isfinite(model.evaluate(good, verbose=0, return_dict=True)[

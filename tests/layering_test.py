@@ -18,7 +18,7 @@ LAYERS = [
     ['networks'],
     ['bijectors'],
     ['flows'],
-    ['data', 'training'],
+    ['dequantization', 'toy_data', 'data', 'training'],
     ['root'],
     ['app.quiet', 'app.budget', 'app.config', 'app.figures', 'app.callbacks',
      'app.export',

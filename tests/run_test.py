@@ -282,6 +282,7 @@ class _WarningsOf(logging.Handler):
     self._logger.removeHandler(self)
 
 
+@pytest.mark.slow  # About 40 s: a whole run, every output on ram://.
 def test_a_whole_run_works_on_a_non_local_filesystem():
   # TF's in-memory filesystem stands in for gs://: nothing may go through
   # Python's open/os, and the export cannot rename a directory there.

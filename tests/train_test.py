@@ -16,12 +16,18 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
       [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
        '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
        '--strategy=mirrored', '--log_every_steps=1',
-       f'--model_dir={tmp_path}'],
+       '--dequantization_samples=4', f'--model_dir={tmp_path}'],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['validation_bits_per_dim'] > 0.
   assert results['steps'] == 2
+  # The 4-draw test estimate beside the single draw's figure.
+  assert results['test_dequantization_samples'] == 4
+  assert results['test_discrete_bits_per_dim_standard_error'] > 0.
+  assert abs(results['test_discrete_bits_per_dim'] -
+             results['test_bits_per_dim']) < 0.05
+  assert 'Test bits/dim from 4 draws of noise per image' in result.stderr
   assert 'Validation bits/dim' in result.stderr
   assert (tmp_path / 'samples' / 'epoch_0001.png').exists()
   assert (tmp_path / 'checkpoints' / 'chief' / 'checkpoint').exists()

@@ -10,6 +10,7 @@ import importlib
 import warnings
 
 from tfp_realnvp import bijectors
+from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp import training
@@ -31,6 +32,7 @@ from tfp_realnvp.flows import RealNVP
 from tfp_realnvp.flows import to_uint8
 from tfp_realnvp.flows import VectorRealNVP
 from tfp_realnvp.training import evaluate_bits_per_dim
+from tfp_realnvp.training import evaluate_discrete_bits_per_dim
 from tfp_realnvp.training import FlowModel
 from tfp_realnvp.training import recompute_batch_norm_statistics
 from tfp_realnvp.training import WarmupDecay
@@ -54,7 +56,9 @@ __all__ = [
     'WarmupDecay',
     'bijectors',
     'default_num_scales',
+    'dequantization',
     'evaluate_bits_per_dim',
+    'evaluate_discrete_bits_per_dim',
     'flows',
     'join_multiscale_latents',
     'networks',

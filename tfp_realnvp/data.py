@@ -2,7 +2,9 @@
 
 Images come out as dequantized float pixels in [0, 256) (paper §4.1: uniform
 noise added to the integer values), which is the event space of
-`tfp_realnvp.RealNVP`.
+`tfp_realnvp.RealNVP`, or with `dequantized=False` as their uint8 pixels,
+which `FlowModel` and `training.evaluate_discrete_bits_per_dim` dequantize
+themselves. The 2-D toys live in `toy_data.py`.
 """
 
 import difflib
@@ -11,6 +13,10 @@ import re
 
 import numpy as np
 import tensorflow as tf
+
+from tfp_realnvp.toy_data import TOY_DATASETS
+from tfp_realnvp.toy_data import toy_dataset
+from tfp_realnvp.toy_data import toy_samples
 
 
 # TFDS and scikit-learn load slowly and pull in much; a library import of
@@ -92,8 +98,8 @@ _RECIPES = {'celeba': _celeba_recipe, 'lsun': _lsun_recipe}
 
 
 def _prepare(examples, batch_size, shuffle, flip, seed, drop_remainder,
-             shuffle_buffer):
-  """Shuffles, flips, dequantizes and batches images or (image, label)s."""
+             shuffle_buffer, dequantized=True):
+  """Shuffles, flips, dequantizes (or not) and batches images or pairs."""
   if shuffle:
     examples = examples.shuffle(shuffle_buffer, seed=seed,
                                 reshuffle_each_iteration=True)
@@ -108,7 +114,12 @@ def _prepare(examples, batch_size, shuffle, flip, seed, drop_remainder,
     if flip:
       image = tf.image.stateless_random_flip_left_right(
           image, seed=tf.stack([element_seed, 1]))
-    image = dequantize(image, seed=tf.stack([element_seed, 0]))
+    if dequantized:
+      image = dequantize(image, seed=tf.stack([element_seed, 0]))
+    else:
+      # A recipe's resize gives non-integer values: back on the 256 levels.
+      image = tf.cast(tf.clip_by_value(tf.round(tf.cast(image, tf.float32)),
+                                       0., 255.), tf.uint8)
     return (image,) + example[1:] if isinstance(example, tuple) else image
 
   examples = tf.data.Dataset.zip((examples, element_seeds)).map(
@@ -128,7 +139,8 @@ def image_dataset(name,
                   seed=None,
                   drop_remainder=False,
                   shuffle_buffer=10000,
-                  with_labels=False):
+                  with_labels=False,
+                  dequantized=True):
   """A batched dataset of dequantized pixels from any TFDS image dataset.
 
   Args:
@@ -149,10 +161,14 @@ def image_dataset(name,
     shuffle_buffer: examples in the shuffle buffer.
     with_labels: also yield the dataset's `label` feature (for a
       class-conditional model).
+    dequantized: `False` yields the uint8 pixels instead, for a model or
+      evaluation that draws its own noise (`FlowModel`,
+      `training.evaluate_discrete_bits_per_dim`).
 
   Returns:
-    A `tf.data.Dataset` of float32 `(batch, H, W, C)` pixels in [0, 256), or
-    with `with_labels` of `(pixels, int64 labels (batch,))` pairs.
+    A `tf.data.Dataset` of float32 `(batch, H, W, C)` pixels in [0, 256) (or
+    uint8 ones), or with `with_labels` of `(pixels, int64 labels (batch,))`
+    pairs.
 
   Raises:
     ValueError: for an unknown recipe, or data that is missing or has no
@@ -223,7 +239,7 @@ def image_dataset(name,
       images = images.map(_RECIPES[recipe],
                           num_parallel_calls=tf.data.AUTOTUNE)
   return _prepare(images, batch_size, shuffle, flip, seed, drop_remainder,
-                  shuffle_buffer)
+                  shuffle_buffer, dequantized)
 
 
 def num_classes(name, data_dir=None):
@@ -272,7 +288,7 @@ def _digits_indices(split):
 
 
 def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
-                   with_labels=False):
+                   with_labels=False, dequantized=True):
   """The embedded default: scikit-learn's bundled 8x8 handwritten digits.
 
   1797 images of 17 grey levels, shipped inside scikit-learn, so it needs no
@@ -286,10 +302,11 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
     shuffle: Python `bool`.
     seed: seed of the shuffle and the dequantization noise.
     with_labels: also yield the digit (0-9) as an int64 label.
+    dequantized: `False` yields the uint8 pixels instead.
 
   Returns:
-    A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256), or
-    with `with_labels` of `(pixels, labels)` pairs.
+    A `tf.data.Dataset` of float32 `(batch, 8, 8, 1)` pixels in [0, 256) (or
+    uint8 ones), or with `with_labels` of `(pixels, labels)` pairs.
 
   Raises:
     ValueError: for an unknown or empty split.
@@ -302,58 +319,7 @@ def digits_dataset(split='train', batch_size=64, shuffle=True, seed=None,
   if with_labels:
     examples = (images, digits.target[indices].astype(np.int64))
   return _prepare(tf.data.Dataset.from_tensor_slices(examples), batch_size,
-                  shuffle, False, seed, False, len(images))
-
-
-def _moons(n, rng):
-  points, _ = _sklearn_datasets().make_moons(
-      n, noise=0.05, random_state=int(rng.integers(2**31)))
-  return points
-
-
-def _circles(n, rng):
-  points, _ = _sklearn_datasets().make_circles(
-      n, noise=0.05, factor=0.5, random_state=int(rng.integers(2**31)))
-  return points
-
-
-def _eight_gaussians(n, rng):
-  angles = rng.integers(0, 8, n) * np.pi / 4.
-  centers = 2. * np.stack([np.cos(angles), np.sin(angles)], 1)
-  return centers + 0.2 * rng.normal(size=(n, 2))
-
-
-def _checkerboard(n, rng):
-  x = rng.uniform(-2., 2., n)
-  y = rng.uniform(0., 1., n) + rng.integers(0, 2, n) * 2. - 2.
-  y = y + (np.floor(x) % 2)
-  return np.stack([x, y], 1)
-
-
-TOY_DATASETS = {
-    'moons': _moons,
-    'circles': _circles,
-    'eight_gaussians': _eight_gaussians,
-    'checkerboard': _checkerboard,
-}
-
-
-def toy_samples(name, num_samples, seed=0):
-  """`num_samples` float32 points of a classic 2-D toy density."""
-  if name not in TOY_DATASETS:
-    raise ValueError(
-        f'Unknown toy dataset {name!r}; choose one of {sorted(TOY_DATASETS)}.')
-  rng = np.random.default_rng(seed)
-  return TOY_DATASETS[name](num_samples, rng).astype(np.float32)
-
-
-def toy_dataset(name, num_samples=10000, batch_size=256, shuffle=True, seed=0):
-  """A batched dataset of a 2-D toy density (paper Fig. 1)."""
-  points = tf.data.Dataset.from_tensor_slices(
-      toy_samples(name, num_samples, seed))
-  if shuffle:
-    points = points.shuffle(num_samples, seed=seed)
-  return points.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+                  shuffle, False, seed, False, len(images), dequantized)
 
 
 # TFDS names whose paper preprocessing and configuration differ from their
@@ -371,9 +337,15 @@ def is_vector_dataset(name):
   return name in TOY_DATASETS
 
 
+def _require_images(name, dequantized):
+  if not dequantized:
+    raise ValueError(f'{name!r} is continuous 2-D data, not integer pixels: '
+                     'there is nothing to dequantize.')
+
+
 def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
                      download=True, seed=0, flip=None, with_labels=False,
-                     split='train'):
+                     split='train', dequantized=True):
   """The shuffled, repeatable training data of dataset `name`.
 
   Args:
@@ -388,6 +360,7 @@ def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
     with_labels: yield `(images, labels)` (for a class-conditional model).
     split: the split to train on, e.g. `'train[:90%]'` (ignored for toy
       data).
+    dequantized: `False` yields uint8 pixels (images only).
 
   Returns:
     A batched `tf.data.Dataset`: its `split` (10000 fresh points for toy
@@ -395,16 +368,19 @@ def training_dataset(name, data_dir=None, batch_size=64, recipe=None,
   """
   if name == EMBEDDED_DATASET:
     return digits_dataset(split, batch_size, seed=seed,
-                          with_labels=with_labels)
+                          with_labels=with_labels, dequantized=dequantized)
   if is_vector_dataset(name):
+    _require_images(name, dequantized)
     return toy_dataset(name, 10000, batch_size, seed=seed)
   return image_dataset(name, split, data_dir, batch_size, flip=flip,
                        recipe=recipe or paper_defaults(name)[0],
-                       download=download, seed=seed, with_labels=with_labels)
+                       download=download, seed=seed, with_labels=with_labels,
+                       dequantized=dequantized)
 
 
 def evaluation_dataset(name, split, data_dir=None, batch_size=64,
-                       recipe=None, download=True, seed=0, with_labels=False):
+                       recipe=None, download=True, seed=0, with_labels=False,
+                       dequantized=True):
   """A fixed-order dataset of `name`'s `split` for validation or testing.
 
   Args:
@@ -418,15 +394,19 @@ def evaluation_dataset(name, split, data_dir=None, batch_size=64,
     download: let TFDS download missing data.
     seed: seed of the dequantization noise (or of the toy points).
     with_labels: yield `(images, labels)` (for a class-conditional model).
+    dequantized: `False` yields uint8 pixels (images only), e.g. for
+      `training.evaluate_discrete_bits_per_dim`.
 
   Returns:
     A batched `tf.data.Dataset`, unshuffled.
   """
   if name == EMBEDDED_DATASET:
     return digits_dataset(split, batch_size, shuffle=False, seed=seed,
-                          with_labels=with_labels)
+                          with_labels=with_labels, dequantized=dequantized)
   if is_vector_dataset(name):
+    _require_images(name, dequantized)
     return toy_dataset(name, 2000, batch_size, shuffle=False, seed=seed)
   return image_dataset(name, split, data_dir, batch_size, shuffle=False,
                        recipe=recipe or paper_defaults(name)[0],
-                       download=download, seed=seed, with_labels=with_labels)
+                       download=download, seed=seed, with_labels=with_labels,
+                       dequantized=dequantized)

@@ -99,10 +99,10 @@ class TrainConfig:
       0, 'Steps of a linear learning-rate warm-up from 0.')
   decay: str | None = _setting(
       None, 'Learning-rate decay after the warm-up: cosine, exponential or '
-      'none (the default). On MNIST a cosine decay over a 10- or 60-minute '
-      'budget did not beat the constant rate with the Polyak average; for '
-      'an hour, --decay=cosine --decay_start=0.8 did (one seed, '
-      'BENCHMARKS.md).',
+      'none. Default: none, but with --train_minutes a cosine decay over '
+      'the last fifth of the budget (--decay_start 0.8): on MNIST it beat '
+      'the constant rate at 60 minutes and was within the run-to-run '
+      'spread at 10 (BENCHMARKS.md).',
       choices=('cosine', 'exponential', 'none'))
   decay_steps: int | None = _setting(
       None, 'Steps over which --decay runs (cosine: to 0; exponential: one '
@@ -111,10 +111,10 @@ class TrainConfig:
       'when --steps_per_epoch fixes it.')
   decay_rate: float = _setting(
       0.1, 'Exponential decay: the factor per --decay_steps.')
-  decay_start: float = _setting(
-      0., 'With a decay over the --train_minutes budget: the share of the '
-      'budget at the peak rate before the decay begins (e.g. 0.8: decay '
-      'over the last fifth).')
+  decay_start: float | None = _setting(
+      None, 'With a decay over the --train_minutes budget: the share of the '
+      'budget at the peak rate before the decay begins. Default 0.8 (decay '
+      'over the last fifth); 0 decays over the whole budget.')
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   polyak_decay: float = _setting(
       0.999, 'Decay of a Polyak (exponential moving) average of the weights, '
@@ -128,6 +128,12 @@ class TrainConfig:
       'a row.')
   bn_momentum: float = _setting(
       0.99, "Momentum of every batch norm's debiased moving averages.")
+  dequantization_samples: int = _setting(
+      1, 'Draws of dequantization noise per test image: above 1 (e.g. 16), '
+      'results.json and the log also give the K-draw estimate of the '
+      'integer images\' test bits/dim, tighter than one draw, with its '
+      'standard error (bin/evaluate.py --dequantization_samples does the '
+      'same for a trained model).')
   seed: int = _setting(0, 'Random seed.')
   jit_compile: bool = _setting(False, 'Compile with XLA.')
   mixed_precision: bool = _setting(
@@ -192,7 +198,8 @@ def with_default_learning_rate(config):
 
 def check_config(config):
   """Raises ValueError naming the first setting whose value cannot work."""
-  positive = ('batch_size', 'epochs', 'temperature', 'num_samples')
+  positive = ('batch_size', 'epochs', 'temperature', 'num_samples',
+              'dequantization_samples')
   if config.learning_rate is not None:
     positive += ('learning_rate',)
   for name in positive:
@@ -227,7 +234,11 @@ def check_config(config):
     raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
                      '--train_minutes or --steps_per_epoch, to decay over '
                      'the whole run).')
-  if not 0. <= config.decay_start < 1.:
+  if config.dequantization_samples > 1 and data.is_vector_dataset(
+      config.dataset):
+    raise ValueError(f'--dequantization_samples: {config.dataset!r} is '
+                     'continuous 2-D data, with no pixels to dequantize.')
+  if config.decay_start is not None and not 0. <= config.decay_start < 1.:
     raise ValueError(
         f'--decay_start must be in [0, 1), got {config.decay_start!r}.')
   if not 0. < config.decay_rate <= 1.:
@@ -315,21 +326,42 @@ def learning_rate(config, progress=None):
   Returns:
     A float, a `WarmupDecay` (steps) or a `ProgressDecay` (the budget).
   """
-  if not (config.warmup_steps or _decays(config)):
+  decay, decay_start = budget_decay(config)
+  if not (config.warmup_steps or decay):
     return config.learning_rate
-  decay = config.decay if _decays(config) else None
   if (decay and config.decay_steps is None and config.train_minutes
       and progress is not None):
     return training.ProgressDecay(config.learning_rate, progress,
-                                  config.decay, config.warmup_steps,
-                                  config.decay_rate,
-                                  decay_start=config.decay_start)
+                                  decay, config.warmup_steps,
+                                  config.decay_rate, decay_start=decay_start)
   decay_steps = config.decay_steps
   if decay and decay_steps is None:
     decay_steps = max(1, config.epochs * config.steps_per_epoch
                       - config.warmup_steps)
   return training.WarmupDecay(config.learning_rate, config.warmup_steps,
                               decay, decay_steps, config.decay_rate)
+
+
+# What a --train_minutes budget decays with unless told: (decay, decay_start).
+# Measured on MNIST against the constant rate (BENCHMARKS.md, "Budgets").
+BUDGET_DECAY = ('cosine', 0.8)
+
+
+def budget_decay(config):
+  """`(decay or None, decay_start)` as a run of `config` uses them.
+
+  A budget without a step count (`train_minutes`, no `decay_steps`) gets
+  `BUDGET_DECAY` for what `config` leaves unset; `'none'` keeps the rate
+  constant.
+  """
+  over_budget = bool(config.train_minutes) and config.decay_steps is None
+  decay = config.decay
+  if decay is None and over_budget:
+    decay = BUDGET_DECAY[0]
+  decay_start = config.decay_start
+  if decay_start is None:
+    decay_start = BUDGET_DECAY[1] if over_budget else 0.
+  return (None if decay == 'none' else decay), decay_start
 
 
 def _decays(config):

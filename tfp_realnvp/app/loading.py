@@ -296,7 +296,7 @@ def load_flow(path, image_shape=None, weights='best'):
 
 
 def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
-                    batch_size=256, download=True, seed=0):
+                    batch_size=256, download=True, seed=0, dequantized=True):
   """The evaluation data for a loaded flow, defaulting to its run's.
 
   Args:
@@ -310,6 +310,8 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
     batch_size: examples per batch.
     download: let TFDS download missing data.
     seed: seed of the dequantization noise.
+    dequantized: `False` yields the integer pixels (for
+      `training.evaluate_discrete_bits_per_dim`).
 
   Returns:
     `(batched tf.data.Dataset, dataset name, split)`.
@@ -325,7 +327,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
   batches = data.evaluation_dataset(
       dataset, split, data_dir or config.get('data_dir'), batch_size,
       recipe=config.get('recipe'), download=download, seed=seed,
-      with_labels=flow.num_classes is not None)
+      with_labels=flow.num_classes is not None, dequantized=dequantized)
   return batches, dataset, split
 
 

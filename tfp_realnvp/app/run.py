@@ -15,8 +15,9 @@ A run writes under `model_dir` (never deleting anything there):
                            the weights the run chose on validation
   figure1.png              the paper's Figure 1 (2-D toy data)
   export/<step>/           the SavedModel (TF Serving layout), see export.py
-  results.json             final validation and test bits/dim, the weights
-                           chosen (averaged or raw), history, timings
+  results.json             final validation and test bits/dim (and with
+                           dequantization_samples > 1 the K-draw test
+                           estimate), the weights chosen, history, timings
 """
 
 import dataclasses
@@ -103,11 +104,12 @@ def _training_dataset(config):
                                split=config_lib.splits(config)[0])
 
 
-def _evaluation_dataset(config, split, seed):
+def _evaluation_dataset(config, split, seed, dequantized=True):
   return data.evaluation_dataset(config.dataset, split, config.data_dir,
                                  config.batch_size, config.recipe,
                                  config.download, seed,
-                                 with_labels=config.conditional)
+                                 with_labels=config.conditional,
+                                 dequantized=dequantized)
 
 
 def _validation_dataset(config):
@@ -123,6 +125,26 @@ def _test_bits_per_dim(config, flow_model):
       _evaluation_dataset(config, config.test_split, config.seed + 2))
   return float(flow_model.evaluate(test_data, verbose=0, return_dict=True,
                                    averaged=False)['bits_per_dim'])
+
+
+def _test_discrete_figures(config, distribution):
+  """The K-draw test estimate's results.json fields, or {} for one draw."""
+  samples = config.dequantization_samples
+  if not config.test_split or samples <= 1:
+    return {}
+  estimate = training.evaluate_discrete_bits_per_dim(
+      distribution,
+      _evaluation_dataset(config, config.test_split, config.seed + 2,
+                          dequantized=False),
+      samples=samples, seed=config.seed + 2)
+  logging.info('Test bits/dim from %d draws of noise per image: %.4f +- %.4f '
+               '(one draw: %.4f +- %.4f).', samples, estimate.bits_per_dim,
+               estimate.standard_error, estimate.single_draw_bits_per_dim,
+               estimate.single_draw_standard_error)
+  # The single draw's figure is test_bits_per_dim already (other noise).
+  return {f'test_{name}': value
+          for name, value in estimate.as_figures().items()
+          if name != 'bits_per_dim'}
 
 
 def _training_steps(model):
@@ -238,8 +260,11 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   budget = (budget_lib.TimeBudget(config.train_minutes, model_dir, is_chief,
                                   progress) if config.train_minutes else None)
   if isinstance(flow_model.optimizer.learning_rate, training.ProgressDecay):
-    logging.info('Learning rate: %s decay over the %.1f-minute budget.',
-                 config.decay, config.train_minutes)
+    decay, decay_start = config_lib.budget_decay(config)
+    logging.info('Learning rate: %g for %.0f%% of the %.1f-minute budget, '
+                 'then a %s decay (--decay, --decay_start).',
+                 config.learning_rate, 100 * decay_start, config.train_minutes,
+                 decay)
   checkpoints = callbacks_lib.Checkpoints(model_dir,
                                           config.checkpoint_every_steps,
                                           config.learning_rate)
@@ -334,6 +359,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
       logging.info('Test bits/dim %.4f on %r with the %s weights (the final '
                    'figure).', results['test_bits_per_dim'],
                    config.test_split, weights)
+      results.update(_test_discrete_figures(config, distribution))
     epoch_figures.write_grid('final')
     _write_outputs(config, distribution, event_shape, steps, export_dir,
                    model_dir, is_chief, results)

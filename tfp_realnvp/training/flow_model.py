@@ -15,6 +15,7 @@ import tf_keras
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp.training import batches
+from tfp_realnvp.training import dequantizing
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_saving
 from tfp_realnvp.training import non_finite
@@ -25,7 +26,8 @@ __all__ = ['FlowModel']
 
 @tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
 class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
-                non_finite.SkipNonFinite, tf_keras.Model):
+                non_finite.SkipNonFinite, dequantizing.Dequantizing,
+                tf_keras.Model):
   """Trains a `tfd.TransformedDistribution` with `compile` and `fit`.
 
   The loss is the mean negative log-likelihood plus the paper's L2 penalty
@@ -35,6 +37,12 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
   evaluation mode; both report `bits_per_dim = nll / (D ln 2)`, which for
   `tfp_realnvp.RealNVP` (a density over dequantized pixels in [0, 256)) is the
   paper's figure. `predict` returns per-example log-probs.
+
+  Integer pixels (uint8 images) are dequantized in the step, one draw of
+  `x + u` per image and step (`dequantizer`, uniform noise by default);
+  `evaluate(..., dequantization_samples=16)` also reports the tighter
+  16-draw estimate of their bits/dim (`discrete_bits_per_dim`). Float pixels
+  are taken as dequantized already.
 
   Datasets may yield images, or `(images, labels)` pairs. The labels condition
   a class-conditional distribution (`tfp_realnvp.ConditionalRealNVP`, which
@@ -56,8 +64,9 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
 
   model = tfp_realnvp.FlowModel(tfp_realnvp.RealNVP.from_preset('digits'))
   model.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
-  pixels = tf.random.uniform([64, 8, 8, 1], 0., 256.)
+  pixels = tf.random.uniform([64, 8, 8, 1], 0, 256, tf.int32)
   model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(16), epochs=1)
+  model.evaluate(pixels, dequantization_samples=16, return_dict=True)
   model.save('flow.keras')   # tf_keras.models.load_model('flow.keras')
   ```
 
@@ -72,7 +81,7 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
                polyak_decay=None, skip_non_finite=False,
-               check_pixel_range=True, **kwargs):
+               check_pixel_range=True, dequantizer=None, **kwargs):
     """Wraps `distribution`.
 
     Args:
@@ -98,8 +107,12 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
         dequantized pixels in [0, 256); `fit` and `evaluate` refuse a batch
         whose pixels all lie in [0, 1] (`x / 255.`, the most common image
         preprocessing, which trains to meaningless figures): an array's
-        first rows at once, a dataset's batches as they are read. `False`
-        if such data are really meant.
+        first rows at once, a dataset's batches as they are read; and
+        integer pixels outside [0, 255]. `False` if such data are really
+        meant.
+      dequantizer: the noise `q(u | x)` integer batches are drawn into the
+        unit cube with (`tfp_realnvp.dequantization`); default the
+        distribution's own `dequantizer`, else uniform.
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
@@ -122,6 +135,7 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     self.check_pixel_range = bool(check_pixel_range)
     self._checked_data = weakref.WeakSet()
     self._init_polyak_averaging(polyak_decay)
+    self._init_dequantization(dequantizer)
     self._num_dims = int(np.prod(distribution.event_shape))
     self.loss_tracker = tf_keras.metrics.Mean(name='loss')
     self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
@@ -135,13 +149,18 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
   def metrics(self):
     trackers = [self.loss_tracker, self.bits_per_dim_tracker]
     return trackers + ([self.skipped_tracker] if self.skipped_tracker
-                       else [])
+                       else []) + self._discrete_metrics()
 
   def call(self, inputs, training=None):
-    """Per-example log-probs of images, or of `(images, labels or context)`."""
+    """Per-example log-probs of images, or of `(images, labels or context)`.
+
+    Of integer images, one draw's `log p(x + u) - log q(u | x)`.
+    """
     images, condition = batches.split_batch(inputs, self.distribution)
-    return batches.log_prob_in_mode(self.distribution, images, condition,
-                                    False if training is None else training)
+    values, log_q = self._dequantized(images)
+    return batches.log_prob_in_mode(
+        self.distribution, values, condition,
+        False if training is None else training) - log_q
 
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""
@@ -234,6 +253,8 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
       self.predict_function = None
       if input_checks.is_unit_range_error(error):
         raise ValueError(input_checks.unit_range_message(method)) from None
+      if input_checks.is_integer_range_error(error):
+        raise ValueError(input_checks.integer_range_message(method)) from None
       raise
 
   def _checked_pixels(self, data):
@@ -256,13 +277,18 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     with self._fresh_functions_after_failure('fit'):
       return super().fit(self._checked_pixels(x), y, *args, **kwargs)
 
-  def evaluate(self, x=None, *args, averaged=True, **kwargs):
+  def evaluate(self, x=None, *args, averaged=True, dequantization_samples=None,
+               **kwargs):
     """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
 
     `fit`'s validation calls this too, so with averaging its
     `val_bits_per_dim` is the averaged model's; `averaged=False` evaluates
-    the raw weights. Data are checked as in `fit`.
+    the raw weights. `dequantization_samples=K > 1` also reports, for
+    integer pixels, `discrete_bits_per_dim` (the `K`-draw estimate) and its
+    standard error; `bits_per_dim` is the first draw's. Data are checked as
+    in `fit`.
     """
+    self._set_evaluation_samples(dequantization_samples)
     self._check_data(x, 'evaluate')
     with self._fresh_functions_after_failure('evaluate'):
       if not averaged:
@@ -277,10 +303,21 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
       return super().predict(x, *args, **kwargs)
 
   def test_step(self, data):
-    nll_sum, local_count, _ = self._negative_log_likelihood(
-        batches.without_sample_weights(data), training=False)
-    return self._update_metrics(nll_sum, local_count,
-                                self.regularization_loss())
+    data = batches.without_sample_weights(data)
+    images, condition = batches.split_batch(data, self.distribution)
+    if self.evaluation_samples > 1 and images.dtype.is_integer:
+      nll_sum, local_count = self._discrete_test_step(
+          images, lambda values: batches.log_prob_in_mode(
+              self.distribution, values, condition, False))
+    else:
+      nll_sum, local_count, _ = self._negative_log_likelihood(
+          data, training=False)
+    results = self._update_metrics(nll_sum, local_count,
+                                   self.regularization_loss())
+    results = {name: value for name, value in results.items()
+               if name not in ('discrete_square', 'discrete_count')}
+    results.update(self._discrete_results())
+    return results
 
   def predict_step(self, data):
     return self(batches.without_sample_weights(data), training=False)

@@ -1,16 +1,18 @@
 """What `FlowModel` checks of its data before tracing, with one short message.
 
-A mistake in the data (integer pixels, another image size, missing labels,
-pixels scaled to [0, 1)) otherwise surfaces deep inside an autograph trace;
+A mistake in the data (another dtype or image size, missing labels, pixels
+scaled to [0, 1), integer pixels outside [0, 255]) otherwise surfaces deep inside an autograph trace;
 here it is named on the first line, with what the flow takes and the fix.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 
-__all__ = ['check_data', 'is_unit_range_error', 'unit_range_message',
+__all__ = ['check_data', 'integer_range_message', 'is_integer_range_error',
+           'is_unit_range_error', 'unit_range_message',
            'with_pixel_range_check']
 
 def _spec(data):
@@ -43,12 +45,10 @@ def _check_spec(flow, spec, method):
   name = f'FlowModel.{method}: '
   takes = (f'{flow.name} takes {flow.dtype.name} values of shape '
            f'(batch, {", ".join(map(str, flow.event_shape.as_list()))})')
-  if values.dtype.is_integer or values.dtype == tf.bool:
-    raise TypeError(
-        f'{name}the data are {_describe(values)}; {takes}. Integer pixels '
-        'need dequantizing first: dataset.map(tfp_realnvp.data.dequantize) '
-        '(x + u, u ~ U[0, 1), in [0, 256)).')
-  if values.dtype != flow.dtype:
+  if values.dtype == tf.bool:
+    raise TypeError(f'{name}the data are {_describe(values)}; {takes}, or '
+                    'integer pixels (which it dequantizes).')
+  if not values.dtype.is_integer and values.dtype != flow.dtype:
     raise TypeError(f'{name}the data are {_describe(values)}; {takes}. Cast '
                     f'them: tf.cast(x, tf.{flow.dtype.name}).')
   event_rank = flow.event_shape.rank
@@ -98,9 +98,25 @@ def is_unit_range_error(error):
           _UNIT_RANGE_MARK in str(error))
 
 
-def with_pixel_range_check(data):
-  """A dataset whose batches fail on pixels that all lie in [0, 1].
+_INTEGER_RANGE_MARK = 'tfp_realnvp: an integer pixel lies outside [0, 255]'
 
+
+def integer_range_message(method):
+  return (f'FlowModel.{method}: integer pixels must lie in [0, 255] (the '
+          '256 levels of an 8-bit image, each dequantized into [x, x + 1) '
+          'of [0, 256)); a batch has a value outside.')
+
+
+def is_integer_range_error(error):
+  """Whether `error` is a checked dataset's refusal of integer pixels."""
+  return (isinstance(error, tf.errors.InvalidArgumentError) and
+          _INTEGER_RANGE_MARK in str(error))
+
+
+def with_pixel_range_check(data):
+  """A dataset whose batches fail on pixels an image flow cannot take.
+
+  Float pixels that all lie in [0, 1], integer pixels outside [0, 255].
   Checked as the model reads each batch, not by reading one ahead: a peek
   would draw from the pipeline's shuffling and dequantization noise and
   shift every later batch. Other inputs are returned as they are.
@@ -110,12 +126,19 @@ def with_pixel_range_check(data):
 
   def check(*element):
     values = element[0]
-    # A non-finite batch passes: it is FlowModel's to skip or stop at, not
-    # this check's (Grappler rewrites not(a <= b) as a > b, so say it).
-    in_range = tf.debugging.Assert(
-        tf.logical_or(tf.reduce_max(values) > 1.,
-                      tf.logical_not(tf.reduce_all(tf.math.is_finite(values)))),
-        [_UNIT_RANGE_MARK])
+    if values.dtype.is_integer:
+      in_range = tf.debugging.Assert(
+          tf.logical_and(tf.reduce_min(values) >= 0,
+                         tf.reduce_max(values) <= 255),
+          [_INTEGER_RANGE_MARK])
+    else:
+      # A non-finite batch passes: it is FlowModel's to skip or stop at, not
+      # this check's (Grappler rewrites not(a <= b) as a > b, so say it).
+      in_range = tf.debugging.Assert(
+          tf.logical_or(
+              tf.reduce_max(values) > 1.,
+              tf.logical_not(tf.reduce_all(tf.math.is_finite(values)))),
+          [_UNIT_RANGE_MARK])
     with tf.control_dependencies([in_range]):
       values = tf.identity(values)
     return (values,) + element[1:] if len(element) > 1 else values
@@ -143,6 +166,10 @@ def check_data(flow, data, method, check_pixel_range=True):
   if check_pixel_range and isinstance(flow, flows.RealNVP):
     # Arrays at once; a dataset as it is read (`with_pixel_range_check`).
     values = data[0] if isinstance(data, (tuple, list)) and data else data
-    if (isinstance(values, (np.ndarray, tf.Tensor)) and
-        flows.looks_like_unit_range(values[:64])):
+    if not isinstance(values, (np.ndarray, tf.Tensor)):
+      return
+    if dequantization.is_integer(values):
+      if np.size(values) and (np.min(values) < 0 or np.max(values) > 255):
+        raise ValueError(integer_range_message(method))
+    elif flows.looks_like_unit_range(values[:64]):
       raise ValueError(unit_range_message(method))

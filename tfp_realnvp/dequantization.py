@@ -1,0 +1,143 @@
+"""Integer pixels to a continuous flow's values, and the discrete likelihood.
+
+A flow such as `tfp_realnvp.RealNVP` is a density `p` over dequantized pixels
+in [0, 256). The discrete model it defines gives an integer image `x` the
+probability of its unit cube,
+
+  P(x) = integral over [0, 1)^D of p(x + u) du
+       = E_{u ~ q(u | x)} [p(x + u) / q(u | x)]
+
+for any density `q` on the cube. One draw of `u` (the training objective,
+Theis et al. 2016) gives `log p(x + u) - log q(u | x)`, whose expectation
+lies below `log P(x)` (Jensen); the mean over `K` draws inside the log,
+
+  log P_K(x) = log (1/K) sum_k p(x + u_k) / q(u_k | x),    u_k ~ q(. | x),
+
+is the importance-weighted estimate (Burda et al. 2016; Flow++, Ho et al.
+2019, report its figures so): its expectation rises with `K` towards
+`log P(x)`. With the uniform `q` (`UniformDequantizer`, `log q = 0`) this is
+the paper's noise, averaged `K` times.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ['UniformDequantizer', 'importance_weighted_log_prob',
+           'is_integer', 'log_weights']
+
+
+def is_integer(values):
+  """Whether `values` (a tensor, array or `tf.TensorSpec`) hold integers."""
+  dtype = tf.as_dtype(values.dtype)
+  return dtype.is_integer or dtype == tf.bool
+
+
+class UniformDequantizer:
+  """`x + u`, `u ~ U[0, 1)^D`: the paper's dequantization (§4.1), `log q = 0`.
+
+  Stateless: it has no variables and its config is empty, so a flow or a
+  `FlowModel` that holds one saves as before.
+  """
+
+  def __call__(self, pixels, dtype, seed=None):
+    """`(x + u, log q(u | x))` for integer `pixels`, in `dtype`.
+
+    Args:
+      pixels: an integer tensor, `[batch] + event_shape`.
+      dtype: the flow's float dtype.
+      seed: `None` (stateful noise) or a shape-[2] integer seed.
+
+    Returns:
+      `(values, log_q)`: `values` in `[x, x + 1)` per unit (the sum rounded
+      down where the dtype would round it up to `x + 1`), `log_q` of shape
+      `[batch]`, zeros.
+    """
+    pixels = tf.cast(pixels, dtype)
+    shape = tf.shape(pixels)
+    if seed is None:
+      noise = tf.random.uniform(shape, dtype=dtype)
+    else:
+      noise = tf.random.stateless_uniform(shape, seed, dtype=dtype)
+    # 255 + u rounds to 256 in float32 for u within 2**-17 of 1: outside
+    # the cube (and for a pixel flow outside its support).
+    values = tf.minimum(pixels + noise,
+                        tf.math.nextafter(pixels + 1., pixels))
+    return values, tf.zeros(shape[:1], dtype)
+
+  def get_config(self):
+    return {}
+
+
+def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
+                dtype=tf.float32):
+  """`log p(x + u_k) - log q(u_k | x)` for `K` draws `u_k ~ q(. | x)`.
+
+  Args:
+    log_prob_fn: `values -> [batch]` log-density of the continuous flow (in
+      the mode and with the condition the caller wants).
+    pixels: integer `[batch] + event_shape`.
+    samples: Python int `K >= 1`.
+    dequantizer: `UniformDequantizer()` (default) or anything with its call
+      signature, e.g. a learned `q(u | x)`.
+    seed: `None` or a shape-[2] integer seed; draw `k` uses
+      `fold_in(seed, k)`.
+    dtype: the flow's float dtype.
+
+  Returns:
+    `[K, batch]` log-weights; one traced loop body, so `K` costs time, not
+    graph size, and memory of one draw.
+  """
+  if int(samples) < 1:
+    raise ValueError(f'`samples` must be a positive integer, got {samples}.')
+  dequantizer = dequantizer or UniformDequantizer()
+
+  def one_draw(k):
+    draw_seed = (None if seed is None else
+                 tf.random.experimental.stateless_fold_in(
+                     tf.cast(seed, tf.int64), k))
+    values, log_q = dequantizer(pixels, dtype, seed=draw_seed)
+    return log_prob_fn(values) - log_q
+
+  return tf.map_fn(one_draw, tf.range(int(samples), dtype=tf.int64),
+                   fn_output_signature=tf.as_dtype(dtype))
+
+
+def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
+                                 seed=None, training=False, **condition):
+  """`log P_K(x)`: the `K`-draw estimate of integer images' log-probability.
+
+  Args:
+    flow: a `tfp_realnvp` flow (a density over dequantized values).
+    pixels: integer `[batch] + event_shape`, e.g. uint8 images.
+    samples: `K`; 1 is the single-draw bound the flow trains on.
+    dequantizer: the `q(u | x)` to draw from (default uniform).
+    seed: `None` or a shape-[2] integer seed.
+    training: batch norm's mode (default evaluation).
+    **condition: `labels=` or `context=` of a conditioned flow.
+
+  Returns:
+    `[batch]` estimates of `log P(x)` in nats; bits/dim is
+    `-log P_K / (D ln 2)`.
+
+  Raises:
+    TypeError: for float pixels (already dequantized: the estimate draws
+      its own noise).
+  """
+  if not is_integer(pixels):
+    raise TypeError(
+        f'importance_weighted_log_prob: the pixels are '
+        f'{tf.as_dtype(pixels.dtype).name}; it takes integer pixels and '
+        'draws the dequantization noise itself.')
+  weights = log_weights(
+      lambda values: flow.log_prob(values, training=training, **condition),
+      pixels, samples, dequantizer, seed, flow.dtype)
+  return tf.reduce_logsumexp(weights, axis=0) - tf.math.log(
+      tf.cast(samples, weights.dtype))
+
+
+def standard_error(values):
+  """The standard error of the mean of a 1-D numpy array (0 for one value)."""
+  values = np.asarray(values, np.float64)
+  if len(values) < 2:
+    return 0.
+  return float(np.std(values, ddof=1) / np.sqrt(len(values)))
