@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ['UniformDequantizer', 'importance_weighted_log_prob',
-           'is_integer', 'log_weights']
+           'is_integer', 'log_weights', 'standard_error']
 
 
 def is_integer(values):
