@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ['UniformDequantizer', 'importance_weighted_log_prob',
-           'is_integer', 'log_weights', 'standard_error']
+           'is_integer', 'log_mean_exp', 'log_weights', 'standard_error']
 
 
 def is_integer(values):
@@ -35,8 +35,8 @@ def is_integer(values):
 class UniformDequantizer:
   """`x + u`, `u ~ U[0, 1)^D`: the paper's dequantization (§4.1), `log q = 0`.
 
-  Stateless: it has no variables and its config is empty, so a flow or a
-  `FlowModel` that holds one saves as before.
+  Stateless: it has no variables, so a `FlowModel` that holds one saves as
+  before.
   """
 
   def __call__(self, pixels, dtype, seed=None):
@@ -63,9 +63,6 @@ class UniformDequantizer:
     values = tf.minimum(pixels + noise,
                         tf.math.nextafter(pixels + 1., pixels))
     return values, tf.zeros(shape[:1], dtype)
-
-  def get_config(self):
-    return {}
 
 
 def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
@@ -102,6 +99,12 @@ def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
                    fn_output_signature=tf.as_dtype(dtype))
 
 
+def log_mean_exp(log_weights_k):
+  """`log (1/K) sum_k exp(w_k)` over the first axis: `[K, batch] -> [batch]`."""
+  samples = tf.cast(tf.shape(log_weights_k)[0], log_weights_k.dtype)
+  return tf.reduce_logsumexp(log_weights_k, axis=0) - tf.math.log(samples)
+
+
 def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
                                  seed=None, training=False, **condition):
   """`log P_K(x)`: the `K`-draw estimate of integer images' log-probability.
@@ -131,8 +134,7 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
   weights = log_weights(
       lambda values: flow.log_prob(values, training=training, **condition),
       pixels, samples, dequantizer, seed, flow.dtype)
-  return tf.reduce_logsumexp(weights, axis=0) - tf.math.log(
-      tf.cast(samples, weights.dtype))
+  return log_mean_exp(weights)
 
 
 def standard_error(values):

@@ -58,9 +58,8 @@ class Dequantizing:
     weights = dequantization.log_weights(
         log_prob_fn, values, self.evaluation_samples, self.dequantizer,
         dtype=self.distribution.dtype)
-    k_draw = tf.reduce_logsumexp(weights, axis=0) - tf.math.log(
-        tf.cast(self.evaluation_samples, weights.dtype))
-    bits = flows.log_prob_to_bits_per_dim(k_draw, self._num_dims)
+    bits = flows.log_prob_to_bits_per_dim(
+        dequantization.log_mean_exp(weights), self._num_dims)
     self.discrete_bits_per_dim_tracker.update_state(bits)
     self._discrete_square_tracker.update_state(tf.square(bits))
     self._discrete_count_tracker.update_state(

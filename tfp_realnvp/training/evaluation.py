@@ -139,8 +139,7 @@ def evaluate_discrete_bits_per_dim(flow, dataset, samples=16, seed=0,
           f'evaluate_discrete_bits_per_dim: batch {index} has non-finite '
           'log-densities; are its pixels in the flow\'s range (e.g. '
           '[0, 255] for an image flow)?')
-    peak = weights.max(axis=0)
-    k_draw.append(peak + np.log(np.mean(np.exp(weights - peak), axis=0)))
+    k_draw.append(dequantization.log_mean_exp(tf.constant(weights)).numpy())
     single_draw.append(weights[0])
   if not k_draw:
     raise ValueError('The evaluation dataset is empty.')
