@@ -173,16 +173,20 @@ def _graph_flops(fn, spec):
                                        options=options).total_float_ops
 
 
-def build_model(config_name, model_name):
-  """The distribution over pixels in [0, 256) for a configuration."""
+def build_model(config_name, model_name, dequantization='uniform'):
+  """The distribution over pixels in [0, 256) for a configuration.
+
+  `dequantization` (ours only): `'uniform'` or `'variational'`.
+  """
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape, ours, _, glow_blocks = CONFIGS[config_name]
   if model_name == 'ours':
     if 'preset' in ours:
-      return tfp_realnvp.RealNVP.from_preset(ours['preset'])
-    return tfp_realnvp.RealNVP(shape, **ours)
+      return tfp_realnvp.RealNVP.from_preset(ours['preset'],
+                                             dequantization=dequantization)
+    return tfp_realnvp.RealNVP(shape, dequantization=dequantization, **ours)
   # TFP's Glow behind our logit preprocessing, so both take the same pixels;
   # its width chosen for about our parameter count.
   target = num_parameters(build_model(config_name, 'ours'))
@@ -288,17 +292,23 @@ def model_row(config_name, model_name, jit):
   return row
 
 
-def build_dataset(config_name, split, data_dir, batch_size, seed=0):
-  """Dequantized pixels of a configuration's dataset, or None without it."""
+def build_dataset(config_name, split, data_dir, batch_size, seed=0,
+                  dequantized=True):
+  """Dequantized pixels of a configuration's dataset, or None without it.
+
+  `dequantized=False`: the uint8 pixels.
+  """
   from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
   name = CONFIGS[config_name][2]
   training = split == 'train'
   if name == 'digits':
-    return data.digits_dataset(split, batch_size, shuffle=training, seed=seed)
+    return data.digits_dataset(split, batch_size, shuffle=training, seed=seed,
+                               dequantized=dequantized)
   if name is None or not os.path.isdir(os.path.join(data_dir, name)):
     return None
   return data.image_dataset(name, split, data_dir, batch_size,
-                            shuffle=training, download=False, seed=seed)
+                            shuffle=training, download=False, seed=seed,
+                            dequantized=dequantized)
 
 
 def quality(config_name, model_name, minutes, batch_size, data_dir,

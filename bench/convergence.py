@@ -19,16 +19,23 @@ the averaged ones. The arms:
 
 An extra arm is `name=ours:setting=value:...` (settings of `TrainConfig`:
 learning_rate, warmup_steps, decay, decay_steps, polyak_decay,
-validation_split, train_minutes, decay_start, seed), for trying candidate defaults. An arm
+validation_split, train_minutes, decay_start, seed, dequantization), for
+trying candidate defaults. An arm
 with `train_minutes` is a budgeted run: it stops at its own budget (scored
 there and at the --minutes before it) and a decay without `decay_steps` runs
 over that budget, as `bin/train.py --train_minutes` does. `seed` seeds the
 weights and the data order, for the run-to-run spread. Each arm of ours trains on
 what bin/train.py would (`train[:90%]` with the carved validation split of
-today's defaults, all of `train` before).  Writes a Markdown table (--output) and the curves as a
-PNG (--plot).
+today's defaults, all of `train` before).  An arm with
+`dequantization=variational` learns its noise `q(u | x)` and trains on the
+uint8 images. With --dequantization_samples=K > 1, or any variational arm,
+every arm is scored on the integer test images through its own `q` (one
+draw on the curves); at each budget the averaged weights also get the
+K-draw estimate, with standard errors. Writes a Markdown table (--output)
+and the curves as a PNG (--plot).
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -50,7 +57,8 @@ PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
                          decay_steps=None, polyak_decay=0.,
                          validation_split='test')
 # Settings an arm may change that have no pre-#17 value.
-ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=None)
+ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=None,
+                         dequantization='uniform')
 ARM_SETTINGS = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
 STANDARD_ARMS = {
     'defaults': ('ours', {}),
@@ -70,6 +78,8 @@ def define_flags():
                        'Test images scored at each curve point.')
   flags.DEFINE_integer('test_examples', None,
                        'Test images scored at the budgets (default: all).')
+  flags.DEFINE_integer('dequantization_samples', 1,
+                       'K: above 1, the K-draw estimate at each budget.')
   flags.DEFINE_string('config', 'mnist', 'Benchmark configuration.')
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
   flags.DEFINE_integer('threads', 0, 'Intra-op threads per arm (0: cores '
@@ -95,7 +105,7 @@ def parse_arm(spec):
     if key not in ARM_SETTINGS:
       raise app.UsageError(f'Arm setting {key!r} is not one of '
                            f'{sorted(ARM_SETTINGS)}.')
-    if key in ('decay', 'validation_split'):
+    if key in ('decay', 'validation_split', 'dequantization'):
       settings[key] = value  # A decay of 'none' is a constant rate.
     else:
       settings[key] = None if value == 'none' else float(value)
@@ -132,21 +142,30 @@ def run_arm(spec):
   train_split = config_lib.splits(config)[0] if model_name == 'ours' else (
       'train')
   dataset_name = benchmark.CONFIGS[FLAGS.config][2]
+  learns_noise = config.dequantization == 'variational'
   if dataset_name == 'digits':
     train = data.digits_dataset(train_split, FLAGS.batch_size,
-                                seed=config.seed)
+                                seed=config.seed, dequantized=not learns_noise)
   elif os.path.isdir(os.path.join(FLAGS.data_dir, dataset_name)):
     train = data.image_dataset(
         dataset_name, train_split, FLAGS.data_dir, FLAGS.batch_size,
-        download=False, seed=config.seed)
+        download=False, seed=config.seed, dequantized=not learns_noise)
   else:
     raise ValueError(f'No {dataset_name} data in {FLAGS.data_dir} (see '
                      '--data_dir).')
-  test = benchmark.build_dataset(FLAGS.config, 'test', FLAGS.data_dir, 256)
+  # Integer test images, each arm's own q draws the noise: scored alike.
+  integer_scores = (FLAGS.dequantization_samples > 1 or any(
+      parse_arm(arm)[2].get('dequantization') == 'variational'
+      for arm in FLAGS.arms))
+  test = benchmark.build_dataset(FLAGS.config, 'test', FLAGS.data_dir, 256,
+                                 dequantized=not integer_scores)
   if FLAGS.test_examples:
     test = test.unbatch().take(FLAGS.test_examples).batch(256)
   curve_test = test.unbatch().take(FLAGS.curve_examples).batch(256).cache()
-  distribution = benchmark.build_model(FLAGS.config, model_name)
+  distribution = benchmark.build_model(
+      FLAGS.config, model_name, **(
+          dict(dequantization=config.dequantization)
+          if model_name == 'ours' else {}))
   model = tfp_realnvp.FlowModel(distribution, l2_scale=config.l2_scale,
                                 polyak_decay=config.polyak_decay or None)
   # A budgeted arm's decay runs over its budget: its clock is the share of
@@ -168,11 +187,30 @@ def run_arm(spec):
       count += int(images.shape[0])
     return -total / (count * dimensions * np.log(2.))
 
-  def scores(dataset):
-    result = dict(raw=bits_per_dim(dataset))
+  def integer_bits_per_dim(dataset, samples):
+    estimate = tfp_realnvp.evaluate_discrete_bits_per_dim(
+        distribution, dataset, samples=samples, seed=0)
+    return estimate.single_draw_bits_per_dim, estimate
+
+  def scores(dataset, samples=1):
+    """One draw (raw and averaged); the K-draw estimate of the reported weights."""
+    if not integer_scores:
+      result = dict(raw=bits_per_dim(dataset))
+      if model.polyak_averages:
+        with model.averaged_weights():
+          result['averaged'] = bits_per_dim(dataset)
+      return result
+    result = dict(raw=integer_bits_per_dim(dataset, 1)[0])
+    with (model.averaged_weights() if model.polyak_averages
+          else contextlib.nullcontext()):
+      single, estimate = integer_bits_per_dim(dataset, samples)
     if model.polyak_averages:
-      with model.averaged_weights():
-        result['averaged'] = bits_per_dim(dataset)
+      result['averaged'] = single
+    result['single_standard_error'] = estimate.single_draw_standard_error
+    if samples > 1:
+      result.update(discrete=estimate.bits_per_dim,
+                    discrete_standard_error=estimate.standard_error,
+                    samples=samples)
     return result
 
   budgets = sorted(float(m) for m in FLAGS.minutes)
@@ -202,7 +240,8 @@ def run_arm(spec):
         if mark in curve_points:
           curve.append(dict(minutes=mark, steps=steps, **scores(curve_test)))
         if mark in budgets:
-          at_budgets.append(dict(minutes=mark, steps=steps, **scores(test)))
+          at_budgets.append(dict(minutes=mark, steps=steps, **scores(
+              test, FLAGS.dequantization_samples)))
         print(json.dumps(dict(arm=name, minutes=mark, curve=curve[-1:],
                               budget=at_budgets[-1:])), file=sys.stderr,
               flush=True)
@@ -259,6 +298,10 @@ def _shared_flags():
             ('data_dir', FLAGS.data_dir)]
   if FLAGS.test_examples is not None:
     values.append(('test_examples', FLAGS.test_examples))
+  if FLAGS.dequantization_samples > 1:
+    values.append(('dequantization_samples', FLAGS.dequantization_samples))
+  # Every arm decides from the whole list whether scores are of integers.
+  values.append(('arms', ','.join(FLAGS.arms)))
   return values
 
 
@@ -287,6 +330,8 @@ def _describe(settings):
   parts.append(f'trains on {settings["train_split"]}')
   if settings.get('seed'):
     parts.append(f'seed {settings["seed"]}')
+  if settings.get('dequantization', 'uniform') != 'uniform':
+    parts.append(f'{settings["dequantization"]} dequantization')
   return ', '.join(parts)
 
 
@@ -305,15 +350,21 @@ def report(results, command, threads):
       f'{threads} intra-op thread(s) each; minutes are each arm\'s wall '
       'clock, tracing included, paused while it scored.', '',
       '| arm | model | settings | params | budget min | steps | '
-      'test bits/dim (raw) | test bits/dim (averaged) |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |']
+      'test bits/dim (raw) | test bits/dim (averaged) | K-draw (averaged) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
   for result in results:
     for point in result['budgets']:
+      discrete = '-'
+      if 'discrete' in point:
+        discrete = (f'{point["discrete"]:.3f} +- '
+                    f'{point["discrete_standard_error"]:.3f} '
+                    f'(K={point["samples"]})')
       lines.append(
           f'| {result["arm"]} | {result["model"]} | '
           f'{_describe(result["settings"])} | {result["params"]:,} | '
           f'{point["minutes"]:g} | {point["steps"]} | {point["raw"]:.3f} | '
-          f'{point.get("averaged", float("nan")):.3f} |'.replace('nan', '-'))
+          f'{point.get("averaged", float("nan")):.3f} | '
+          f'{discrete} |'.replace('nan', '-'))
   lines += ['', f'Curve (first {FLAGS.curve_examples} test images; the '
             'averaged weights where an arm has them):', '',
             '| minutes | ' + ' | '.join(r['arm'] for r in results) + ' |',
@@ -356,7 +407,7 @@ def main(argv):
   command = ('python bench/convergence.py ' + ' '.join(
       [f'--arms={",".join(FLAGS.arms)}'] +
       [f'--{key}={value}' for key, value in _shared_flags()
-       if key != 'data_dir']))
+       if key not in ('data_dir', 'arms')]))
   text = report(results, command, _threads_per_arm(len(FLAGS.arms)))
   print(text)
   if FLAGS.output:

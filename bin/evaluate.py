@@ -9,7 +9,9 @@ r"""Reports a trained Real NVP's bits/dim on a dataset split (evaluation mode).
 test split are the defaults) or a SavedModel (then --dataset is needed).
 --dequantization_samples=K > 1 also reports the K-draw estimate of the
 integer images' bits/dim (tighter than one draw of noise), with standard
-errors (tfp_realnvp.dequantization).
+errors (tfp_realnvp.dequantization). A model with a learned q(u | x)
+(--dequantization=variational) is always scored on the integer images
+through its q, as it trained.
 """
 
 import json
@@ -26,6 +28,7 @@ with startup.quiet_imports():
   from absl import logging
   import tensorflow as tf
   from tfp_realnvp import training
+  from tfp_realnvp import variational_dequantization
   from tfp_realnvp.app import flags as flags_lib
   from tfp_realnvp.app import loading
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -53,15 +56,20 @@ def main(argv):
   try:
     flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     samples = FLAGS.dequantization_samples
+    integer_pixels = samples > 1 or variational_dequantization.is_learned(
+        getattr(flow, 'dequantizer', None))
     batches, dataset, split = loading.evaluation_data(
         FLAGS.model, flow, batch_size=FLAGS.batch_size,
-        dequantized=samples == 1, **flags_lib.data_options())
-    if samples == 1:
+        dequantized=not integer_pixels, **flags_lib.data_options())
+    if not integer_pixels:
       figures = dict(bits_per_dim=training.evaluate_bits_per_dim(flow,
                                                                  batches))
     else:
       figures = training.evaluate_discrete_bits_per_dim(
           flow, batches, samples=samples, seed=FLAGS.seed).as_figures()
+      if samples == 1:
+        figures = {key: figures[key] for key in
+                   ('bits_per_dim', 'bits_per_dim_standard_error')}
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   result = dict(model=FLAGS.model, dataset=dataset, split=split, **figures)

@@ -171,8 +171,8 @@ def test_pixels_outside_the_flows_range_are_named_not_averaged(tiny_flow):
 class _RecordingDequantizer(dequantization.UniformDequantizer):
   """Uniform noise, keeping the last values it drew."""
 
-  def __call__(self, pixels, dtype, seed=None):
-    values, log_q = super().__call__(pixels, dtype, seed)
+  def __call__(self, pixels, dtype, seed=None, training=False):
+    values, log_q = super().__call__(pixels, dtype, seed, training)
     self.values = values
     return values, log_q
 

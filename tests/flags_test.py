@@ -92,6 +92,24 @@ def test_the_default_learning_rate_follows_the_kind_of_data():
     config_lib.check_config(config_lib.TrainConfig(learning_rate=0.))
 
 
+def test_dequantization_is_for_images_and_named_in_the_model():
+  for setting in (dict(dequantization='variational'),
+                  dict(dequantization_samples=4)):
+    with pytest.raises(ValueError, match='no pixels to dequantize'):
+      config_lib.check_config(config_lib.TrainConfig(dataset='moons',
+                                                     **setting))
+  with pytest.raises(ValueError, match='Unknown --dequantization'):
+    config_lib.check_config(config_lib.TrainConfig(dequantization='learned'))
+  # Absent from a uniform model's description, so older runs still match.
+  assert 'dequantization' not in config_lib.build_flow(
+      config_lib.TrainConfig(num_res_blocks=0, num_filters=2),
+      (8, 8, 1)).get_config()
+  variational = config_lib.build_flow(
+      config_lib.TrainConfig(num_res_blocks=0, num_filters=2,
+                             dequantization='variational'), (8, 8, 1))
+  assert variational.get_config()['dequantization'] == 'variational'
+
+
 def test_every_config_field_has_help_text():
   for field in dataclasses.fields(config_lib.TrainConfig):
     assert field.metadata.get('help'), field.name

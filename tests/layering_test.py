@@ -17,12 +17,13 @@ LAYERS = [
     ['batch_statistics'],
     ['networks'],
     ['bijectors'],
+    ['dequantization', 'variational_dequantization'],
     ['flows'],
-    ['dequantization', 'toy_data', 'data', 'training'],
+    ['toy_data', 'data', 'training'],
     ['root'],
     ['app.quiet', 'app.budget', 'app.config', 'app.figures', 'app.callbacks',
      'app.export',
-     'app.weight_choice', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
+     'app.weight_choice', 'app.saved_flow', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]
 RANK = {name: (layer, position)
         for layer, names in enumerate(LAYERS)

@@ -26,8 +26,16 @@ def _run(code, tmp_path):
 
 def test_readme_has_the_short_example_first_and_the_long_one_after():
   blocks = _python_blocks()
-  assert len(blocks) == 2, 'the README holds two runnable examples'
+  assert len(blocks) == 3, 'the README holds three runnable examples'
   assert len(blocks[0].splitlines()) <= 30, 'the first is the short one'
+  assert 'manifold' in blocks[-1], 'the long one is last'
+
+
+def test_variational_dequantization_example_runs(tmp_path):
+  output = _run(_python_blocks()[1], tmp_path)
+  assert 'noise in [0, 1): True' in output
+  assert 'untrained q is uniform, max |log q|: 0.0' in output
+  assert 'bound (4,) 16-draw estimate (4,)' in output
 
 
 def test_short_example_trains_saves_and_reconstructs_exactly(tmp_path):
@@ -42,7 +50,7 @@ def test_short_example_trains_saves_and_reconstructs_exactly(tmp_path):
 
 @pytest.mark.slow
 def test_long_example_runs_and_reconstructs_exactly(tmp_path):
-  output = _run(_python_blocks()[1], tmp_path)
+  output = _run(_python_blocks()[-1], tmp_path)
   assert output.count('train bits/dim') == 3
   train = [float(v) for v in re.findall(r'train bits/dim (\S+)', output)]
   evaluation = float(re.search(r'eval bits/dim (\S+)', output).group(1))

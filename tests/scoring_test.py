@@ -79,6 +79,24 @@ def test_images_are_read_and_checked_against_the_model(flow, tmp_path):
     scoring.load_images(str(tmp_path / 'nothing' / '*.png'), (8, 8, 1))
 
 
+def test_the_k_draw_column_is_each_images_estimate(flow):
+  pixels = np.random.default_rng(1).integers(0, 256, (5, 8, 8, 1))
+  values = (pixels + 0.5).astype(np.float32)
+  scores = scoring.score(flow, values, batch_size=3,
+                         dequantization_samples=4, seed=7)
+  # Batch b's draws are seeded [seed, start of b].
+  expected = np.concatenate([
+      tfp_realnvp.dequantization.importance_weighted_log_prob(
+          flow, pixels[start:start + 3], 4,
+          seed=tf.constant([7, start], tf.int64)).numpy()
+      for start in (0, 3)]) / (-64 * np.log(2.))
+  np.testing.assert_allclose(scores['discrete_bits_per_dim'], expected,
+                             rtol=1e-5)
+  with pytest.raises(ValueError, match='scores images'):
+    scoring.score(flow, np.zeros([2, 64], np.float32),
+                  dequantization_samples=4)
+
+
 def test_score_binary_writes_the_csv_and_the_histogram(trained_run_dir,
                                                        flow, tmp_path):
   directory = _write_pngs(tmp_path / 'samples', flow.sample_values(4, seed=2))
@@ -87,6 +105,7 @@ def test_score_binary_writes_the_csv_and_the_histogram(trained_run_dir,
       [sys.executable, str(ROOT / 'bin' / 'score.py'),
        f'--model={trained_run_dir / "export"}', f'--images={directory}',
        '--dataset=digits', '--reference_split=test', '--max_examples=50',
+       '--dequantization_samples=2',
        f'--output={output}', f'--histogram={histogram}'],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -94,7 +113,7 @@ def test_score_binary_writes_the_csv_and_the_histogram(trained_run_dir,
     rows = list(csv.DictReader(f))
   assert len(rows) == 4
   assert list(rows[0]) == ['example', 'bits_per_dim', 'scale_1', 'scale_2',
-                           'log_det', 'latent_norm']
+                           'log_det', 'latent_norm', 'discrete_bits_per_dim']
   row = {k: float(v) for k, v in rows[0].items() if k != 'example'}
   assert row['scale_1'] + row['scale_2'] + row['log_det'] == pytest.approx(
       row['bits_per_dim'], abs=1e-4)

@@ -12,16 +12,21 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_train_binary_on_the_embedded_dataset(tmp_path):
+  # Variational dequantization: uint8 data, q trained, scored and exported
+  # (the uniform path runs in every other run of the suite).
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
        '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
        '--strategy=mirrored', '--log_every_steps=1',
+       '--dequantization=variational',
        '--dequantization_samples=4', f'--model_dir={tmp_path}'],
       capture_output=True, text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['validation_bits_per_dim'] > 0.
   assert results['steps'] == 2
+  config = json.loads((tmp_path / 'config.json').read_text())
+  assert config['model']['dequantization'] == 'variational'
   # The 4-draw test estimate beside the single draw's figure.
   assert results['test_dequantization_samples'] == 4
   assert results['test_discrete_bits_per_dim_standard_error'] > 0.

@@ -14,6 +14,7 @@ from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp import training
+from tfp_realnvp import variational_dequantization
 from tfp_realnvp.bijectors import BatchNormalization
 from tfp_realnvp.bijectors import ConditionalChain
 from tfp_realnvp.bijectors import FactorOut
@@ -36,6 +37,7 @@ from tfp_realnvp.training import evaluate_discrete_bits_per_dim
 from tfp_realnvp.training import FlowModel
 from tfp_realnvp.training import recompute_batch_norm_statistics
 from tfp_realnvp.training import WarmupDecay
+from tfp_realnvp.variational_dequantization import VariationalDequantizer
 
 __version__ = '0.3.0'
 
@@ -52,6 +54,7 @@ __all__ = [
     'PRESETS',
     'RealNVP',
     'Squeeze',
+    'VariationalDequantizer',
     'VectorRealNVP',
     'WarmupDecay',
     'bijectors',
@@ -67,6 +70,7 @@ __all__ = [
     'to_uint8',
     'training',
     'training_mode',
+    'variational_dequantization',
 ]
 
 # Names that moved to the application wing in 0.3.0, still reachable here:

@@ -39,13 +39,14 @@ class UniformDequantizer:
   before.
   """
 
-  def __call__(self, pixels, dtype, seed=None):
+  def __call__(self, pixels, dtype, seed=None, training=False):
     """`(x + u, log q(u | x))` for integer `pixels`, in `dtype`.
 
     Args:
       pixels: an integer tensor, `[batch] + event_shape`.
       dtype: the flow's float dtype.
       seed: `None` (stateful noise) or a shape-[2] integer seed.
+      training: unused (a learned `q` has batch norm to set).
 
     Returns:
       `(values, log_q)`: `values` in `[x, x + 1)` per unit (the sum rounded
@@ -66,37 +67,45 @@ class UniformDequantizer:
 
 
 def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
-                dtype=tf.float32):
+                dtype=tf.float32, training=False):
   """`log p(x + u_k) - log q(u_k | x)` for `K` draws `u_k ~ q(. | x)`.
 
   Args:
     log_prob_fn: `values -> [batch]` log-density of the continuous flow (in
       the mode and with the condition the caller wants).
     pixels: integer `[batch] + event_shape`.
-    samples: Python int `K >= 1`.
+    samples: `K >= 1`, a Python int or a scalar integer tensor.
     dequantizer: `UniformDequantizer()` (default) or anything with its call
-      signature, e.g. a learned `q(u | x)`.
+      signature, e.g. a learned `q(u | x)`
+      (`tfp_realnvp.variational_dequantization`).
     seed: `None` or a shape-[2] integer seed; draw `k` uses
       `fold_in(seed, k)`.
     dtype: the flow's float dtype.
+    training: the dequantizer's batch-norm mode.
 
   Returns:
     `[K, batch]` log-weights; one traced loop body, so `K` costs time, not
     graph size, and memory of one draw.
   """
-  if int(samples) < 1:
+  if isinstance(samples, tf.Tensor):
+    with tf.control_dependencies([tf.debugging.assert_positive(
+        samples, message='`samples` must be a positive integer.')]):
+      draws = tf.range(tf.cast(samples, tf.int64))
+  elif int(samples) < 1:
     raise ValueError(f'`samples` must be a positive integer, got {samples}.')
+  else:
+    draws = tf.range(int(samples), dtype=tf.int64)
   dequantizer = dequantizer or UniformDequantizer()
 
   def one_draw(k):
     draw_seed = (None if seed is None else
                  tf.random.experimental.stateless_fold_in(
                      tf.cast(seed, tf.int64), k))
-    values, log_q = dequantizer(pixels, dtype, seed=draw_seed)
+    values, log_q = dequantizer(pixels, dtype, seed=draw_seed,
+                                training=training)
     return log_prob_fn(values) - log_q
 
-  return tf.map_fn(one_draw, tf.range(int(samples), dtype=tf.int64),
-                   fn_output_signature=tf.as_dtype(dtype))
+  return tf.map_fn(one_draw, draws, fn_output_signature=tf.as_dtype(dtype))
 
 
 def log_mean_exp(log_weights_k):
@@ -113,7 +122,8 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
     flow: a `tfp_realnvp` flow (a density over dequantized values).
     pixels: integer `[batch] + event_shape`, e.g. uint8 images.
     samples: `K`; 1 is the single-draw bound the flow trains on.
-    dequantizer: the `q(u | x)` to draw from (default uniform).
+    dequantizer: the `q(u | x)` to draw from; default the flow's own
+      (`flow.dequantizer`: a variational flow's learned `q`), else uniform.
     seed: `None` or a shape-[2] integer seed.
     training: batch norm's mode (default evaluation).
     **condition: `labels=` or `context=` of a conditioned flow.
@@ -133,7 +143,8 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
         'draws the dequantization noise itself.')
   weights = log_weights(
       lambda values: flow.log_prob(values, training=training, **condition),
-      pixels, samples, dequantizer, seed, flow.dtype)
+      pixels, samples, dequantizer or getattr(flow, 'dequantizer', None),
+      seed, flow.dtype, training)
   return log_mean_exp(weights)
 
 

@@ -201,6 +201,10 @@ class EpochHealth(tf_keras.callbacks.Callback):
     values, condition = training.split_batch(self._probe, flow)
     kwargs = flows.condition_kwargs(flow, condition)
     with self.model.averaged_weights():
+      if values.dtype.is_integer:
+        # uint8 pixels (a variational run): one fixed draw of the model's q.
+        values, _ = self.model.dequantizer(
+            values, flow.dtype, seed=tf.constant([0, 0]))
       latents = flow.encode(values, **kwargs)
       reconstructed = flow.decode(latents, **kwargs)
       figures = dict(

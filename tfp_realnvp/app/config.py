@@ -128,6 +128,11 @@ class TrainConfig:
       'a row.')
   bn_momentum: float = _setting(
       0.99, "Momentum of every batch norm's debiased moving averages.")
+  dequantization: str = _setting(
+      'uniform', "How integer pixels become the flow's values: uniform (the "
+      "paper's x + u, u ~ U[0, 1)) or variational (a learned q(u | x), "
+      'Flow++; trains on the uint8 images). Images only.',
+      choices=('uniform', 'variational'))
   dequantization_samples: int = _setting(
       1, 'Draws of dequantization noise per test image: above 1 (e.g. 16), '
       'results.json and the log also give the K-draw estimate of the '
@@ -234,10 +239,12 @@ def check_config(config):
     raise ValueError(f'--decay={config.decay} needs --decay_steps (or '
                      '--train_minutes or --steps_per_epoch, to decay over '
                      'the whole run).')
-  if config.dequantization_samples > 1 and data.is_vector_dataset(
-      config.dataset):
-    raise ValueError(f'--dequantization_samples: {config.dataset!r} is '
-                     'continuous 2-D data, with no pixels to dequantize.')
+  for name, default in (('dequantization_samples', 1),
+                        ('dequantization', 'uniform')):
+    if (getattr(config, name) != default and
+        data.is_vector_dataset(config.dataset)):
+      raise ValueError(f'--{name}: {config.dataset!r} is continuous 2-D '
+                       'data, with no pixels to dequantize.')
   if config.decay_start is not None and not 0. <= config.decay_start < 1.:
     raise ValueError(
         f'--decay_start must be in [0, 1), got {config.decay_start!r}.')
@@ -283,6 +290,9 @@ def build_flow(config, event_shape, num_classes=None):
         f'{(None,) + tuple(event_shape)}; expected (batch, H, W, C) images '
         'or (batch, D) vectors.')
   image_model = flows.RealNVP
+  if config.dequantization != 'uniform':
+    # Absent for uniform, so run directories from before it match.
+    overrides['dequantization'] = config.dequantization
   if num_classes is not None:
     image_model = flows.ConditionalRealNVP
     overrides['num_classes'] = num_classes

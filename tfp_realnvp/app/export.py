@@ -12,6 +12,14 @@ return named outputs:
   encode(images)                          -> latents       [N, ...]
   decode(latents)                         -> images        [N, ...]
 
+An image flow adds the discrete likelihood of uint8 images, the `K`-draw
+estimate of `tfp_realnvp.dequantization` with the flow's own `q(u | x)`
+(uniform, or a variational flow's learned one):
+
+  discrete_log_prob(pixels, samples, seed)     -> log_prob      [N]
+  discrete_bits_per_dim(pixels, samples, seed) -> bits_per_dim  [N]
+  dequantize(pixels, seed)                     -> values, log_q (one draw)
+
 For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
 vector flow the same signatures take `(N, D)` points. A
 `tfp_realnvp.ConditionalRealNVP` adds an int32 `labels` argument to every
@@ -19,7 +27,8 @@ signature (`[N]`; for `sample`, one label or `num_samples` of them), and a
 flow built with a `context_shape` a float `context` argument (`[N] +
 context_shape`, or one for all). The
 module also holds `num_scales` and `num_classes` (0: unconditional) as int32
-variables, for tools that split latents by scale. Inputs are checked on
+variables, for tools that split latents by scale, and an image flow's
+`dequantization` (`'uniform'` or `'variational'`) as a string. Inputs are checked on
 every call: NaN, Inf or pixels outside [0, 256) raise an
 `InvalidArgumentError` that says so, instead of returning a NaN.
 
@@ -31,6 +40,7 @@ import os
 
 import tensorflow as tf
 
+from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
@@ -200,6 +210,55 @@ class FlowExport(tf.Module):
         'encode': named(encode, data_signature, 'latents'),
         'decode': named(decode, latent_signature, input_name),
     }
+    if not is_image:
+      return
+    self.dequantization = tf.Variable(distribution.dequantization,
+                                      trainable=False, name='dequantization')
+
+    # uint8 pixels are in range by their dtype; only the shape is checked.
+    discrete_signature = [
+        tf.TensorSpec([None] + event_shape.as_list(), tf.uint8,
+                      name='pixels'),
+        tf.TensorSpec([], tf.int32, name='samples'),
+        tf.TensorSpec([], tf.int32, name='seed')] + condition_specs
+
+    @tf.function(input_signature=discrete_signature)
+    def discrete_log_prob(pixels, samples, seed, *conditions):
+      with tf.control_dependencies([tf.debugging.Assert(
+          has_event_shape(pixels),
+          [f'`pixels` must have shape (batch, '
+           f'{", ".join(map(str, event_shape.as_list()))}), got',
+           tf.shape(pixels)])]):
+        pixels = tf.identity(pixels)
+      kwargs = condition_kwargs(
+          check_conditions(conditions, tf.shape(pixels)[0]))
+      return dequantization.importance_weighted_log_prob(
+          distribution, pixels, samples=samples,
+          seed=tf.stack([seed, tf.zeros([], tf.int32)]), **kwargs)
+
+    @tf.function(input_signature=discrete_signature)
+    def discrete_bits_per_dim(pixels, samples, seed, *conditions):
+      return flows.log_prob_to_bits_per_dim(
+          discrete_log_prob(pixels, samples, seed, *conditions),
+          distribution.num_dims)
+
+    # One draw of the flow's q, seeded like the K-draw loop's draws, so a
+    # loaded flow evaluates as the trained one does.
+    @tf.function(input_signature=[
+        discrete_signature[0], tf.TensorSpec([2], tf.int64, name='seed')])
+    def dequantize(pixels, seed):
+      values, log_q = distribution.dequantizer(pixels, dtype, seed=seed)
+      return {'values': values, 'log_q': log_q}
+
+    self.discrete_log_prob = discrete_log_prob
+    self.discrete_bits_per_dim = discrete_bits_per_dim
+    self.dequantize = dequantize
+    self.serving_functions.update(
+        discrete_log_prob=named(discrete_log_prob, discrete_signature,
+                                'log_prob'),
+        discrete_bits_per_dim=named(discrete_bits_per_dim,
+                                    discrete_signature, 'bits_per_dim'),
+        dequantize=dequantize)
 
   def signatures(self):
     """The serving signatures, by name; `serving_default` is `bits_per_dim`."""

@@ -95,16 +95,24 @@ def _shard_by_example(dataset):
   return dataset.with_options(options)
 
 
+def _dequantized_data(config):
+  """Float pixels, unless the model learns its noise (then uint8)."""
+  return config.dequantization == 'uniform'
+
+
 def _training_dataset(config):
   # A recipe of None is the paper's for the dataset (data.paper_defaults).
   return data.training_dataset(config.dataset, config.data_dir,
                                config.batch_size, config.recipe,
                                config.download, config.seed, config.flip,
                                with_labels=config.conditional,
-                               split=config_lib.splits(config)[0])
+                               split=config_lib.splits(config)[0],
+                               dequantized=_dequantized_data(config))
 
 
-def _evaluation_dataset(config, split, seed, dequantized=True):
+def _evaluation_dataset(config, split, seed, dequantized=None):
+  if dequantized is None:
+    dequantized = _dequantized_data(config)
   return data.evaluation_dataset(config.dataset, split, config.data_dir,
                                  config.batch_size, config.recipe,
                                  config.download, seed,

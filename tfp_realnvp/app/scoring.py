@@ -8,7 +8,9 @@ per-scale breakdown exact: with `z(1)..z(L)` the per-scale latents of `x`,
   log p(x) = sum_i log N(z(i); 0, I) + log |det df/dx|
 
 so in bits/dim (each term divided by `-D ln 2`) the columns `scale_i` and
-`log_det` add up to `bits_per_dim`. `latent_norm` is `||z||_2`.
+`log_det` add up to `bits_per_dim`. `latent_norm` is `||z||_2`. With
+`dequantization_samples=K > 1`, `discrete_bits_per_dim` is each image's
+`K`-draw estimate (`tfp_realnvp.dequantization`, the flow's own `q`).
 """
 
 import csv
@@ -20,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import data
+from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 from tfp_realnvp.bijectors import factor_out
 
@@ -81,7 +84,8 @@ def load_images(pattern, event_shape, seed=0):
 COLUMNS = ('bits_per_dim', 'log_det', 'latent_norm')
 
 
-def score(flow, values, labels=None, batch_size=256):
+def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
+          seed=0):
   """Per-example bits/dim, its per-scale shares and the latent norm.
 
   Args:
@@ -90,17 +94,24 @@ def score(flow, values, labels=None, batch_size=256):
     values: `(N,) + event_shape` pixels in [0, 256) (or vectors).
     labels: `(N,)` classes for a class-conditional flow.
     batch_size: examples per call.
+    dequantization_samples: `K`; above 1 (pixels only), also each image's
+      `K`-draw estimate of its integer pixels' bits/dim, `floor(values)`.
+    seed: seed of those draws.
 
   Returns:
     A dict of `(N,)` numpy arrays: `bits_per_dim`, `scale_1`..`scale_L` (the
     prior term of each factored-out latent, finest first), `log_det` and
-    `latent_norm`; `sum(scale_i) + log_det == bits_per_dim`.
+    `latent_norm`; `sum(scale_i) + log_det == bits_per_dim`; and
+    `discrete_bits_per_dim` for `K > 1`.
   """
   # In the flow's own dtype: a float64 flow scores float64 pixels.
   values = np.asarray(values, tf.as_dtype(flow.dtype).as_numpy_dtype)
   num_dims = int(np.prod(values.shape[1:]))
   num_scales = flow.num_scales or 1
   event_ndims = len(values.shape) - 1
+  if dequantization_samples > 1 and event_ndims != 3:
+    raise ValueError('dequantization_samples > 1 scores images (integer '
+                     f'pixels); these values have shape {values.shape}.')
   columns = {}
 
   def bits(log_prob):
@@ -109,6 +120,12 @@ def score(flow, values, labels=None, batch_size=256):
   evaluate = tf.function(
       lambda batch, **kwargs: (flow.log_prob(batch, **kwargs),
                                flow.encode(batch, **kwargs)),
+      autograph=False)
+  k_draw = tf.function(
+      lambda pixels, batch_seed, **kwargs: (
+          dequantization.importance_weighted_log_prob(
+              flow, pixels, dequantization_samples, seed=batch_seed,
+              **kwargs)),
       autograph=False)
   for start in range(0, len(values), batch_size):
     batch = values[start:start + batch_size]
@@ -126,6 +143,12 @@ def score(flow, values, labels=None, batch_size=256):
     batch_columns['log_det'] = bits(log_prob - sum(prior_terms))
     flat = tf.reshape(latents, [len(batch), -1]).numpy()
     batch_columns['latent_norm'] = np.linalg.norm(flat, axis=1)
+    if dequantization_samples > 1:
+      # Dequantized values lie in [x, x + 1): their floor is the image.
+      pixels = np.floor(batch).astype(np.int32)
+      batch_columns['discrete_bits_per_dim'] = bits(k_draw(
+          pixels, tf.constant([seed, start], tf.int64),
+          **kwargs).numpy().astype(np.float64))
     for name, column in batch_columns.items():
       columns.setdefault(name, []).append(column)
   return {name: np.concatenate(chunks) for name, chunks in columns.items()}
@@ -141,7 +164,9 @@ def write_csv(path, names, scores):
   """One row per example: its name, then every column of `score`'s result."""
   columns = ['bits_per_dim'] + sorted(
       name for name in scores if name.startswith('scale_')) + [
-          'log_det', 'latent_norm']
+          'log_det', 'latent_norm'] + (
+              ['discrete_bits_per_dim'] if 'discrete_bits_per_dim' in scores
+              else [])
   buffer = io.StringIO()
   writer = csv.writer(buffer)
   writer.writerow(['example'] + columns)

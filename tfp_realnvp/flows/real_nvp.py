@@ -7,6 +7,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp import dequantization as dequantization_lib
+from tfp_realnvp import variational_dequantization
 from tfp_realnvp.flows import flow as flow_lib
 from tfp_realnvp.flows.presets import default_num_scales
 from tfp_realnvp.flows.presets import PRESETS
@@ -95,6 +97,7 @@ class RealNVP(flow_lib.Flow):
                logit_alpha=0.05,
                num_classes=None,
                context_shape=None,
+               dequantization='uniform',
                dtype=tf.float32,
                compute_dtype=None,
                validate_args=False,
@@ -117,6 +120,13 @@ class RealNVP(flow_lib.Flow):
         network is given (`context=` to the methods): a vector `(K,)`, or an
         image `(H_c, W_c, C_c)` with `H_c`, `W_c` multiples of `H`, `W`
         (each scale's networks average-pool it to their size).
+      dequantization: how integer pixels enter (`dequantizer`, used by
+        `FlowModel` and the `K`-draw estimates): `'uniform'`, the paper's
+        `x + u`, `u ~ U[0, 1)`; or `'variational'`, a learned `q(u | x)`
+        (`VariationalDequantizer`: 4 image-conditioned couplings of one
+        residual block, `num_filters` wide) trained with the flow on
+        `log p(x + u) - log q(u | x)`. Float pixels are the flow's density
+        either way.
       dtype: float dtype of the weights, latents and pixels.
       compute_dtype: `None`, or `'bfloat16'`/`'float16'` for mixed precision
         in the coupling networks (see `MaskedAffineCoupling`).
@@ -125,9 +135,13 @@ class RealNVP(flow_lib.Flow):
 
     Raises:
       ValueError: for a shape that is not `(H, W, C)` or cannot be squeezed
-        `num_scales - 1` times, or a context shape that does not fit it.
+        `num_scales - 1` times, a context shape that does not fit it, or an
+        unknown `dequantization`.
     """
     parameters = dict(locals())
+    if dequantization not in ('uniform', 'variational'):
+      raise ValueError('`dequantization` must be \'uniform\' or '
+                       f'\'variational\', got {dequantization!r}.')
     image_shape = tuple(int(n) for n in image_shape)
     if len(image_shape) != 3:
       raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
@@ -162,6 +176,12 @@ class RealNVP(flow_lib.Flow):
                         bn_momentum=bn_momentum, compute_dtype=compute_dtype,
                         validate_args=validate_args)
     with tf.name_scope(name) as name:
+      if dequantization == 'variational':
+        self._dequantizer = variational_dequantization.VariationalDequantizer(
+            image_shape, num_filters=num_filters, bn_momentum=bn_momentum,
+            dtype=self._dtype_arg, compute_dtype=compute_dtype)
+      else:
+        self._dequantizer = dequantization_lib.UniformDequantizer()
       flow = rnvp_bijectors.ConditionalChain(
           [rnvp_bijectors.Logit(alpha=logit_alpha,
                                 validate_args=validate_args)] +
@@ -234,6 +254,23 @@ class RealNVP(flow_lib.Flow):
   @property
   def context_shape(self):
     return self._context_shape
+
+  @property
+  def dequantization(self):
+    """`'uniform'` or `'variational'`: the constructor's argument."""
+    return self.parameters['dequantization']
+
+  @property
+  def dequantizer(self):
+    """The `q(u | x)` integer pixels are dequantized with (see `dequantization`)."""
+    return self._dequantizer
+
+  def get_config(self):
+    config = super().get_config()
+    # Absent unless variational, so configs from before it match.
+    if config.get('dequantization') == 'uniform':
+      del config['dequantization']
+    return config
 
   def bits_per_dim(self, values, *, labels=None, context=None,
                    training=None):

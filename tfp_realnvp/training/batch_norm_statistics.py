@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp import dequantization
 from tfp_realnvp import networks
 from tfp_realnvp.training import batches
 
@@ -30,7 +31,8 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     distribution: a flow holding `tfp_realnvp` batch norms, e.g.
       `tfp_realnvp.RealNVP`; class-conditional ones need `(images, labels)`.
     dataset: a `tf.data.Dataset` (or iterable) of images or `(images, labels)`
-      batches, as `FlowModel.fit` takes.
+      batches, as `FlowModel.fit` takes; integer images go through the
+      flow's `dequantizer` (a learned `q`'s batch norms included).
     num_batches: `None` for the whole dataset, else at most this many batches.
 
   Returns:
@@ -49,6 +51,10 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
     # statistics, which are then read back.
     for bn in norms:
       bn.num_updates.assign(tf.zeros_like(bn.num_updates))
+    if dequantization.is_integer(images):
+      dequantizer = (getattr(distribution, 'dequantizer', None) or
+                     dequantization.UniformDequantizer())
+      images, _ = dequantizer(images, distribution.dtype, training=True)
     log_prob = batches.log_prob_in_mode(distribution, images, condition,
                                 training=True)
     with tf.control_dependencies([log_prob]):

@@ -5,6 +5,8 @@ import tf_keras
 
 from tfp_realnvp import dequantization
 from tfp_realnvp import flows
+from tfp_realnvp import variational_dequantization
+from tfp_realnvp.training import input_checks
 
 __all__ = ['Dequantizing']
 
@@ -19,11 +21,21 @@ class Dequantizing:
   also reports the `K`-draw estimate of integer images' bits/dim
   (`tfp_realnvp.dequantization`) as `discrete_bits_per_dim`, with its
   standard error over the examples; `bits_per_dim` stays the single draw.
+
+  A learned `q` (`RealNVP(dequantization='variational')`) trains with the
+  flow, so it needs integer batches: a float batch in `fit` is refused.
   """
 
   def _init_dequantization(self, dequantizer):
-    self.dequantizer = (dequantizer or
-                        getattr(self.distribution, 'dequantizer', None) or
+    own = getattr(self.distribution, 'dequantizer', None)
+    if (variational_dequantization.is_learned(dequantizer) and
+        dequantizer is not own):
+      raise ValueError(
+          'FlowModel(dequantizer=...) got a learned q(u | x) that the flow '
+          'does not own: its weights would not be saved or exported with '
+          'the flow. Build it into the flow instead, '
+          'RealNVP(..., dequantization=\'variational\').')
+    self.dequantizer = (dequantizer or own or
                         dequantization.UniformDequantizer())
     self.evaluation_samples = 1
     self.discrete_bits_per_dim_tracker = tf_keras.metrics.Mean(
@@ -38,11 +50,17 @@ class Dequantizing:
     return [self.discrete_bits_per_dim_tracker, self._discrete_square_tracker,
             self._discrete_count_tracker]
 
-  def _dequantized(self, values):
+  def _dequantized(self, values, training=False):
     """`(values, log q(u | x))`: integers drawn into the cube, floats as they are."""
     if not dequantization.is_integer(values):
+      if training and variational_dequantization.is_learned(
+          self.dequantizer):
+        # Data Keras reads only as it trains (generators) reach this.
+        raise TypeError(input_checks.float_pixels_message(
+            self.distribution, f'{tf.as_dtype(values.dtype).name} values'))
       return values, tf.zeros([], self.distribution.dtype)
-    return self.dequantizer(values, self.distribution.dtype)
+    return self.dequantizer(values, self.distribution.dtype,
+                            training=training)
 
   def _set_evaluation_samples(self, samples):
     samples = 1 if samples is None else int(samples)

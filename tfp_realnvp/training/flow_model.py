@@ -156,11 +156,11 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
 
     Of integer images, one draw's `log p(x + u) - log q(u | x)`.
     """
+    training = False if training is None else training
     images, condition = batches.split_batch(inputs, self.distribution)
-    values, log_q = self._dequantized(images)
-    return batches.log_prob_in_mode(
-        self.distribution, values, condition,
-        False if training is None else training) - log_q
+    values, log_q = self._dequantized(images, training)
+    return batches.log_prob_in_mode(self.distribution, values, condition,
+                                    training) - log_q
 
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""

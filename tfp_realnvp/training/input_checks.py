@@ -10,10 +10,11 @@ import tensorflow as tf
 
 from tfp_realnvp import dequantization
 from tfp_realnvp import flows
+from tfp_realnvp import variational_dequantization
 
-__all__ = ['check_data', 'integer_range_message', 'is_integer_range_error',
-           'is_unit_range_error', 'unit_range_message',
-           'with_pixel_range_check']
+__all__ = ['check_data', 'float_pixels_message', 'integer_range_message',
+           'is_integer_range_error', 'is_unit_range_error',
+           'unit_range_message', 'with_pixel_range_check']
 
 def _spec(data):
   """The `tf.TypeSpec` structure of a dataset or array input, else `None`."""
@@ -51,6 +52,10 @@ def _check_spec(flow, spec, method):
   if not values.dtype.is_integer and values.dtype != flow.dtype:
     raise TypeError(f'{name}the data are {_describe(values)}; {takes}. Cast '
                     f'them: tf.cast(x, tf.{flow.dtype.name}).')
+  if (method == 'fit' and not values.dtype.is_integer and
+      variational_dequantization.is_learned(
+          getattr(flow, 'dequantizer', None))):
+    raise TypeError(float_pixels_message(flow, _describe(values)))
   event_rank = flow.event_shape.rank
   if (values.shape.rank is not None and
       (values.shape.rank != event_rank + 1 or
@@ -79,6 +84,15 @@ def _check_spec(flow, spec, method):
           f'element is {_describe(condition)}. Build the flow with '
           f'context_shape={tuple(condition.shape[1:].as_list())} or fix the '
           'context.')
+
+
+def float_pixels_message(flow, described):
+  """Why a variational flow's `fit` refuses float (dequantized) pixels."""
+  return (f'FlowModel.fit: the data are {described}, already dequantized; '
+          f'{flow.name} learns its dequantization noise '
+          '(dequantization=\'variational\') and trains on the integer '
+          'pixels. Give it uint8 images (e.g. '
+          'tfp_realnvp.data.image_dataset(..., dequantized=False)).')
 
 
 # Named in the assertion a checked dataset raises, so `FlowModel` can say
