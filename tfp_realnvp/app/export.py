@@ -100,13 +100,16 @@ class FlowExport(tf.Module):
       trailing = tf.pad(trailing, [[0, rank]])[:rank]
       return tf.reduce_all(tf.equal(trailing, expected_shape))
 
-    def check_data(values, name, are_pixels):
+    def with_shape_check(values, name):
       with tf.control_dependencies([tf.debugging.Assert(
           has_event_shape(values),
           [f'`{name}` must have shape (batch, '
            f'{", ".join(map(str, event_shape.as_list()))}), got',
            tf.shape(values)])]):
-        values = tf.identity(values)
+        return tf.identity(values)
+
+    def check_data(values, name, are_pixels):
+      values = with_shape_check(values, name)
       checks = [tf.debugging.assert_all_finite(
           values, f'`{name}` contains NaN or Inf.')]
       if are_pixels:
@@ -224,12 +227,7 @@ class FlowExport(tf.Module):
 
     @tf.function(input_signature=discrete_signature)
     def discrete_log_prob(pixels, samples, seed, *conditions):
-      with tf.control_dependencies([tf.debugging.Assert(
-          has_event_shape(pixels),
-          [f'`pixels` must have shape (batch, '
-           f'{", ".join(map(str, event_shape.as_list()))}), got',
-           tf.shape(pixels)])]):
-        pixels = tf.identity(pixels)
+      pixels = with_shape_check(pixels, 'pixels')
       kwargs = condition_kwargs(
           check_conditions(conditions, tf.shape(pixels)[0]))
       return dequantization.importance_weighted_log_prob(
@@ -247,7 +245,8 @@ class FlowExport(tf.Module):
     @tf.function(input_signature=[
         discrete_signature[0], tf.TensorSpec([2], tf.int64, name='seed')])
     def dequantize(pixels, seed):
-      values, log_q = distribution.dequantizer(pixels, dtype, seed=seed)
+      values, log_q = distribution.dequantizer(
+          with_shape_check(pixels, 'pixels'), dtype, seed=seed)
       return {'values': values, 'log_q': log_q}
 
     self.discrete_log_prob = discrete_log_prob
