@@ -162,8 +162,9 @@ class FlowExport(tf.Module):
 
     @tf.function(input_signature=data_signature)
     def bits_per_dim(values, *conditions):
-      values, kwargs = checked(values, conditions)
-      return distribution.bits_per_dim(values, training=False, **kwargs)
+      # Through log_prob's graph: the flow is traced once for both.
+      return flows.log_prob_to_bits_per_dim(log_prob(values, *conditions),
+                                            distribution.num_dims)
 
     sample_signature = [
         tf.TensorSpec([], tf.int32, name='num_samples'),
