@@ -38,6 +38,7 @@ def test_variational_dequantization_example_runs(tmp_path):
   assert 'bound (4,)' in output
 
 
+@pytest.mark.slow  # 45-75 s on 2 cores: five epochs, saving, sampling.
 def test_short_example_trains_saves_and_reconstructs_exactly(tmp_path):
   output = _run(_python_blocks()[0], tmp_path)
   bits = float(re.search(r'test bits/dim (\S+)', output).group(1))
