@@ -43,13 +43,13 @@ from absl import flags
 FLAGS = flags.FLAGS
 
 # Columns of the model table, in order (the test checks every one prints).
-COLUMNS = ('config', 'model', 'jit', 'params', 'GFLOP/img',
+COLUMNS = ('config', 'model', 'jit', 'precision', 'params', 'GFLOP/img',
            'log_prob graph GFLOP/img', 'conv ceiling GFLOP/s train, infer',
            'train img/s', 'train GFLOP/s',
            'train % ceiling', 'eval img/s', 'eval GFLOP/s', 'eval % ceiling',
            'sample img/s', 'sample GFLOP/s', 'sample % ceiling',
            'first step s', 'peak MB')
-RATIO_COLUMNS = ('config', 'jit', 'train img/s ours/glow',
+RATIO_COLUMNS = ('config', 'jit', 'precision', 'train img/s ours/glow',
                  'train GFLOP/s ours/glow', 'eval GFLOP/s ours/glow',
                  'sample GFLOP/s ours/glow')
 QUALITY_COLUMNS = ('config', 'model', 'params', 'budget min', 'steps',
@@ -75,6 +75,10 @@ def define_flags():
                     f'Configurations: {sorted(CONFIGS)}.')
   flags.DEFINE_list('models', ['ours', 'glow'], 'ours and/or glow.')
   flags.DEFINE_list('jit', ['off', 'on'], 'jit_compile settings.')
+  flags.DEFINE_list('precisions', ['float32', 'bfloat16'],
+                    'Compute precisions of our model (TFP\'s Glow has no '
+                    'mixed precision: float32 only); each phase\'s share '
+                    'of the ceiling is of that precision\'s convolution.')
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
   flags.DEFINE_integer('repeats', 3, 'Timed runs after the warm-up.')
   flags.DEFINE_string('data_dir',
@@ -96,7 +100,8 @@ def define_flags():
                        'process (0: TensorFlow\'s choice, as the binaries '
                        'run).')
   flags.DEFINE_string('single', None, 'Internal: config,model,jit,phases '
-                      '(train or inference) to measure in this process, '
+                      '(train or inference),precision to measure in this '
+                      'process, '
                       'printed as JSON.')
   flags.DEFINE_string('single_quality', None, 'Internal: config,model to '
                       'train for quality in this process, printed as JSON.')
@@ -120,8 +125,8 @@ def _rate(count, times):
   return statistics.median(rates), min(rates), max(rates)
 
 
-def ceiling(repeats, tiny, matmul=True):
-  """Best GFLOP/s of float32 3x3 convolutions and of a matmul, with min-max.
+def ceiling(repeats, tiny, matmul=True, dtype='float32'):
+  """Best GFLOP/s of `dtype` 3x3 convolutions and of a matmul, with min-max.
 
   Each measurement loops inside one `tf.function` and reads back a scalar,
   so neither Python nor copying the output is timed. The convolutions are the
@@ -139,21 +144,24 @@ def ceiling(repeats, tiny, matmul=True):
     def run():
       total = tf.constant(0.)
       for _ in tf.range(calls):
-        total += tf.reduce_sum(op(*args)[:1, :1])
+        total += tf.cast(tf.reduce_sum(op(*args)[:1, :1]), tf.float32)
       return total
     return lambda: run().numpy()
 
   candidates = {}
+  def normal(shape):
+    return tf.cast(tf.random.normal(shape), dtype)
+
   for batch, size, channels in conv_shapes:
-    images = tf.random.normal([batch, size, size, channels])
-    kernel = tf.random.normal([3, 3, channels, channels])
+    images = normal([batch, size, size, channels])
+    kernel = normal([3, 3, channels, channels])
     flops = 2 * batch * size * size * 9 * channels * channels
     _, times = _timed(looped(
         lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'), images, kernel), repeats)
     candidates.setdefault('conv3x3', []).append(
         _rate(calls * flops / 1e9, times))
   if matmul:
-    a, b = tf.random.normal([n, n]), tf.random.normal([n, n])
+    a, b = normal([n, n]), normal([n, n])
     _, times = _timed(looped(tf.matmul, a, b), repeats)
     candidates['matmul'] = [_rate(calls * 2 * n ** 3 / 1e9, times)]
   results = {}
@@ -173,10 +181,11 @@ def _graph_flops(fn, spec):
                                        options=options).total_float_ops
 
 
-def build_model(config_name, model_name, dequantization='uniform'):
+def build_model(config_name, model_name, dequantization='uniform',
+                compute_dtype=None):
   """The distribution over pixels in [0, 256) for a configuration.
 
-  `dequantization` (ours only): `'uniform'` or `'variational'`.
+  `dequantization`, `compute_dtype` (ours only): as `RealNVP` takes them.
   """
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
@@ -184,9 +193,11 @@ def build_model(config_name, model_name, dequantization='uniform'):
   shape, ours, _, glow_blocks = CONFIGS[config_name]
   if model_name == 'ours':
     if 'preset' in ours:
-      return tfp_realnvp.RealNVP.from_preset(ours['preset'],
-                                             dequantization=dequantization)
-    return tfp_realnvp.RealNVP(shape, dequantization=dequantization, **ours)
+      return tfp_realnvp.RealNVP.from_preset(
+          ours['preset'], dequantization=dequantization,
+          compute_dtype=compute_dtype)
+    return tfp_realnvp.RealNVP(shape, dequantization=dequantization,
+                               compute_dtype=compute_dtype, **ours)
   # TFP's Glow behind our logit preprocessing, so both take the same pixels;
   # its width chosen for about our parameter count.
   target = num_parameters(build_model(config_name, 'ours'))
@@ -224,7 +235,8 @@ def _optimizer(learning_rate):
   return tf_keras.optimizers.legacy.Adam(learning_rate)
 
 
-def measure(config_name, model_name, jit, batch_size, repeats, phases):
+def measure(config_name, model_name, jit, batch_size, repeats, phases,
+            precision='float32'):
   """Part of a model-table row, as a dict: `phases` 'train' or 'inference'.
 
   The convolution ceiling is measured here first, so the share of it that a
@@ -233,8 +245,11 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape = CONFIGS[config_name][0]
-  conv = ceiling(repeats, config_name == 'tiny', matmul=False)['conv3x3']
-  distribution = build_model(config_name, model_name)
+  conv = ceiling(repeats, config_name == 'tiny', matmul=False,
+                 dtype=precision)['conv3x3']
+  distribution = build_model(
+      config_name, model_name,
+      compute_dtype=None if precision == 'float32' else precision)
   pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
   row = dict(params=num_parameters(distribution))
   if phases == 'train':
@@ -275,17 +290,18 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases):
   return row
 
 
-def model_row(config_name, model_name, jit):
+def model_row(config_name, model_name, jit, precision):
   """One row of the model table: a training and an inference measurement."""
-  row = dict(config=config_name, model=model_name, jit='on' if jit else 'off')
+  row = dict(config=config_name, model=model_name, jit='on' if jit else 'off',
+             precision=precision)
   peaks = []
   for phases in ('train', 'inference'):
     if FLAGS.isolate:
-      part = _in_subprocess(
-          f'--single={config_name},{model_name},{row["jit"]},{phases}')
+      part = _in_subprocess(f'--single={config_name},{model_name},'
+                            f'{row["jit"]},{phases},{precision}')
     else:
       part = measure(config_name, model_name, jit, FLAGS.batch_size,
-                     FLAGS.repeats, phases)
+                     FLAGS.repeats, phases, precision)
     peaks.append(part.pop('peak_mb'))
     row.update(part)
   row['peak_mb'] = max(peaks)
@@ -392,6 +408,25 @@ def _in_subprocess(*flag_values):
   return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def cpu_description():
+  """The CPU's model and the flags that set its float32/bfloat16 rates."""
+  from tfp_realnvp.app import precision  # pylint: disable=g-import-not-at-top
+  model = platform.processor() or 'unknown'
+  if os.path.exists('/proc/cpuinfo'):
+    with open('/proc/cpuinfo', encoding='utf-8', errors='replace') as f:
+      for line in f:
+        if line.lower().startswith('model name'):
+          model = line.partition(':')[2].strip()
+          break
+  flags_present = precision.cpu_flags()
+  wanted = ('avx2', 'fma', 'avx512f', 'avx512_vnni') + (
+      precision.CPU_BFLOAT16_FLAGS + ('amx_tile', 'amx_int8'))
+  present = [f for f in wanted if f in flags_present]
+  absent = [f for f in wanted if f not in flags_present]
+  return (f'{model}; flags {", ".join(present) or "none"}; without '
+          f'{", ".join(absent) or "none"}')
+
+
 def _span(rate):
   median, low, high = rate
   return f'{median:.3g} ({low:.3g}-{high:.3g})'
@@ -426,22 +461,27 @@ def report(ceilings, rows, pipelines, qualities, command):
       f'{FLAGS.repeats} timed runs after a warm-up (min-max); evaluation '
       f'and sampling with {inference_threads}.',
       '',
+      f'CPU: {cpu_description()}.',
+      '',
   ]
   ceiling_rows = [
-      (f'{name} float32, start of run',
+      (f'{name} {dtype}, start of run',
        _span((values['gflops'], values['low'], values['high'])))
-      for name, values in ceilings.items()]
-  per_process = [row[key] for row in rows
-                 for key in ('train_ceiling', 'inference_ceiling')]
-  if per_process:
-    ceiling_rows.append((
-        f'conv3x3 float32, in each of the {len(per_process)} measuring '
-        'processes', _span((statistics.median(per_process), min(per_process),
-                            max(per_process)))))
+      for dtype, by_name in ceilings.items()
+      for name, values in by_name.items()]
+  for dtype in ceilings:
+    per_process = [row[key] for row in rows if row['precision'] == dtype
+                   for key in ('train_ceiling', 'inference_ceiling')]
+    if per_process:
+      ceiling_rows.append((
+          f'conv3x3 {dtype}, in each of the {len(per_process)} measuring '
+          'processes', _span((statistics.median(per_process),
+                              min(per_process), max(per_process)))))
   lines += _table(('ceiling', 'GFLOP/s'), ceiling_rows)
   model_rows = []
   for row in rows:
-    cells = [row['config'], row['model'], row['jit'], f'{row["params"]:,}',
+    cells = [row['config'], row['model'], row['jit'], row['precision'],
+             f'{row["params"]:,}',
              f'{row["flops"] / 1e9:.3g}',
              f'{row["log_prob_flops"] / 1e9:.3g}',
              f'{row["train_ceiling"]:.3g}, {row["inference_ceiling"]:.3g}']
@@ -454,12 +494,13 @@ def report(ceilings, rows, pipelines, qualities, command):
   lines += [''] + _table(COLUMNS, model_rows)
   ratio_rows = []
   for row in rows:
+    # Glow's float32 row is the peer of each of ours.
     peers = [r for r in rows if r['model'] == 'glow' and
              (r['config'], r['jit']) == (row['config'], row['jit'])]
     if row['model'] != 'ours' or not peers:
       continue
     peer = peers[0]
-    cells = [row['config'], row['jit'],
+    cells = [row['config'], row['jit'], row['precision'],
              f'{row["train"][0] / peer["train"][0]:.2f}']
     cells += [
         f'{_gflops(row, phase, passes) / _gflops(peer, phase, passes):.2f}'
@@ -490,13 +531,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if FLAGS.single:
-    config_name, model_name, jit, phases = FLAGS.single.split(',')
+    config_name, model_name, jit, phases, precision = FLAGS.single.split(',')
     if phases == 'inference' and FLAGS.inference_inter_op_threads:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
       tf.config.threading.set_inter_op_parallelism_threads(
           FLAGS.inference_inter_op_threads)
     print(json.dumps(measure(config_name, model_name, jit == 'on',
-                             FLAGS.batch_size, FLAGS.repeats, phases)))
+                             FLAGS.batch_size, FLAGS.repeats, phases,
+                             precision)))
     return
   if FLAGS.single_quality:
     config_name, model_name = FLAGS.single_quality.split(',')
@@ -506,21 +548,27 @@ def main(argv):
     return
   unknown = set(FLAGS.configs + [FLAGS.quality_config]) - set(CONFIGS)
   if unknown or set(FLAGS.models) - {'ours', 'glow'} or (
-      set(FLAGS.jit) - {'on', 'off'}):
+      set(FLAGS.jit) - {'on', 'off'}) or (
+          set(FLAGS.precisions) - {'float32', 'bfloat16'}):
     raise app.UsageError(
-        'Unknown --configs, --quality_config, --models or --jit values: '
-        f'{FLAGS.configs}, {FLAGS.quality_config}, {FLAGS.models}, '
-        f'{FLAGS.jit}.')
+        'Unknown --configs, --quality_config, --models, --jit or --precisions '
+        f'values: {FLAGS.configs}, {FLAGS.quality_config}, {FLAGS.models}, '
+        f'{FLAGS.jit}, {FLAGS.precisions}.')
   if FLAGS.quality_minutes < 0:
     raise app.UsageError('--quality_minutes must be >= 0.')
   tiny = FLAGS.configs == ['tiny']
-  ceilings = ceiling(FLAGS.repeats, tiny)
+  ceilings = {dtype: ceiling(FLAGS.repeats, tiny, dtype=dtype)
+              for dtype in ['float32'] + [p for p in FLAGS.precisions
+                                          if p != 'float32']}
   rows = []
   for config_name in FLAGS.configs:
     for model_name in FLAGS.models:
       for jit in FLAGS.jit:
-        rows.append(model_row(config_name, model_name, jit == 'on'))
-        print(json.dumps(rows[-1]), flush=True)
+        for precision in (FLAGS.precisions if model_name == 'ours'
+                          else ['float32']):
+          rows.append(model_row(config_name, model_name, jit == 'on',
+                                precision))
+          print(json.dumps(rows[-1]), flush=True)
   pipelines = {name: pipeline_rate(name, FLAGS.data_dir, FLAGS.batch_size,
                                    FLAGS.repeats)
                for name in FLAGS.configs}
@@ -538,7 +586,8 @@ def main(argv):
   command = 'python bench/benchmark.py ' + ' '.join([
       f'--{name}={",".join(value) if isinstance(value, list) else value}'
       for name, value in (('configs', FLAGS.configs), ('models', FLAGS.models),
-                          ('jit', FLAGS.jit), ('batch_size', FLAGS.batch_size),
+                          ('jit', FLAGS.jit), ('precisions', FLAGS.precisions),
+                          ('batch_size', FLAGS.batch_size),
                           ('repeats', FLAGS.repeats),
                           ('inference_inter_op_threads',
                            FLAGS.inference_inter_op_threads),

@@ -19,7 +19,8 @@ the averaged ones. The arms:
 
 An extra arm is `name=ours:setting=value:...` (settings of `TrainConfig`:
 learning_rate, warmup_steps, decay, decay_steps, polyak_decay,
-validation_split, train_minutes, decay_start, seed, dequantization), for
+validation_split, train_minutes, decay_start, seed, dequantization,
+mixed_precision), for
 trying candidate defaults. An arm
 with `train_minutes` is a budgeted run: it stops at its own budget (scored
 there and at the --minutes before it) and a decay without `decay_steps` runs
@@ -31,8 +32,11 @@ today's defaults, all of `train` before).  An arm with
 uint8 images. With --dequantization_samples=K > 1, or any variational arm,
 every arm is scored on the integer test images through its own `q` (one
 draw on the curves); at each budget the averaged weights also get the
-K-draw estimate, with standard errors. Writes a Markdown table (--output)
-and the curves as a PNG (--plot).
+K-draw estimate, with standard errors. `mixed_precision=true|false|auto`
+sets an arm's precision as bin/train.py does (`auto`, the default, decides
+by the machine; the table says what it chose). --at_steps scores every arm
+on the budget test set at the same step counts too, for comparing per step.
+Writes a Markdown table (--output) and the curves as a PNG (--plot).
 """
 
 import contextlib
@@ -55,7 +59,7 @@ FLAGS = flags.FLAGS
 # The settings an arm may change, and the pre-#17 values of each.
 PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
                          decay_steps=None, polyak_decay=0.,
-                         validation_split='test')
+                         validation_split='test', mixed_precision='false')
 # Settings an arm may change that have no pre-#17 value.
 ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=None,
                          dequantization='uniform')
@@ -74,6 +78,9 @@ def define_flags():
   flags.DEFINE_list('minutes', ['10', '60'],
                     'Budgets: the whole test split is scored at each.')
   flags.DEFINE_float('eval_every_minutes', 5., 'Curve points every so often.')
+  flags.DEFINE_list('at_steps', [], 'Also score at these step counts (each '
+                    'arm trains until it reaches the last, and the last '
+                    '--minutes).')
   flags.DEFINE_integer('curve_examples', 2000,
                        'Test images scored at each curve point.')
   flags.DEFINE_integer('test_examples', None,
@@ -105,7 +112,8 @@ def parse_arm(spec):
     if key not in ARM_SETTINGS:
       raise app.UsageError(f'Arm setting {key!r} is not one of '
                            f'{sorted(ARM_SETTINGS)}.')
-    if key in ('decay', 'validation_split', 'dequantization'):
+    if key in ('decay', 'validation_split', 'dequantization',
+               'mixed_precision'):
       settings[key] = value  # A decay of 'none' is a constant rate.
     else:
       settings[key] = None if value == 'none' else float(value)
@@ -131,6 +139,7 @@ def run_arm(spec):
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import precision  # pylint: disable=g-import-not-at-top
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
@@ -162,9 +171,12 @@ def run_arm(spec):
   if FLAGS.test_examples:
     test = test.unbatch().take(FLAGS.test_examples).batch(256)
   curve_test = test.unbatch().take(FLAGS.curve_examples).batch(256).cache()
+  choice = precision.choose_for(config.mixed_precision,
+                                benchmark.CONFIGS[FLAGS.config][0])
   distribution = benchmark.build_model(
       FLAGS.config, model_name, **(
-          dict(dequantization=config.dequantization)
+          dict(dequantization=config.dequantization,
+               compute_dtype=choice.compute_dtype)
           if model_name == 'ours' else {}))
   model = tfp_realnvp.FlowModel(distribution, l2_scale=config.l2_scale,
                                 polyak_decay=config.polyak_decay or None)
@@ -220,7 +232,8 @@ def run_arm(spec):
   curve_points = [FLAGS.eval_every_minutes * (i + 1) for i in range(
       int(budgets[-1] / FLAGS.eval_every_minutes + 1e-9))]
   marks = sorted(set(curve_points) | set(budgets))
-  curve, at_budgets = [], []
+  step_marks = sorted(int(n) for n in FLAGS.at_steps)
+  curve, at_budgets, at_steps = [], [], []
 
   class Clock(tf_keras.callbacks.Callback):
     """Training time (tracing included), paused while scoring."""
@@ -246,7 +259,16 @@ def run_arm(spec):
                               budget=at_budgets[-1:])), file=sys.stderr,
               flush=True)
         self.paused += time.perf_counter() - pause_start
-      if not marks:
+      steps = int(self.model.optimizer.iterations.numpy())
+      while step_marks and steps >= step_marks[0]:
+        step_marks.pop(0)
+        pause_start = time.perf_counter()
+        at_steps.append(dict(minutes=minutes, steps=steps, **scores(
+            test, FLAGS.dequantization_samples)))
+        print(json.dumps(dict(arm=name, at_steps=at_steps[-1])),
+              file=sys.stderr, flush=True)
+        self.paused += time.perf_counter() - pause_start
+      if not marks and not step_marks:
         self.model.stop_training = True
 
   # Full batches only: TFP's Glow cannot trace an unknown batch size.
@@ -256,10 +278,11 @@ def run_arm(spec):
             callbacks=[Clock()])
   settings = {k: getattr(config, k) for k in ARM_SETTINGS}
   settings['train_split'] = train_split
+  settings['precision'] = choice.name if model_name == 'ours' else 'float32'
   return dict(arm=name, model=model_name,
               params=benchmark.num_parameters(distribution),
               settings=settings,
-              curve=curve, budgets=at_budgets)
+              curve=curve, budgets=at_budgets, at_steps=at_steps)
 
 
 def _threads_per_arm(num_arms):
@@ -293,6 +316,7 @@ def run_side_by_side(specs):
 def _shared_flags():
   values = [('minutes', ','.join(FLAGS.minutes)),
             ('eval_every_minutes', FLAGS.eval_every_minutes),
+            ('at_steps', ','.join(FLAGS.at_steps)),
             ('curve_examples', FLAGS.curve_examples),
             ('config', FLAGS.config), ('batch_size', FLAGS.batch_size),
             ('data_dir', FLAGS.data_dir)]
@@ -332,6 +356,8 @@ def _describe(settings):
     parts.append(f'seed {settings["seed"]}')
   if settings.get('dequantization', 'uniform') != 'uniform':
     parts.append(f'{settings["dequantization"]} dequantization')
+  if settings.get('precision', 'float32') != 'float32':
+    parts.append(f'{settings["precision"]} networks')
   return ', '.join(parts)
 
 
@@ -373,6 +399,18 @@ def report(results, command, threads):
     cells = [f'{_best(r["curve"][i]):.3f}' if i < len(r['curve']) else '-'
              for r in results]
     lines.append(f'| {point["minutes"]:g} | ' + ' | '.join(cells) + ' |')
+  if FLAGS.at_steps:
+    lines += ['', 'At equal steps (the budget test images; averaged '
+              'weights, raw in brackets, and the arm\'s minutes):', '',
+              '| steps | ' + ' | '.join(r['arm'] for r in results) + ' |',
+              '| --- |' + ' --- |' * len(results)]
+    for i, steps in enumerate(sorted(int(n) for n in FLAGS.at_steps)):
+      cells = []
+      for result in results:
+        point = result['at_steps'][i]
+        cells.append(f'{_best(point):.3f} ({point["raw"]:.3f}), '
+                     f'{point["minutes"]:.1f} min')
+      lines.append(f'| {steps} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) + '\n'
 
 

@@ -35,18 +35,27 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
     by_width.setdefault(len(cells), []).append(cells)
     assert not {'nan', 'inf', '-'} & set(cells), cells
   # Model rows, then ours/glow ratios, the input pipeline, quality.
-  assert [c[1] for c in by_width[len(benchmark.COLUMNS)]] == ['ours', 'glow']
-  (ratio,) = by_width[len(benchmark.RATIO_COLUMNS)]
-  assert all(float(value) > 0 for value in ratio[2:])
+  assert [(c[1], c[3]) for c in by_width[len(benchmark.COLUMNS)]] == [
+      ('ours', 'float32'), ('ours', 'bfloat16'), ('glow', 'float32')]
+  assert 'CPU: ' in text and 'flags ' in text
+  # Ratio and quality rows are as wide: the ratios' second cell is jit's.
+  ratios = [c for c in by_width[len(benchmark.RATIO_COLUMNS)]
+            if c[1] == 'off']
+  assert [c[2] for c in ratios] == ['float32', 'bfloat16']
+  for ratio in ratios:
+    assert all(float(value) > 0 for value in ratio[3:])
   (pipeline,) = by_width[4]
   assert pipeline[3].endswith('x')
-  quality = by_width[len(benchmark.QUALITY_COLUMNS)]
+  quality = [c for c in by_width[len(benchmark.QUALITY_COLUMNS)]
+             if c[1] != 'off']
   assert [c[1] for c in quality] == ['ours', 'glow']
   for cells in quality:
     assert int(cells[4]) >= 1 and 0. < float(cells[6]) < 100.
   for ceiling in ('| conv3x3 float32, start of run |',
+                  '| conv3x3 bfloat16, start of run |',
                   '| matmul float32, start of run |',
-                  '| conv3x3 float32, in each of the 4 measuring processes |'):
+                  '| conv3x3 float32, in each of the 4 measuring processes |',
+                  '| conv3x3 bfloat16, in each of the 2 measuring processes |'):
     assert ceiling in text
 
 if __name__ == '__main__':
@@ -58,20 +67,59 @@ def test_tiny_convergence_run_writes_the_table_and_the_curves(tmp_path):
   output, plot = tmp_path / 'convergence.md', tmp_path / 'convergence.png'
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bench' / 'convergence.py'), '--config=tiny',
-       '--arms=defaults,previous', '--minutes=0.4', '--eval_every_minutes=0.2',
+       '--arms=defaults,previous,bf16=ours:mixed_precision=true',
+       '--minutes=0.4', '--eval_every_minutes=0.2', '--at_steps=2,4',
        '--curve_examples=64', '--test_examples=64', f'--output={output}',
        f'--plot={plot}'],
       capture_output=True, text=True, timeout=900, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   text = output.read_text()
   rows = [line.strip('| ').split(' | ') for line in text.splitlines()
-          if line.startswith(('| defaults |', '| previous |'))]
-  assert [cells[0] for cells in rows] == ['defaults', 'previous']
-  defaults, previous = rows
+          if line.startswith(('| defaults |', '| previous |', '| bf16 |'))]
+  assert [cells[0] for cells in rows] == ['defaults', 'previous', 'bf16']
+  defaults, previous, bf16 = rows
+  assert 'bfloat16 networks' in bf16[2]
+  assert 'bfloat16' not in previous[2]  # Before mixed precision's auto.
+  equal_steps = [line.strip('| ').split(' | ') for line in text.splitlines()
+                 if line.startswith(('| 2 |', '| 4 |'))]
+  assert [cells[0] for cells in equal_steps] == ['2', '4']
+  assert all(len(cells) == 4 and 'min' in cells[3] for cells in equal_steps)
   # Today's defaults keep a Polyak average and train on train[:90%].
   assert 'Polyak 0.999' in defaults[2] and 'train[:90%]' in defaults[2]
   assert previous[6] != '-' and previous[7] == '-'
   assert all(float(cell) > 0 for cell in defaults[5:8])
-  curve = [line for line in text.splitlines() if line.startswith('| 0.')]
+  curve = [line for line in text.splitlines()
+           if line.startswith('| 0.') and 'min' not in line]
   assert len(curve) == 2
   assert plot.read_bytes().startswith(b'\x89PNG')
+
+
+@pytest.mark.slow
+def test_tiny_precision_ablation_and_roofline_print_their_tables(tmp_path):
+  runs = {
+      'precision_ablation': ['--config=tiny', '--warm_steps=3', '--repeats=1',
+                             '--batch_size=8'],
+      'roofline': ['--configs=tiny', '--batch_size=4'],
+  }
+  processes = {
+      name: subprocess.Popen(
+          [sys.executable, str(ROOT / 'bench' / f'{name}.py'), *flags,
+           f'--output={tmp_path / name}.md'],
+          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+      for name, flags in runs.items()}
+  for name, process in processes.items():
+    _, stderr = process.communicate(timeout=900)
+    assert process.returncode == 0, stderr[-3000:]
+  ablation = (tmp_path / 'precision_ablation.md').read_text()
+  rows = [line.split(' | ') for line in ablation.splitlines()
+          if line.startswith(('| float32 |', '| bfloat16'))]
+  assert len(rows) == 6 and rows[0][2] == '1.00x'
+  assert 'CPU: ' in ablation and 'Minibatch gradient noise' in ablation
+  # bfloat16 moves the gradient; all three float32 parts move it least.
+  errors = [float(cells[4].strip(' |')) for cells in rows]
+  assert errors[0] == 0. and all(e > 0. for e in errors[1:])
+  assert errors[-1] < errors[1]
+  roofline = (tmp_path / 'roofline.md').read_text()
+  bounds = [line.split(' | ')[9] for line in roofline.splitlines()
+            if line.startswith('| tiny |')]
+  assert len(bounds) == 4 and set(bounds) <= {'compute', 'memory'}

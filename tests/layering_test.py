@@ -21,7 +21,8 @@ LAYERS = [
     ['flows'],
     ['toy_data', 'data', 'training'],
     ['root'],
-    ['app.quiet', 'app.budget', 'app.config', 'app.figures', 'app.callbacks',
+    ['app.quiet', 'app.budget', 'app.precision', 'app.config',
+     'app.figures', 'app.callbacks',
      'app.export',
      'app.weight_choice', 'app.saved_flow', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]

@@ -45,7 +45,10 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
       if any(value.tag == 'batch_loss' for value in event.summary.value):
         steps.add(event.step)
   assert steps >= {1, 2}, steps
-  # The epoch's health line, and its figures in TensorBoard.
+  # The precision it chose and why; the epoch's health line, and its
+  # figures in TensorBoard.
+  assert ('Precision: float32 (--mixed_precision=false); float32 variables.'
+          in result.stderr)
   assert 'Health after epoch 1: reconstruction error' in result.stderr
   tags = set()
   for path in (tmp_path / 'tensorboard' / 'health').glob('events.out.*'):

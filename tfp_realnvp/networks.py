@@ -19,12 +19,24 @@ from tfp_realnvp import batch_statistics
 __all__ = [
     'BatchNorm',
     'DenseResNet',
+    'FLOAT32_PARTS',
     'ResNet',
     'WeightNormConv2D',
     'WeightNormDense',
     'pool_to',
     'weight_scale_variables',
 ]
+
+
+# What a mixed-precision network (a bfloat16 or float16 compute dtype with
+# float32 variables) keeps in float32, measured in BENCHMARKS.md ("Mixed
+# precision"): 'weight_norm', the kernels' normalization `g * v / ||v||`
+# (cast once per step); 'residual', the running sum of the residual blocks
+# (each block's input and output are cast); 'head', the output batch norm,
+# the `(shift, log_scale)` convolution and `scale * tanh`. The hidden
+# convolutions, their batch norms and ReLUs compute in the low precision.
+# Read when a network is built; bench/precision_ablation.py varies it.
+FLOAT32_PARTS = frozenset({'head', 'residual', 'weight_norm'})
 
 
 def weight_scale_variables(module):
@@ -142,16 +154,18 @@ class _WeightNorm(tf_keras.layers.Layer):
     self.use_bias = bool(use_bias)
 
   def _build_weight_norm(self, kernel_shape):
+    autocast = 'weight_norm' not in FLOAT32_PARTS
     self.direction = self.add_weight(
         name='direction', shape=kernel_shape,
-        initializer=tf_keras.initializers.HeNormal(), trainable=True)
+        initializer=tf_keras.initializers.HeNormal(), trainable=True,
+        experimental_autocast=autocast)
     # He initialization gives ||v||^2 = 2 in expectation, so g = sqrt(2)
     # keeps its scale; a layer whose output must start at zero gets g = 0.
     scale_init = tf_keras.initializers.Constant(0. if self.zero_init
                                                 else 2. ** 0.5)
     self.weight_scale = self.add_weight(
         name='weight_scale', shape=[self.units], initializer=scale_init,
-        trainable=True)
+        trainable=True, experimental_autocast=autocast)
     self.bias = None
     if self.use_bias:
       self.bias = self.add_weight(
@@ -161,7 +175,7 @@ class _WeightNorm(tf_keras.layers.Layer):
   def _kernel(self):
     reduce_axes = list(range(len(self.direction.shape) - 1))
     direction = tf.math.l2_normalize(self.direction, axis=reduce_axes)
-    return direction * self.weight_scale
+    return tf.cast(direction * self.weight_scale, self.compute_dtype)
 
   def get_config(self):
     return dict(super().get_config(), units=self.units,
@@ -283,12 +297,23 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
           batch_norm(f'block{i}_bn2'),
           self._linear(self.num_filters, f'block{i}_layer2'),
       ))
-    self.output_bn = batch_norm('output_bn')
+    policy = self.dtype_policy
+    mixed = policy.compute_dtype != policy.variable_dtype
+    self._float32_parts = FLOAT32_PARTS if mixed else frozenset()
+    head_dtype = (policy.variable_dtype if 'head' in self._float32_parts
+                  else dtype)
+    self.output_bn = BatchNorm(momentum=self.bn_momentum, dtype=head_dtype,
+                               name='output_bn')
     self.output_layer = self._linear(
-        2 * self.output_channels, 'output', zero_init=True, use_bias=True)
+        2 * self.output_channels, 'output', zero_init=True, use_bias=True,
+        dtype=head_dtype)
 
-  def _linear(self, units, name, zero_init=False, use_bias=False):
-    """A weight-normalized layer; hidden ones (followed by batch norm) have no bias."""
+  def _linear(self, units, name, zero_init=False, use_bias=False,
+              dtype=None):
+    """A weight-normalized layer (hidden ones, before a batch norm, unbiased).
+
+    `dtype`: its dtype policy, by default the network's.
+    """
     raise NotImplementedError
 
   def build(self, input_shape):
@@ -306,7 +331,8 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     self.output_layer.build(hidden_shape)
     self.log_scale_factor = self.add_weight(
         name='log_scale_factor', shape=[self.output_channels],
-        initializer='ones', trainable=True)
+        initializer='ones', trainable=True,
+        experimental_autocast='head' not in self._float32_parts)
     super().build(input_shape)
 
   def _broadcast_over_space(self, features, like):
@@ -326,10 +352,12 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
         h = h + self.context_layer(pool_to(context, tf.shape(h)[1:3]))
       else:
         h = h + self._broadcast_over_space(self.context_layer(context), h)
+    if 'residual' in self._float32_parts:
+      h = tf.cast(h, self.dtype_policy.variable_dtype)
     for bn1, layer1, bn2, layer2 in self.blocks:
       r = layer1(tf.nn.relu(bn1(h, training=training)))
       r = layer2(tf.nn.relu(bn2(r, training=training)))
-      h = h + r
+      h = h + tf.cast(r, h.dtype)
     h = self.output_layer(tf.nn.relu(self.output_bn(h, training=training)))
     shift, raw_log_scale = tf.split(h, 2, axis=-1)
     return shift, self.log_scale_factor * tf.tanh(raw_log_scale)
@@ -357,9 +385,10 @@ class ResNet(_ShiftAndLogScaleNet):
   average-pooled to the input's size, convolved and added.
   """
 
-  def _linear(self, units, name, zero_init=False, use_bias=False):
+  def _linear(self, units, name, zero_init=False, use_bias=False,
+              dtype=None):
     return WeightNormConv2D(units, 3, zero_init=zero_init, use_bias=use_bias,
-                            dtype=self.dtype_policy, name=name)
+                            dtype=dtype or self.dtype_policy, name=name)
 
 
 class DenseResNet(_ShiftAndLogScaleNet):
@@ -370,6 +399,7 @@ class DenseResNet(_ShiftAndLogScaleNet):
   same labels or vector context `(N, K)`.
   """
 
-  def _linear(self, units, name, zero_init=False, use_bias=False):
+  def _linear(self, units, name, zero_init=False, use_bias=False,
+              dtype=None):
     return WeightNormDense(units, zero_init=zero_init, use_bias=use_bias,
-                           dtype=self.dtype_policy, name=name)
+                           dtype=dtype or self.dtype_policy, name=name)

@@ -21,6 +21,7 @@ from tfp_realnvp import flows
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import precision
 
 __all__ = [
     'Checkpoints',
@@ -163,7 +164,9 @@ class EpochHealth(tf_keras.callbacks.Callback):
   On the model used for evaluation (the Polyak average, if kept):
 
   * `reconstruction_error`: max |decode(encode(x)) - x|, which grows when
-    a coupling's scales blow up long before the loss shows it;
+    a coupling's scales blow up long before the loss shows it; for a
+    bfloat16 model also `reconstruction_error_float32`, of its weights
+    computing in float32 (see `precision.float32_twin`);
   * `max_abs_latent`: max |z|, far beyond a normal's few units when the
     flow maps data outside the prior's mass;
   * `probe_bits_per_dim_evaluation` and `..._training`: the probe's
@@ -179,6 +182,7 @@ class EpochHealth(tf_keras.callbacks.Callback):
     self._writer = tf.summary.create_file_writer(
         os.path.join(log_dir, 'health'))
     self._is_chief = is_chief
+    self._twin = False  # Built at the first health check.
 
   def _training_mode_bits_per_dim(self, flow, values, kwargs):
     norms = training.batch_norms(flow)
@@ -206,27 +210,41 @@ class EpochHealth(tf_keras.callbacks.Callback):
         values, _ = self.model.dequantizer(
             values, flow.dtype, seed=tf.constant([0, 0]))
       latents = flow.encode(values, **kwargs)
-      reconstructed = flow.decode(latents, **kwargs)
       figures = dict(
-          reconstruction_error=float(tf.reduce_max(
-              tf.abs(reconstructed - values))),
+          reconstruction_error=self._reconstruction_error(flow, values,
+                                                          latents, kwargs),
           max_abs_latent=float(tf.reduce_max(tf.abs(latents))),
           probe_bits_per_dim_evaluation=float(tf.reduce_mean(
               flow.bits_per_dim(values, training=False, **kwargs))),
           probe_bits_per_dim_training=math.nan)
+      if self._twin is False:
+        self._twin = precision.float32_twin(flow)
+      if self._twin is not None:
+        precision.copy_variables(flow, self._twin)
+        figures['reconstruction_error_float32'] = self._reconstruction_error(
+            self._twin, values, self._twin.encode(values, **kwargs), kwargs)
       if tf.distribute.get_strategy().num_replicas_in_sync == 1:
         figures['probe_bits_per_dim_training'] = (
             self._training_mode_bits_per_dim(flow, values, kwargs))
     return figures
 
+  @staticmethod
+  def _reconstruction_error(flow, values, latents, kwargs):
+    return float(tf.reduce_max(tf.abs(flow.decode(latents, **kwargs) -
+                                      values)))
+
   def on_epoch_end(self, epoch, logs=None):
     figures = self.health()
     if not self._is_chief:
       return
+    in_float32 = ''
+    twin_error = figures.get('reconstruction_error_float32')
+    if twin_error is not None:
+      in_float32 = f' (bfloat16 networks; {twin_error:.3g} in float32)'
     logging.info(
-        'Health after epoch %d: reconstruction error %.3g, max |latent| '
+        'Health after epoch %d: reconstruction error %.3g%s, max |latent| '
         '%.3g, probe bits/dim %.4f (evaluation) vs %.4f (training mode)',
-        epoch + 1, figures['reconstruction_error'],
+        epoch + 1, figures['reconstruction_error'], in_float32,
         figures['max_abs_latent'], figures['probe_bits_per_dim_evaluation'],
         figures['probe_bits_per_dim_training'])
     with self._writer.as_default(step=epoch + 1):

@@ -15,6 +15,7 @@ import tensorflow as tf
 from tfp_realnvp import data
 from tfp_realnvp import flows
 from tfp_realnvp import training
+from tfp_realnvp.app import precision
 
 __all__ = [
     'IMAGE_LEARNING_RATE',
@@ -141,9 +142,15 @@ class TrainConfig:
       'same for a trained model).')
   seed: int = _setting(0, 'Random seed.')
   jit_compile: bool = _setting(False, 'Compile with XLA.')
-  mixed_precision: bool = _setting(
-      False, 'bfloat16 in the coupling networks (float32 variables, '
-      'log-dets and batch-norm bijectors).')
+  # Not yet 'auto': per step bfloat16 matches float32 through 1,500 MNIST
+  # steps, but its 60-minute models were worse (BENCHMARKS.md).
+  mixed_precision: str = _setting(
+      'false', 'bfloat16 in the coupling networks (float32 variables, '
+      'log-dets, batch-norm bijectors and networks\' output layers): true, '
+      'false, or auto: true where the hardware computes bfloat16 natively '
+      '(a CPU with AMX-BF16 or AVX512-BF16, a GPU of compute capability 8.0 '
+      'or newer). The log says which it chose and why.',
+      choices=precision.MIXED_PRECISION_SETTINGS)
   conditional: bool = _setting(
       False, "Class-conditional model on the dataset's labels (paper App. "
       'F); sample grids get one row per class.')
@@ -167,6 +174,11 @@ class TrainConfig:
       'global batch.', choices=STRATEGIES)
   tpu: str = _setting(
       '', "TPU address for --strategy=tpu (empty: the resolver's default).")
+
+  def __post_init__(self):
+    # A bool, as the setting was before 'auto' (and Python callers pass).
+    if isinstance(self.mixed_precision, bool):
+      self.mixed_precision = 'true' if self.mixed_precision else 'false'
 
 
 def checkpoint_dir(model_dir):
@@ -268,12 +280,15 @@ def check_config(config):
                      'is an unlabelled 2-D toy dataset.')
 
 
-def build_flow(config, event_shape, num_classes=None):
-  """The flow for `event_shape`, from the preset and explicit overrides."""
+def build_flow(config, event_shape, num_classes=None, compute_dtype=None):
+  """The flow for `event_shape`, from the preset and explicit overrides.
+
+  `compute_dtype`: the coupling networks' (`precision.choose` decides it
+  from `config.mixed_precision`); `None` computes in float32.
+  """
   overrides = {key: getattr(config, key)
                for key in ('num_scales', 'num_res_blocks', 'num_filters')
                if getattr(config, key) is not None}
-  compute_dtype = 'bfloat16' if config.mixed_precision else None
   if len(event_shape) == 1:
     vector_kwargs = {}
     if 'num_res_blocks' in overrides:
@@ -401,7 +416,13 @@ def check_same_model(config_path, description):
   if not tf.io.gfile.exists(config_path):
     return
   previous = read_json(config_path).get('model')
-  if previous is None or previous == description:
+  if previous is None:
+    return
+  # The precision is how the model computes, not what it is: its variables
+  # are float32 either way, so a run resumes in the other one.
+  previous, description = ({k: v for k, v in d.items() if k != 'compute_dtype'}
+                           for d in (previous, description))
+  if previous == description:
     return
   differences = ', '.join(
       f'{key}: {previous.get(key)!r} there, {description.get(key)!r} now'

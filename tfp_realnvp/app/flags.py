@@ -71,7 +71,13 @@ def define_config_flags(config_class, flag_values=FLAGS):
   for field in dataclasses.fields(config_class):
     help_text = field.metadata.get('help', field.name)
     choices = field.metadata.get('choices')
-    if choices:
+    if choices and {'true', 'false'} <= set(choices):
+      # A setting that was a bool and gained more values (e.g. 'auto'):
+      # `--name` alone and `--noname` still mean true and false.
+      holder = flags.DEFINE_flag(flags.Flag(
+          flags.EnumParser(list(choices)), flags.ArgumentSerializer(),
+          field.name, field.default, help_text, boolean=True), flag_values)
+    elif choices:
       holder = flags.DEFINE_enum(field.name, field.default, list(choices),
                                  help_text, flag_values=flag_values)
     else:

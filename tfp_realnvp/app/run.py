@@ -42,6 +42,7 @@ from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import precision
 from tfp_realnvp.app import weight_choice
 from tfp_realnvp.app.callbacks import NonFiniteLossError
 from tfp_realnvp.app.callbacks import TrainingInterrupted
@@ -223,11 +224,14 @@ def run(config, datasets=None, strategy=None, callbacks=()):
       raise ValueError('--conditional needs a dataset of (images, labels).')
     num_classes = data.num_classes(config.dataset, config.data_dir)
 
+  precision_choice = precision.choose_for(config.mixed_precision, event_shape)
   with strategy.scope():
     # The share of a --train_minutes budget spent: a decay's clock.
     progress = (tf.Variable(0., trainable=False, name='budget_progress')
                 if config.train_minutes else None)
-    distribution = config_lib.build_flow(config, event_shape, num_classes)
+    distribution = config_lib.build_flow(
+        config, event_shape, num_classes,
+        compute_dtype=precision_choice.compute_dtype)
     flow_model = training.FlowModel(
         distribution, l2_scale=config.l2_scale,
         polyak_decay=config.polyak_decay or None,
@@ -317,6 +321,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                '%s%s.', type(distribution).__name__, num_parameters,
                config.dataset, config.epochs, model_dir,
                f', resuming from {checkpoint}' if checkpoint else '')
+  logging.info('Precision: %s (%s); float32 variables.',
+               'bfloat16 compute' if precision_choice.bfloat16 else 'float32',
+               precision_choice.reason)
   start = time.time()
   if budget is not None and budget.exhausted():
     # Spent by earlier runs: restore the last state, train no step.

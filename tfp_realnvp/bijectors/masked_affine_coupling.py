@@ -175,10 +175,11 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         (or broadcastable to it). Not with `num_classes`.
       dtype: float dtype of the default network's weights (and so of the
         inputs it accepts).
-      compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default network
-        computes in this dtype with `dtype` variables (Keras mixed
-        precision); its outputs are cast back, so the coupling stays exactly
-        invertible in `dtype`.
+      compute_dtype: `None`, `'bfloat16'` or `'float16'`: the default
+        network's hidden layers compute in this dtype with `dtype` variables
+        (Keras mixed precision); its weight normalization, residual sum and
+        output head stay in `dtype` (`networks.FLOAT32_PARTS`), so the
+        coupling stays exactly invertible in `dtype`.
       validate_args: Python `bool`; checks shapes at run time when `True`.
       name: name of the bijector.
 

@@ -1,0 +1,145 @@
+"""What each float32 part of a bfloat16 network costs and buys, side by side.
+
+  python bench/precision_ablation.py                 # mnist preset
+  python bench/precision_ablation.py --config=tiny --warm_steps=5 --repeats=1
+
+Under mixed precision the coupling networks keep some parts in float32
+(`tfp_realnvp.networks.FLOAT32_PARTS`: the weight normalization, the
+residual sum, the output head). For float32 and for bfloat16 with none,
+each one alone and all of them, in one process: the training step's
+images/s (median of --repeats after a warm-up, all variants interleaved
+round by round, so they see the same drift of the machine), and, at the
+weights of a float32 model trained --warm_steps steps (the same weights for
+every variant), how far the variant's figures are from float32's on the
+same batch: bits/dim (evaluation mode) and the loss gradient's relative
+error `|g - g_float32| / |g_float32|`, beside the minibatch noise it competes
+with, `|g_float32(batch 1) - g_float32(batch 2)| / |g_float32|`.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+FLAGS = flags.FLAGS
+
+VARIANTS = (
+    ('float32', None),
+    ('bfloat16, nothing in float32', ()),
+    ('bfloat16 + weight_norm', ('weight_norm',)),
+    ('bfloat16 + residual', ('residual',)),
+    ('bfloat16 + head', ('head',)),
+    ('bfloat16 + all three (the default)', ('head', 'residual',
+                                           'weight_norm')),
+)
+
+
+def define_flags():
+  flags.DEFINE_string('config', 'mnist', 'Benchmark configuration.')
+  flags.DEFINE_integer('batch_size', 64, 'Images per step.')
+  flags.DEFINE_integer('warm_steps', 200, 'Float32 training steps before '
+                       'the figures are compared.')
+  flags.DEFINE_integer('repeats', 5, 'Timed steps per variant.')
+  flags.DEFINE_string('data_dir', benchmark.DEFAULT_DATA_DIR,
+                      'Prepared TFDS data.')
+  flags.DEFINE_string('output', None, 'Also write the Markdown here.')
+
+
+def build(parts):
+  """A model of the configuration in one variant, initialized alike."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
+  if parts is not None:
+    networks.FLOAT32_PARTS = frozenset(parts)
+  tf.random.set_seed(0)
+  return benchmark.build_model(
+      FLAGS.config, 'ours',
+      compute_dtype=None if parts is None else 'bfloat16')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf_keras  # pylint: disable=g-import-not-at-top
+  import tfp_realnvp  # pylint: disable=g-import-not-at-top
+  train = benchmark.build_dataset(FLAGS.config, 'train', FLAGS.data_dir,
+                                  FLAGS.batch_size)
+  batches = iter(train.unbatch().repeat().batch(FLAGS.batch_size,
+                                                drop_remainder=True))
+  reference = build(None)
+  model = tfp_realnvp.FlowModel(reference)
+  model.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-3))
+  model.fit(batches, steps_per_epoch=FLAGS.warm_steps, epochs=1, verbose=0)
+  probes = [next(batches) for _ in range(2)]
+
+  def figures(flow):
+    """Evaluation bits/dim of probe 1, gradients of both (training mode)."""
+    with tfp_realnvp.training_mode(False):
+      bits = float(tf.reduce_mean(flow.bits_per_dim(tf.identity(probes[0]))))
+    gradients = []
+    for probe in probes:
+      with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(flow.log_prob(tf.identity(probe),
+                                             training=True))
+      gradients.append(tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(
+          loss, flow.trainable_variables)], 0))
+    return bits, gradients
+
+  rows, step_functions = [], []
+  for name, parts in VARIANTS:
+    flow = build(parts)
+    for source, target in zip(reference.variables, flow.variables):
+      target.assign(source)
+    bits, gradients = figures(flow)
+    rows.append(dict(variant=name, bits=bits, gradients=gradients))
+    # Its own model and optimizer for timing, from the same weights.
+    timed = tfp_realnvp.FlowModel(flow)
+    timed.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-4))
+    step = timed.make_train_function()
+    step(batches)  # Traced here, outside the timed rounds.
+    step_functions.append(step)
+  times = [[] for _ in VARIANTS]
+  for _ in range(FLAGS.repeats + 1):  # The first round warms up.
+    for i, step in enumerate(step_functions):
+      start = time.perf_counter()
+      step(batches)['loss'].numpy()
+      times[i].append(time.perf_counter() - start)
+  base_bits, base_gradients = rows[0]['bits'], rows[0]['gradients']
+  norm = float(tf.norm(base_gradients[0]))
+  noise = float(tf.norm(base_gradients[1] - base_gradients[0])) / norm
+  lines = [
+      f'Command: `python bench/precision_ablation.py --config={FLAGS.config} '
+      f'--batch_size={FLAGS.batch_size} --warm_steps={FLAGS.warm_steps} '
+      f'--repeats={FLAGS.repeats}`', '',
+      f'CPU: {benchmark.cpu_description()}; TensorFlow {tf.__version__}.',
+      '', f'Minibatch gradient noise (two batches, float32): {noise:.3f}.', '',
+      '| variant | train img/s | vs float32 | bits/dim - float32\'s | '
+      'gradient error |', '| --- | --- | --- | --- | --- |']
+  base_rate = None
+  for row, variant_times in zip(rows, times):
+    rate = FLAGS.batch_size / statistics.median(variant_times[1:])
+    base_rate = base_rate or rate
+    error = float(tf.norm(row['gradients'][0] - base_gradients[0])) / norm
+    row.update(rate=rate, gradient_error=error)
+    lines.append(f'| {row["variant"]} | {rate:.3g} | {rate / base_rate:.2f}x '
+                 f'| {row["bits"] - base_bits:+.5f} | {error:.4f} |')
+    print(json.dumps({k: v for k, v in row.items() if k != 'gradients'}),
+          flush=True)
+  text = '\n'.join(lines) + '\n'
+  print(text)
+  if FLAGS.output:
+    with open(FLAGS.output, 'w') as f:
+      f.write(text)
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)
