@@ -12,6 +12,8 @@ import os
 
 import tensorflow as tf
 
+from tfp_realnvp import flows
+
 __all__ = [
     'CPU_BFLOAT16_FLAGS',
     'MIXED_PRECISION_SETTINGS',
@@ -138,7 +140,6 @@ def float32_twin(flow):
   reconstruct to float32's rounding; the health line reports both.
   `copy_variables(flow, twin)` gives the twin the flow's current values.
   """
-  from tfp_realnvp import flows  # pylint: disable=g-import-not-at-top
   compute_dtype = getattr(flow, 'parameters', {}).get('compute_dtype')
   if compute_dtype is None:
     return None
