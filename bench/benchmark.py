@@ -45,8 +45,9 @@ FLAGS = flags.FLAGS
 # Columns of the model table, in order (the test checks every one prints).
 COLUMNS = ('config', 'model', 'jit', 'precision', 'params', 'GFLOP/img',
            'log_prob graph GFLOP/img', 'conv ceiling GFLOP/s train, infer',
-           'train img/s', 'train GFLOP/s',
-           'train % ceiling', 'eval img/s', 'eval GFLOP/s', 'eval % ceiling',
+           'train img/s', 'train GFLOP/s', 'train % ceiling',
+           'train % training conv', 'eval img/s', 'eval GFLOP/s',
+           'eval % ceiling',
            'sample img/s', 'sample GFLOP/s', 'sample % ceiling',
            'first step s', 'peak MB')
 RATIO_COLUMNS = ('config', 'jit', 'precision', 'train img/s ours/glow',
@@ -131,7 +132,12 @@ def ceiling(repeats, tiny, matmul=True, dtype='float32'):
   Each measurement loops inside one `tf.function` and reads back a scalar,
   so neither Python nor copying the output is timed. The convolutions are the
   shapes of the paper's CIFAR-10 networks (32x32x64 and, after the squeeze,
-  16x16x128, batch 64); the best of them is the ceiling.
+  16x16x128, batch 64); the best of them is the ceiling. `conv3x3` is the
+  forward convolution; `conv3x3_train` is what a training step asks of the
+  same convolution: forward, then the gradients for its input and its kernel
+  (3 passes' FLOPs over their time together). TF's kernel gradient is the
+  slowest of the three, most of all in bfloat16, so no training step can
+  reach `conv3x3`; `conv3x3_train` is the rate its convolutions can reach.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if tiny:
@@ -144,9 +150,20 @@ def ceiling(repeats, tiny, matmul=True, dtype='float32'):
     def run():
       total = tf.constant(0.)
       for _ in tf.range(calls):
-        total += tf.cast(tf.reduce_sum(op(*args)[:1, :1]), tf.float32)
+        total += tf.reduce_sum(
+            [tf.cast(tf.reduce_sum(t[:1, :1]), tf.float32)
+             for t in tf.nest.flatten(op(*args))])
       return total
     return lambda: run().numpy()
+
+  def conv(x, k):
+    return tf.nn.conv2d(x, k, 1, 'SAME')
+
+  def conv_train(x, k, output_gradient):
+    with tf.GradientTape() as tape:
+      tape.watch([x, k])
+      y = tf.nn.conv2d(x, k, 1, 'SAME')
+    return tape.gradient(y, [x, k], output_gradients=output_gradient) + [y]
 
   candidates = {}
   def normal(shape):
@@ -156,10 +173,13 @@ def ceiling(repeats, tiny, matmul=True, dtype='float32'):
     images = normal([batch, size, size, channels])
     kernel = normal([3, 3, channels, channels])
     flops = 2 * batch * size * size * 9 * channels * channels
-    _, times = _timed(looped(
-        lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'), images, kernel), repeats)
+    _, times = _timed(looped(conv, images, kernel), repeats)
     candidates.setdefault('conv3x3', []).append(
         _rate(calls * flops / 1e9, times))
+    _, times = _timed(looped(conv_train, images, kernel, normal(
+        [batch, size, size, channels])), repeats)
+    candidates.setdefault('conv3x3_train', []).append(
+        _rate(calls * 3 * flops / 1e9, times))
   if matmul:
     a, b = normal([n, n]), normal([n, n])
     _, times = _timed(looped(tf.matmul, a, b), repeats)
@@ -229,7 +249,7 @@ def num_parameters(distribution):
   return int(sum(np.prod(v.shape) for v in distribution.trainable_variables))
 
 
-def _optimizer(learning_rate):
+def optimizer(learning_rate):
   import tf_keras  # pylint: disable=g-import-not-at-top
   # The optimizer bin/train.py uses (TF's fused Adam kernel).
   return tf_keras.optimizers.legacy.Adam(learning_rate)
@@ -245,8 +265,9 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases,
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   shape = CONFIGS[config_name][0]
-  conv = ceiling(repeats, config_name == 'tiny', matmul=False,
-                 dtype=precision)['conv3x3']
+  convs = ceiling(repeats, config_name == 'tiny', matmul=False,
+                  dtype=precision)
+  conv = convs['conv3x3']
   distribution = build_model(
       config_name, model_name,
       compute_dtype=None if precision == 'float32' else precision)
@@ -254,7 +275,7 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases,
   row = dict(params=num_parameters(distribution))
   if phases == 'train':
     model = tfp_realnvp.FlowModel(distribution)
-    model.compile(optimizer=_optimizer(1e-4), jit_compile=jit)
+    model.compile(optimizer=optimizer(1e-4), jit_compile=jit)
     # As in `fit`: one traced step reading a dataset iterator. (Keras'
     # `train_on_batch` builds a new iterator per call and costs seconds more.)
     batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
@@ -262,7 +283,8 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases,
     first_step, train_times = _timed(
         lambda: train_function(batches)['loss'].numpy(), repeats)
     row.update(train=_rate(batch_size, train_times), first_step=first_step,
-               train_ceiling=conv['gflops'])
+               train_ceiling=conv['gflops'],
+               train_conv_ceiling=convs['conv3x3_train']['gflops'])
   else:
 
     def log_prob(x):
@@ -341,7 +363,7 @@ def quality(config_name, model_name, minutes, batch_size, data_dir,
                      'quality comparison needs it (see --data_dir).')
   distribution = build_model(config_name, model_name)
   model = tfp_realnvp.FlowModel(distribution)
-  model.compile(optimizer=_optimizer(learning_rate))
+  model.compile(optimizer=optimizer(learning_rate))
   budget_s = 60. * minutes
 
   class _StopAfterBudget(tf_keras.callbacks.Callback):
@@ -477,6 +499,14 @@ def report(ceilings, rows, pipelines, qualities, command):
           f'conv3x3 {dtype}, in each of the {len(per_process)} measuring '
           'processes', _span((statistics.median(per_process),
                               min(per_process), max(per_process)))))
+    per_process = [row['train_conv_ceiling'] for row in rows
+                   if row['precision'] == dtype
+                   and 'train_conv_ceiling' in row]
+    if per_process:
+      ceiling_rows.append((
+          f'conv3x3_train {dtype}, in each of the {len(per_process)} training '
+          'processes', _span((statistics.median(per_process),
+                              min(per_process), max(per_process)))))
   lines += _table(('ceiling', 'GFLOP/s'), ceiling_rows)
   model_rows = []
   for row in rows:
@@ -489,6 +519,8 @@ def report(ceilings, rows, pipelines, qualities, command):
       gflops = _gflops(row, phase, passes)
       cells += [_span(row[phase]), f'{gflops:.3g}',
                 f'{100. * gflops / _phase_ceiling(row, phase):.0f}%']
+      if phase == 'train':
+        cells.append(f'{100. * gflops / row["train_conv_ceiling"]:.0f}%')
     cells += [f'{row["first_step"]:.1f}', f'{row["peak_mb"]:.0f}']
     model_rows.append(cells)
   lines += [''] + _table(COLUMNS, model_rows)

@@ -9,6 +9,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'bench'))
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+import step_profile  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 @pytest.mark.slow
@@ -55,8 +56,14 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
                   '| conv3x3 bfloat16, start of run |',
                   '| matmul float32, start of run |',
                   '| conv3x3 float32, in each of the 4 measuring processes |',
-                  '| conv3x3 bfloat16, in each of the 2 measuring processes |'):
+                  '| conv3x3 bfloat16, in each of the 2 measuring processes |',
+                  '| conv3x3_train bfloat16, start of run |',
+                  '| conv3x3_train bfloat16, in each of the 1 training '
+                  'processes |'):
     assert ceiling in text
+  for cells in by_width[len(benchmark.COLUMNS)]:
+    assert float(cells[benchmark.COLUMNS.index(
+        'train % training conv')].rstrip('%')) > 0.
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
@@ -95,11 +102,13 @@ def test_tiny_convergence_run_writes_the_table_and_the_curves(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_precision_ablation_and_roofline_print_their_tables(tmp_path):
+def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
+    tmp_path):
   runs = {
       'precision_ablation': ['--config=tiny', '--warm_steps=3', '--repeats=1',
                              '--batch_size=8'],
       'roofline': ['--configs=tiny', '--batch_size=4'],
+      'step_profile': ['--config=tiny', '--steps=1', '--batch_size=4'],
   }
   processes = {
       name: subprocess.Popen(
@@ -123,3 +132,23 @@ def test_tiny_precision_ablation_and_roofline_print_their_tables(tmp_path):
   bounds = [line.split(' | ')[9] for line in roofline.splitlines()
             if line.startswith('| tiny |')]
   assert len(bounds) == 4 and set(bounds) <= {'compute', 'memory'}
+  profile = (tmp_path / 'step_profile.md').read_text()
+  # Every kind has a row; the convolutions were found in the trace.
+  kinds = {line.split(' | ')[0].strip('| '): line.split(' | ')[1:]
+           for line in profile.splitlines() if line.startswith('| ')}
+  assert set(kinds) >= {kind for kind, _ in step_profile.KINDS}
+  for kind in ('convolution: forward', 'convolution: kernel gradient',
+               'batch norm (networks)', 'casts'):
+    assert float(kinds[kind][0].split()[0]) >= 0.
+  assert float(kinds['convolution: forward'][0].split()[0]) > 0.
+  assert float(kinds['convolution: kernel gradient'][1].split()[0]) > 0.
+  share = kinds["convolutions' share of op time"]
+  assert all(0. < float(cell.strip(' |%')) < 100. for cell in share)
+  # The convolutions timed alone are every convolution layer of the model.
+  from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
+  layers = sum(isinstance(m, networks.WeightNormConv2D) for m in
+               benchmark.build_model('tiny', 'ours').submodules)
+  for cell in kinds['the same convolutions alone (ms)']:
+    assert cell.strip(' |').endswith(f'({layers} convolutions)')
+  assert all(float(cell.strip(' |%')) > 0.
+             for cell in kinds["step at TF's convolution rate"])

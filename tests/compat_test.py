@@ -21,7 +21,7 @@ def test_hook_exists_in_the_installed_versions(hook):
 PRIVATE_NAMES = {
     '_TransformedDistribution', '_Chain', 'BijectorCacheWithGreedyAttrs',
     '_get_parameterization', '_cache', '_backup', '_create_all_weights',
-    '_prepare', '_transform_gradients', '_distributed_apply'}
+    '_prepare', '_transform_gradients', '_distributed_apply', 'XSpace'}
 
 
 def test_every_hook_is_registered():

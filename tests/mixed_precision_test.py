@@ -175,19 +175,29 @@ def test_a_keras_file_of_one_precision_loads_into_the_other(tmp_path):
 
 
 @pytest.mark.slow  # Two exports: about a minute.
-def test_saved_models_of_both_precisions_take_and_give_the_same_tensors(
+def test_a_bfloat16_flow_exports_float32_unless_told_to_keep_bfloat16(
     tmp_path):
   bfloat16_flow = _flow('bfloat16')
   float32_flow = tfp_realnvp.RealNVP(_SHAPE, **_SMALL)
   _copy_weights(bfloat16_flow, float32_flow)
   pixels = _pixels(3, seed=6)
-  results = []
-  for flow, name in ((bfloat16_flow, 'bf16'), (float32_flow, 'f32')):
-    path = export.export_saved_model(flow, str(tmp_path / name))
-    saved = loading.SavedFlow(path)
-    results.append(saved.log_prob(pixels).numpy())
-    assert results[-1].dtype == np.float32
-  np.testing.assert_allclose(results[0], results[1], rtol=1e-3)
+  with tfp_realnvp.training_mode(False):
+    in_process = {
+        'float32': float32_flow.log_prob(tf.identity(pixels)).numpy(),
+        'kept': bfloat16_flow.log_prob(tf.identity(pixels)).numpy()}
+  for name, compute_dtype in (('float32', 'float32'), ('kept', None)):
+    path = export.export_saved_model(bfloat16_flow, str(tmp_path / name),
+                                     compute_dtype=compute_dtype)
+    served = loading.SavedFlow(path).log_prob(pixels).numpy()
+    assert served.dtype == np.float32
+    # Each export computes its precision's model: nearer to it than to the
+    # other's (which differs by the networks' rounding) on every image.
+    other = 'kept' if name == 'float32' else 'float32'
+    assert np.all(np.abs(served - in_process[name]) <
+                  np.abs(served - in_process[other])), name
+  with pytest.raises(ValueError, match="'float32' or None"):
+    export.export_saved_model(bfloat16_flow, str(tmp_path / 'x'),
+                              compute_dtype='bfloat16')
 
 
 def test_a_run_resumes_in_the_other_precision(tmp_path):

@@ -18,6 +18,7 @@ __all__ = [
     'NonCompositeChain',
     'NonCompositeTransformedDistribution',
     'PerInstanceCacheKey',
+    'XSpace',
     'apply_gradients_if',
     'back_up',
     'cached_attributes',
@@ -200,6 +201,12 @@ def apply_gradients_if(optimizer, condition, grads_and_vars):
 
   return tf.distribute.get_replica_context().merge_call(
       cross_replica, args=(condition, grads_and_vars))
+
+
+# TF's profiler writes its trace as this protocol buffer and has no public
+# reader; bench/step_profile.py sums its op times by kind.
+XSpace = _hook('tensorflow.tsl.profiler.protobuf.xplane_pb2', 'XSpace',
+               'reading a profiler trace (bench/step_profile.py)')
 
 
 def check_all():

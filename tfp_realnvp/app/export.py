@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from tfp_realnvp import dequantization
 from tfp_realnvp import flows
+from tfp_realnvp.app import precision
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
            'next_version_dir', 'version_numbers']
@@ -303,7 +304,8 @@ def newest_version_dir(export_dir):
   return os.path.join(export_dir, str(versions[-1])) if versions else None
 
 
-def export_saved_model(distribution, export_dir, version=None):
+def export_saved_model(distribution, export_dir, version=None,
+                       compute_dtype='float32'):
   """Writes `distribution` as a SavedModel in a numbered version directory.
 
   Args:
@@ -312,10 +314,23 @@ def export_saved_model(distribution, export_dir, version=None):
     export_dir: base directory; the model goes to `export_dir/<version>`.
     version: the version number (default: the next free one). An existing
       version directory is replaced, never merged.
+    compute_dtype: what the exported networks compute in. 'float32' (the
+      default) serves a mixed-precision flow's weights in float32: its
+      latents then invert to float32's rounding (bfloat16 networks round
+      their inputs) and it runs at full speed on hardware without bfloat16.
+      `None` keeps the flow's own compute dtype (a bfloat16 server).
 
   Returns:
     The path of the written SavedModel.
   """
+  if compute_dtype not in ('float32', None):
+    raise ValueError("`compute_dtype` must be 'float32' or None (the flow's "
+                     f'own), got {compute_dtype!r}.')
+  if compute_dtype == 'float32':
+    twin = precision.float32_twin(distribution)
+    if twin is not None:
+      precision.copy_variables(distribution, twin)
+      distribution = twin
   path = next_version_dir(export_dir, version)
   module = FlowExport(distribution)
   if '://' in path:
