@@ -131,11 +131,13 @@ class RealNVP(flow_lib.Flow):
       compute_dtype: `None` (float32), or `'bfloat16'`/`'float16'` for mixed
         precision in the coupling networks (see `MaskedAffineCoupling`;
         variables stay float32, so weights move between precisions).
-        Measured (BENCHMARKS.md, MNIST preset, a 2-core AVX512-BF16 CPU):
-        bfloat16 trains 1.32x as many steps per minute at float32's
+        Measured (BENCHMARKS.md, a 2-core AVX512-BF16 CPU): on the MNIST
+        preset bfloat16 trains 1.32x as many steps per minute at float32's
         bits/dim per step through 1,500 steps, but its 60-minute models
         were worse (1.54 / 1.60 against 1.50 / 1.53 bits/dim, two seeds);
-        its reconstructions differ from the input by up to ~0.1 of a pixel
+        the paper's CIFAR-10 model trains 1.64x as fast but was behind per
+        step over its first 300 steps (by 0.01-0.16 bits/dim). Its
+        reconstructions differ from the input by up to ~0.1 of a pixel
         level now and then (float32: ~1e-4).
       validate_args: Python `bool`; checks inputs (pixel range, shapes).
       name: name of the distribution.
