@@ -108,6 +108,14 @@ def define_flags():
                       'train for quality in this process, printed as JSON.')
 
 
+def publish(text, output):
+  """Prints a bench script's Markdown and, with `output`, writes it there."""
+  print(text)
+  if output:
+    with open(output, 'w') as f:
+      f.write(text)
+
+
 def _timed(fn, repeats):
   """(first call seconds, [seconds of each later call])."""
   start = time.perf_counter()
@@ -627,10 +635,7 @@ def main(argv):
                           ('quality_minutes', FLAGS.quality_minutes),
                           ('learning_rate', FLAGS.learning_rate))])
   text = report(ceilings, rows, pipelines, qualities, command)
-  print(text)
-  if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
-      f.write(text)
+  publish(text, FLAGS.output)
 
 
 if __name__ == '__main__':

@@ -447,10 +447,7 @@ def main(argv):
       [f'--{key}={value}' for key, value in _shared_flags()
        if key not in ('data_dir', 'arms')]))
   text = report(results, command, _threads_per_arm(len(FLAGS.arms)))
-  print(text)
-  if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
-      f.write(text)
+  benchmark.publish(text, FLAGS.output)
   if FLAGS.plot:
     plot(results, FLAGS.plot)
 

@@ -134,10 +134,7 @@ def main(argv):
     print(json.dumps({k: v for k, v in row.items() if k != 'gradients'}),
           flush=True)
   text = '\n'.join(lines) + '\n'
-  print(text)
-  if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
-      f.write(text)
+  benchmark.publish(text, FLAGS.output)
 
 
 if __name__ == '__main__':

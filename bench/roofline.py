@@ -125,10 +125,7 @@ def main(argv):
           f'{",".join(FLAGS.configs)} --precisions='
           f'{",".join(FLAGS.precisions)} --batch_size={FLAGS.batch_size}`\n\n'
           + report(rows))
-  print(text)
-  if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
-      f.write(text)
+  benchmark.publish(text, FLAGS.output)
 
 
 if __name__ == '__main__':

@@ -233,10 +233,7 @@ def main(argv):
              f'--precisions={",".join(FLAGS.precisions)} '
              f'--batch_size={FLAGS.batch_size} --steps={FLAGS.steps}')
   text = report(FLAGS.config, results, command)
-  print(text)
-  if FLAGS.output:
-    with open(FLAGS.output, 'w') as f:
-      f.write(text)
+  benchmark.publish(text, FLAGS.output)
 
 
 if __name__ == '__main__':
