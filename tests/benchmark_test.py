@@ -137,9 +137,6 @@ def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
   kinds = {line.split(' | ')[0].strip('| '): line.split(' | ')[1:]
            for line in profile.splitlines() if line.startswith('| ')}
   assert set(kinds) >= {kind for kind, _ in step_profile.KINDS}
-  for kind in ('convolution: forward', 'convolution: kernel gradient',
-               'batch norm (networks)', 'casts'):
-    assert float(kinds[kind][0].split()[0]) >= 0.
   assert float(kinds['convolution: forward'][0].split()[0]) > 0.
   assert float(kinds['convolution: kernel gradient'][1].split()[0]) > 0.
   share = kinds["convolutions' share of op time"]

@@ -123,7 +123,7 @@ def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
 
   held_out = data.toy_samples('eight_gaussians', 2048, seed=1)
   untrained_nll = -float(tf.reduce_mean(distribution.log_prob(held_out)))
-  for x in points.take(250):
+  for x in points.take(600):
     train_step(x)
   trained_nll = -float(tf.reduce_mean(distribution.log_prob(held_out)))
   assert trained_nll < untrained_nll - 1.
