@@ -70,18 +70,21 @@ def test_a_model_whose_trace_failed_traces_anew():
   good = _batches(_pixels())
   with pytest.raises(ValueError, match='a trace that fails'):
     model.fit(good, epochs=1, verbose=0)
-  # Without a fresh function Keras reuses the failed one, and the next trace
-  # creates the optimizer's slots on a non-first call, which tf.function
-  # refuses.
+  # Keras would reuse the failed function, whose next trace, if it created
+  # the optimizer's slots, tf.function would refuse (a non-first call): the
+  # model starts a fresh function, and its slots exist before any trace.
   history = model.fit(good, epochs=1, verbose=0)
   assert np.isfinite(history.history['loss'][0])
 
 
 def test_the_recovery_is_what_makes_the_second_fit_work(monkeypatch):
-  # Shown failing once: without the reset, the sequence above breaks.
+  # Shown failing once: without the fresh function and the slots made
+  # before tracing (either one alone mends it), the sequence above breaks.
   monkeypatch.setattr(flow_model_lib.FlowModel,
                       '_fresh_functions_after_failure',
                       lambda self, method: _no_reset())
+  monkeypatch.setattr(flow_model_lib.FlowModel, 'make_train_function',
+                      tf_keras.Model.make_train_function)
   model = _FailsFirstTrace(_flow())
   model.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-3))
   good = _batches(_pixels())

@@ -137,7 +137,9 @@ def back_up(callback, epoch):
 
 _hook(
     tf_keras.optimizers.legacy.Optimizer, '_create_all_weights',
-    'restoring a legacy optimizer\'s state from a .keras file (FlowModel)')
+    'making a legacy optimizer\'s slots before the step is traced, so it '
+    'is traced once, and before a .keras file or checkpoint restores them '
+    '(FlowModel, app.run)')
 
 
 def create_optimizer_slots(optimizer, variables):

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import compat
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp.training import batches
@@ -242,9 +243,9 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
   @contextlib.contextmanager
   def _fresh_functions_after_failure(self, method):
     # A trace that failed still counts as the tf.function's first call, and
-    # the next would create variables (optimizer slots) in a later call,
-    # which tf.function forbids: after a failure, Keras builds new ones, as
-    # it does for a model that was never called.
+    # anything the next one created (an optimizer's lazily made variables)
+    # tf.function would refuse: after a failure, Keras builds new ones, as it
+    # does for a model that was never called.
     try:
       yield
     except BaseException as error:
@@ -276,6 +277,19 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
           kwargs['validation_data'])
     with self._fresh_functions_after_failure('fit'):
       return super().fit(self._checked_pixels(x), y, *args, **kwargs)
+
+  def make_train_function(self, force=False):
+    # The optimizer's variables are made here, eagerly: left to the step's
+    # first call, they make tf.function trace the step twice (once creating
+    # them, once without), which doubles the time to the first step.
+    if self.train_function is None or force:
+      with self.distribute_strategy.scope():
+        if isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer):
+          compat.create_optimizer_slots(self.optimizer,
+                                        self.trainable_variables)
+        elif isinstance(self.optimizer, tf_keras.optimizers.Optimizer):
+          self.optimizer.build(self.trainable_variables)
+    return super().make_train_function(force)
 
   def evaluate(self, x=None, *args, averaged=True, dequantization_samples=None,
                **kwargs):
