@@ -4,16 +4,18 @@
   python bench/precision_ablation.py --config=tiny --warm_steps=5 --repeats=1
 
 Under mixed precision the coupling networks keep some parts in float32
-(`tfp_realnvp.networks.FLOAT32_PARTS`: the weight normalization, the
-residual sum, the output head). For float32 and for bfloat16 with none,
-each one alone and all of them, in one process: the training step's
-images/s (median of --repeats after a warm-up, all variants interleaved
-round by round, so they see the same drift of the machine), and, at the
-weights of a float32 model trained --warm_steps steps (the same weights for
-every variant), how far the variant's figures are from float32's on the
-same batch: bits/dim (evaluation mode) and the loss gradient's relative
-error `|g - g_float32| / |g_float32|`, beside the minibatch noise it competes
-with, `|g_float32(batch 1) - g_float32(batch 2)| / |g_float32|`.
+(`tfp_realnvp.networks.FLOAT32_PARTS`, by default the weight normalization,
+the residual sum and the output head; the input layer may join them). For
+float32 and for bfloat16 with none, each part alone, the default and the
+default with the input layer (--variants chooses), in one process: the
+training step's images/s (median of --repeats after a warm-up, all variants
+interleaved round by round, so they see the same drift of the machine),
+and, at the weights of a float32 model trained --warm_steps steps (the same
+weights for every variant), how far the variant's figures are from
+float32's on the same batch: bits/dim (evaluation mode) and the loss
+gradient's relative error `|g - g_float32| / |g_float32|`, beside the
+minibatch noise it competes with,
+`|g_float32(batch 1) - g_float32(batch 2)| / |g_float32|`.
 """
 
 import json
@@ -30,15 +32,19 @@ import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
-VARIANTS = (
-    ('float32', None),
-    ('bfloat16, nothing in float32', ()),
-    ('bfloat16 + weight_norm', ('weight_norm',)),
-    ('bfloat16 + residual', ('residual',)),
-    ('bfloat16 + head', ('head',)),
-    ('bfloat16 + all three (the default)', ('head', 'residual',
-                                           'weight_norm')),
-)
+# Name (for --variants): the table's label, the float32 parts (None: all).
+VARIANTS = {
+    'float32': ('float32', None),
+    'none': ('bfloat16, nothing in float32', ()),
+    'input': ('bfloat16 + input', ('input',)),
+    'weight_norm': ('bfloat16 + weight_norm', ('weight_norm',)),
+    'residual': ('bfloat16 + residual', ('residual',)),
+    'head': ('bfloat16 + head', ('head',)),
+    'default': ('bfloat16 + head, residual, weight_norm (the default)',
+                ('head', 'residual', 'weight_norm')),
+    'default+input': ('bfloat16 + the default and input',
+                      ('head', 'input', 'residual', 'weight_norm')),
+}
 
 
 def define_flags():
@@ -49,6 +55,9 @@ def define_flags():
   flags.DEFINE_integer('repeats', 5, 'Timed steps per variant.')
   flags.DEFINE_string('data_dir', benchmark.DEFAULT_DATA_DIR,
                       'Prepared TFDS data.')
+  flags.DEFINE_list('variants', list(VARIANTS),
+                    f'Which of {list(VARIANTS)}; float32, the reference, '
+                    'is always first.')
   flags.DEFINE_string('output', None, 'Also write the Markdown here.')
 
 
@@ -93,8 +102,15 @@ def main(argv):
           loss, flow.trainable_variables)], 0))
     return bits, gradients
 
+  unknown = set(FLAGS.variants) - set(VARIANTS)
+  if unknown:
+    raise app.UsageError(f'Unknown --variants {sorted(unknown)}; the '
+                         f'variants are {list(VARIANTS)}.')
+  variants = [VARIANTS['float32']] + [
+      VARIANTS[name] for name in VARIANTS
+      if name in FLAGS.variants and name != 'float32']
   rows, step_functions = [], []
-  for name, parts in VARIANTS:
+  for name, parts in variants:
     flow = build(parts)
     for source, target in zip(reference.variables, flow.variables):
       target.assign(source)
@@ -106,7 +122,7 @@ def main(argv):
     step = timed.make_train_function()
     step(batches)  # Traced here, outside the timed rounds.
     step_functions.append(step)
-  times = [[] for _ in VARIANTS]
+  times = [[] for _ in variants]
   for _ in range(FLAGS.repeats + 1):  # The first round warms up.
     for i, step in enumerate(step_functions):
       start = time.perf_counter()
@@ -118,7 +134,8 @@ def main(argv):
   lines = [
       f'Command: `python bench/precision_ablation.py --config={FLAGS.config} '
       f'--batch_size={FLAGS.batch_size} --warm_steps={FLAGS.warm_steps} '
-      f'--repeats={FLAGS.repeats}`', '',
+      f'--repeats={FLAGS.repeats} --variants={",".join(FLAGS.variants)}`',
+      '',
       f'CPU: {benchmark.cpu_description()}; TensorFlow {tf.__version__}.',
       '', f'Minibatch gradient noise (two batches, float32): {noise:.3f}.', '',
       '| variant | train img/s | vs float32 | bits/dim - float32\'s | '

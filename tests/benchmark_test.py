@@ -106,7 +106,8 @@ def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
     tmp_path):
   runs = {
       'precision_ablation': ['--config=tiny', '--warm_steps=3', '--repeats=1',
-                             '--batch_size=8'],
+                             '--batch_size=8',
+                             '--variants=none,input,default,default+input'],
       'roofline': ['--configs=tiny', '--batch_size=4'],
       'step_profile': ['--config=tiny', '--steps=1', '--batch_size=4'],
   }
@@ -122,12 +123,15 @@ def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
   ablation = (tmp_path / 'precision_ablation.md').read_text()
   rows = [line.split(' | ') for line in ablation.splitlines()
           if line.startswith(('| float32 |', '| bfloat16'))]
-  assert len(rows) == 6 and rows[0][2] == '1.00x'
+  assert len(rows) == 5 and rows[0][2] == '1.00x'
   assert 'CPU: ' in ablation and 'Minibatch gradient noise' in ablation
-  # bfloat16 moves the gradient; all three float32 parts move it least.
+  # bfloat16 moves the gradient; the default's float32 parts, with or
+  # without the input layer, move it less than none; the input layer alone
+  # changes it (the part is wired).
   errors = [float(cells[4].strip(' |')) for cells in rows]
   assert errors[0] == 0. and all(e > 0. for e in errors[1:])
-  assert errors[-1] < errors[1]
+  assert errors[3] < errors[1] and errors[4] < errors[1]
+  assert errors[2] != errors[1]
   roofline = (tmp_path / 'roofline.md').read_text()
   bounds = [line.split(' | ')[9] for line in roofline.splitlines()
             if line.startswith('| tiny |')]

@@ -146,6 +146,25 @@ def test_the_networks_keep_their_head_and_residual_sum_in_float32():
   assert shift.dtype == log_scale.dtype == tf.float32
 
 
+@pytest.mark.parametrize('parts', [('input', 'residual'), ('input',)])
+def test_the_input_layer_may_join_the_float32_parts(monkeypatch, parts):
+  # With a label and an image context added to its output, in either
+  # precision of the residual sum.
+  monkeypatch.setattr(networks, 'FLOAT32_PARTS', frozenset(parts))
+  net = networks.ResNet(output_channels=2, num_res_blocks=1, num_filters=8,
+                        num_classes=3, context_shape=[8, 8, 1],
+                        dtype=tf_keras.mixed_precision.Policy(
+                            'mixed_bfloat16'))
+  net.build([None, 4, 4, 2])
+  assert net.input_layer.compute_dtype == 'float32'
+  assert net.blocks[0][1].compute_dtype == 'bfloat16'
+  shift, log_scale = net(tf.random.normal([3, 4, 4, 2]),
+                         labels=tf.constant([0, 1, 2]),
+                         context=tf.random.normal([3, 8, 8, 1]),
+                         training=True)
+  assert shift.dtype == log_scale.dtype == tf.bfloat16
+
+
 def test_variables_move_between_precisions_through_a_checkpoint(tmp_path):
   source = _flow('bfloat16')
   path = tf.train.Checkpoint(flow=source).save(str(tmp_path / 'ckpt'))

@@ -29,13 +29,16 @@ __all__ = [
 
 
 # What a mixed-precision network (a bfloat16 or float16 compute dtype with
-# float32 variables) keeps in float32, measured in BENCHMARKS.md ("Mixed
-# precision"): 'weight_norm', the kernels' normalization `g * v / ||v||`
-# (cast once per step); 'residual', the running sum of the residual blocks
-# (each block's input and output are cast); 'head', the output batch norm,
-# the `(shift, log_scale)` convolution and `scale * tanh`. The hidden
-# convolutions, their batch norms and ReLUs compute in the low precision.
-# Read when a network is built; bench/precision_ablation.py varies it.
+# float32 variables) may keep in float32, measured in BENCHMARKS.md ("Mixed
+# precision"): 'input', the first layer, which sees the coupling's input (in
+# the first couplings logit-space pixels, which bfloat16 rounds by up to
+# about a sixth of an intensity level); 'weight_norm', the kernels'
+# normalization `g * v / ||v||` (cast once per step); 'residual', the running
+# sum of the residual blocks (each block's input and output are cast);
+# 'head', the output batch norm, the `(shift, log_scale)` convolution and
+# `scale * tanh`. The hidden convolutions, their batch norms and ReLUs
+# compute in the low precision. Read when a network is built;
+# bench/precision_ablation.py varies it.
 FLOAT32_PARTS = frozenset({'head', 'residual', 'weight_norm'})
 
 
@@ -272,7 +275,13 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     def batch_norm(name):
       return BatchNorm(momentum=self.bn_momentum, dtype=dtype, name=name)
 
-    self.input_layer = self._linear(self.num_filters, 'input')
+    policy = self.dtype_policy
+    mixed = policy.compute_dtype != policy.variable_dtype
+    self._float32_parts = FLOAT32_PARTS if mixed else frozenset()
+    self.input_layer = self._linear(
+        self.num_filters, 'input',
+        dtype=(policy.variable_dtype if 'input' in self._float32_parts
+               else dtype))
     # Paper App. F: the class enters the s and t networks as a learned
     # embedding, here added to the features after the first layer.
     self.label_embedding = None
@@ -297,9 +306,6 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
           batch_norm(f'block{i}_bn2'),
           self._linear(self.num_filters, f'block{i}_layer2'),
       ))
-    policy = self.dtype_policy
-    mixed = policy.compute_dtype != policy.variable_dtype
-    self._float32_parts = FLOAT32_PARTS if mixed else frozenset()
     head_dtype = (policy.variable_dtype if 'head' in self._float32_parts
                   else dtype)
     self.output_bn = BatchNorm(momentum=self.bn_momentum, dtype=head_dtype,
@@ -346,14 +352,18 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
     # context are given exactly when it was built for them.
     h = self.input_layer(inputs)
     if self.label_embedding is not None:
-      h = h + self._broadcast_over_space(self.label_embedding(labels), h)
+      h = h + tf.cast(self._broadcast_over_space(
+          self.label_embedding(labels), h), h.dtype)
     if self.context_layer is not None:
       if len(self.context_shape) == 3:
-        h = h + self.context_layer(pool_to(context, tf.shape(h)[1:3]))
+        h = h + tf.cast(self.context_layer(
+            pool_to(context, tf.shape(h)[1:3])), h.dtype)
       else:
-        h = h + self._broadcast_over_space(self.context_layer(context), h)
-    if 'residual' in self._float32_parts:
-      h = tf.cast(h, self.dtype_policy.variable_dtype)
+        h = h + tf.cast(self._broadcast_over_space(
+            self.context_layer(context), h), h.dtype)
+    # The residual sum's precision, whatever the input layer's.
+    h = tf.cast(h, self.dtype_policy.variable_dtype
+                if 'residual' in self._float32_parts else self.compute_dtype)
     for bn1, layer1, bn2, layer2 in self.blocks:
       r = layer1(tf.nn.relu(bn1(h, training=training)))
       r = layer2(tf.nn.relu(bn2(r, training=training)))
