@@ -21,7 +21,10 @@ An extra arm is `name=ours:setting=value:...` (settings of `TrainConfig`:
 learning_rate, warmup_steps, decay, decay_steps, polyak_decay,
 validation_split, train_minutes, decay_start, seed, dequantization,
 mixed_precision), for
-trying candidate defaults. An arm
+trying candidate defaults; and `nudge_ulps=n`, which moves every initial
+weight n units in the last place: two arms of one seed that differ only so
+measure how far rounding alone moves a run (the noise floor against which a
+precision's difference at equal steps is read). An arm
 with `train_minutes` is a budgeted run: it stops at its own budget (scored
 there and at the --minutes before it) and a decay without `decay_steps` runs
 over that budget, as `bin/train.py --train_minutes` does. `seed` seeds the
@@ -63,7 +66,9 @@ PREVIOUS_DEFAULTS = dict(learning_rate=1e-3, warmup_steps=0, decay=None,
 # Settings an arm may change that have no pre-#17 value.
 ARM_ONLY_SETTINGS = dict(train_minutes=None, seed=0, decay_start=None,
                          dequantization='uniform')
-ARM_SETTINGS = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS}
+# Settings of the arm's model, not of `TrainConfig`.
+MODEL_SETTINGS = dict(nudge_ulps=0)
+ARM_SETTINGS = {**PREVIOUS_DEFAULTS, **ARM_ONLY_SETTINGS, **MODEL_SETTINGS}
 STANDARD_ARMS = {
     'defaults': ('ours', {}),
     'previous': ('ours', PREVIOUS_DEFAULTS),
@@ -124,11 +129,22 @@ def train_config(settings):
   """`TrainConfig()` with an arm's settings."""
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
   config = config_lib.TrainConfig()
+  settings = {k: v for k, v in settings.items() if k not in MODEL_SETTINGS}
   for key in ('warmup_steps', 'decay_steps', 'seed'):
     if settings.get(key) is not None:
       settings = dict(settings, **{key: int(settings[key])})
   return config_lib.with_default_learning_rate(
       dataclasses.replace(config, **settings))
+
+
+def nudge(variables, ulps):
+  """Moves each value of `variables` `ulps` units in the last place up."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  for variable in variables:
+    value = variable.numpy()
+    for _ in range(ulps):
+      value = np.nextafter(value, np.inf, dtype=value.dtype)
+    variable.assign(value)
 
 
 def run_arm(spec):
@@ -178,6 +194,9 @@ def run_arm(spec):
           dict(dequantization=config.dequantization,
                compute_dtype=choice.compute_dtype)
           if model_name == 'ours' else {}))
+  nudge_ulps = int(settings.get('nudge_ulps') or 0)
+  if nudge_ulps:
+    nudge(distribution.trainable_variables, nudge_ulps)
   model = tfp_realnvp.FlowModel(distribution, l2_scale=config.l2_scale,
                                 polyak_decay=config.polyak_decay or None)
   # A budgeted arm's decay runs over its budget: its clock is the share of
@@ -276,7 +295,9 @@ def run_arm(spec):
                                          drop_remainder=True)
   model.fit(train, epochs=10 ** 9, steps_per_epoch=10, verbose=0,
             callbacks=[Clock()])
-  settings = {k: getattr(config, k) for k in ARM_SETTINGS}
+  settings = {k: getattr(config, k) for k in ARM_SETTINGS
+              if k not in MODEL_SETTINGS}
+  settings['nudge_ulps'] = nudge_ulps
   settings['train_split'] = train_split
   settings['precision'] = choice.name if model_name == 'ours' else 'float32'
   return dict(arm=name, model=model_name,
@@ -358,6 +379,8 @@ def _describe(settings):
     parts.append(f'{settings["dequantization"]} dequantization')
   if settings.get('precision', 'float32') != 'float32':
     parts.append(f'{settings["precision"]} networks')
+  if settings.get('nudge_ulps'):
+    parts.append(f'initial weights {settings["nudge_ulps"]} ulp up')
   return ', '.join(parts)
 
 

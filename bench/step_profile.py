@@ -40,7 +40,8 @@ KINDS = (
     ('convolution: input gradient', lambda t, n: 'Conv2DBackpropInput' in t),
     ('convolution: forward', lambda t, n: 'Conv2D' in t),
     ('batch norm (networks)', lambda t, n: 'FusedBatchNorm' in t),
-    ('weight normalization', lambda t, n: 'l2_normalize' in n or re.search(
+    ('weight normalization', lambda t, n: 'weight_norm' in n or
+     'l2_normalize' in n or re.search(
         r'layer\d*/mul|/(input|output|context)/mul', n) is not None),
     ('optimizer and clipping', lambda t, n: 'Adam' in t or 'L2Loss' in t or
      'clip_by_global_norm' in n or 'Adam' in n),
@@ -62,6 +63,9 @@ def define_flags():
                     'Compute dtypes to profile.')
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
   flags.DEFINE_integer('steps', 3, 'Profiled steps.')
+  flags.DEFINE_integer('inter_op_threads', 0, 'Ops run at once (0: TF\'s '
+                       'default, one per core); each op still uses every '
+                       'core.')
   flags.DEFINE_string('output', None, 'Also write the Markdown here.')
 
 
@@ -227,11 +231,17 @@ def main(argv):
       'float32', 'bfloat16'}:
     raise app.UsageError(f'Unknown --config or --precisions: {FLAGS.config}, '
                          f'{FLAGS.precisions}.')
+  if FLAGS.inter_op_threads:
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    tf.config.threading.set_inter_op_parallelism_threads(
+        FLAGS.inter_op_threads)
   results = {p: profile(FLAGS.config, p, FLAGS.batch_size, FLAGS.steps)
              for p in FLAGS.precisions}
   command = (f'python bench/step_profile.py --config={FLAGS.config} '
              f'--precisions={",".join(FLAGS.precisions)} '
              f'--batch_size={FLAGS.batch_size} --steps={FLAGS.steps}')
+  if FLAGS.inter_op_threads:
+    command += f' --inter_op_threads={FLAGS.inter_op_threads}'
   text = report(FLAGS.config, results, command)
   benchmark.publish(text, FLAGS.output)
 

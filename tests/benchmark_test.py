@@ -10,6 +10,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'bench'))
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+import convergence  # pylint: disable=g-import-not-at-top,wrong-import-position
 import step_profile  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -68,6 +69,23 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
+
+
+@pytest.mark.parametrize('ulps', [1, 2])
+def test_a_nudged_arm_moves_each_initial_weight_by_units_in_the_last_place(
+    ulps):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  _, _, settings = convergence.parse_arm(f'n=ours:nudge_ulps={ulps}:seed=3')
+  assert settings == dict(nudge_ulps=ulps, seed=3)
+  assert convergence.train_config(settings).seed == 3  # Not a TrainConfig field.
+  variable = tf.Variable([[0., 1., -2.5, 3e-8]])
+  before = variable.numpy().view(np.int32)
+  convergence.nudge([variable], ulps)
+  # Up by `ulps` representable values: a larger magnitude for zero and the
+  # positives, a smaller one for the negative.
+  np.testing.assert_array_equal(variable.numpy().view(np.int32) - before,
+                                [[ulps, ulps, -ulps, ulps]])
 
 
 @pytest.mark.slow

@@ -46,6 +46,32 @@ def test_weight_norm_kernel_has_norm_g(layer, input_shape):
                              rtol=1e-6)
 
 
+@pytest.mark.parametrize('shape', [[3, 3, 2, 4], [5, 4]])
+def test_weight_normalized_matches_autodiff_of_l2_normalize(shape):
+  rng = np.random.default_rng(0)
+  direction = rng.normal(size=shape)
+  direction[..., 1] *= 1e-8  # A unit whose norm the floor replaces.
+  scale = rng.normal(size=shape[-1:])
+  upstream = rng.normal(size=shape)
+  axes = list(range(len(shape) - 1))
+
+  def kernel_and_gradients(kernel_fn):
+    # Fresh tensors for each function: nothing is answered from a cache.
+    v, g = tf.constant(direction), tf.constant(scale)
+    with tf.GradientTape() as tape:
+      tape.watch([v, g])
+      kernel = kernel_fn(v, g)
+      loss = tf.reduce_sum(kernel * upstream)
+    return [kernel] + tape.gradient(loss, [v, g])
+
+  ours = kernel_and_gradients(networks.weight_normalized)
+  autodiff = kernel_and_gradients(
+      lambda v, g: tf.math.l2_normalize(v, axis=axes) * g)
+  for mine, reference in zip(ours, autodiff):
+    assert mine.dtype == tf.float64
+    np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+
+
 def test_weight_scale_variables_finds_every_g():
   network = networks.ResNet(output_channels=2, num_res_blocks=2,
                             num_filters=4)
