@@ -48,7 +48,10 @@ def trained_run_dir(tmp_path_factory):
     config = run_lib.TrainConfig(
         dataset='digits', model_dir=str(model_dir), num_scales=2,
         num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
-        num_samples=4)
+        num_samples=4,
+        # Float32 wherever it runs: the tests of these runs compare the
+        # checkpoint with the (float32) SavedModel to the last digit.
+        mixed_precision='false')
     run_lib.run(config, datasets=datasets)
 
   return _shared_run(tmp_path_factory, 'trained_run', train)
@@ -83,7 +86,10 @@ def trained_conditional_run_dir(tmp_path_factory):
     config = run_lib.TrainConfig(
         dataset='digits', model_dir=str(model_dir), num_scales=2,
         num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
-        num_samples=20, conditional=True)
+        num_samples=20, conditional=True,
+        # Float32 wherever it runs: the tests of these runs compare the
+        # checkpoint with the (float32) SavedModel to the last digit.
+        mixed_precision='false')
     run_lib.run(config, datasets=datasets)
 
   return _shared_run(tmp_path_factory, 'trained_conditional_run', train)

@@ -264,7 +264,7 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
 def test_the_flag_takes_auto_and_its_old_bool_forms():
   from absl import flags  # pylint: disable=g-import-not-at-top
   from tfp_realnvp.app import flags as flags_lib  # pylint: disable=g-import-not-at-top
-  for argv, expected in ((['x'], 'false'),
+  for argv, expected in ((['x'], 'auto'),
                          (['x', '--mixed_precision'], 'true'),
                          (['x', '--nomixed_precision'], 'false'),
                          (['x', '--mixed_precision=auto'], 'auto')):

@@ -47,7 +47,11 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   assert steps >= {1, 2}, steps
   # The precision it chose and why; the epoch's health line, and its
   # figures in TensorBoard.
-  assert ('Precision: float32 (--mixed_precision=false); float32 variables.'
+  # The default, auto, decides by this machine.
+  from tfp_realnvp.app import precision  # pylint: disable=g-import-not-at-top
+  choice = precision.choose('auto')
+  chosen = 'bfloat16 compute' if choice.bfloat16 else 'float32'
+  assert (f'Precision: {chosen} ({choice.reason}); float32 variables.'
           in result.stderr)
   assert 'Health after epoch 1: reconstruction error' in result.stderr
   tags = set()

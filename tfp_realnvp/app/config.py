@@ -142,10 +142,10 @@ class TrainConfig:
       'same for a trained model).')
   seed: int = _setting(0, 'Random seed.')
   jit_compile: bool = _setting(False, 'Compile with XLA.')
-  # Not yet 'auto': per step bfloat16 matches float32 through 1,500 MNIST
-  # steps, but its 60-minute models were worse (BENCHMARKS.md).
+  # 'auto': bfloat16 per step is float32's within the runs' own spread, and
+  # it takes more steps per minute (BENCHMARKS.md "Mixed precision").
   mixed_precision: str = _setting(
-      'false', 'bfloat16 in the coupling networks (float32 variables, '
+      'auto', 'bfloat16 in the coupling networks (float32 variables, '
       'log-dets, batch-norm bijectors and networks\' output layers): true, '
       'false, or auto: true where the hardware computes bfloat16 natively '
       '(a CPU with AMX-BF16 or AVX512-BF16, a GPU of compute capability 8.0 '

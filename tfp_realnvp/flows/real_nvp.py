@@ -132,10 +132,11 @@ class RealNVP(flow_lib.Flow):
         precision in the coupling networks (see `MaskedAffineCoupling`;
         variables stay float32, so weights move between precisions).
         Measured (BENCHMARKS.md, a 2-core AVX512-BF16 CPU): on the MNIST
-        preset bfloat16 trains 1.32x as many steps per minute at float32's
-        bits/dim per step through 1,500 steps, but its 60-minute models
-        were worse (1.54 / 1.60 against 1.50 / 1.53 bits/dim, two seeds);
-        the paper's CIFAR-10 model trains 1.64x as fast, and at 100 steps
+        preset bfloat16 trains 1.24-1.32x as many steps per minute at
+        float32's bits/dim per step through 1,500 steps, and ends a
+        60-minute budget lower (1.473 / 1.470 against 1.490 / 1.496
+        bits/dim, two seeds); the paper's CIFAR-10 model trains 1.64x as
+        fast, and at 100 steps
         four seeds put it 0.27 bits/dim ahead to 0.05 behind per step. Its
         reconstructions differ from the input by up to ~0.1 of a pixel
         level now and then (float32: ~1e-4).
