@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'tfp_realnvp'
 # within a layer, only those listed before it.
 LAYERS = [
     ['compat'],
-    ['batch_statistics'],
+    ['batch_statistics', 'weight_norm'],
     ['networks'],
     ['bijectors'],
     ['dequantization', 'variational_dequantization'],

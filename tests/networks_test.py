@@ -9,6 +9,7 @@ import tf_keras
 
 from tests import bijector_test_util
 from tfp_realnvp import networks
+from tfp_realnvp import weight_norm
 
 
 @pytest.mark.parametrize('network_cls,input_shape', [
@@ -64,7 +65,7 @@ def test_weight_normalized_matches_autodiff_of_l2_normalize(shape):
       loss = tf.reduce_sum(kernel * upstream)
     return [kernel] + tape.gradient(loss, [v, g])
 
-  ours = kernel_and_gradients(networks.weight_normalized)
+  ours = kernel_and_gradients(weight_norm.weight_normalized)
   autodiff = kernel_and_gradients(
       lambda v, g: tf.math.l2_normalize(v, axis=axes) * g)
   for mine, reference in zip(ours, autodiff):

@@ -15,6 +15,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import batch_statistics
+from tfp_realnvp import weight_norm
 
 __all__ = [
     'BatchNorm',
@@ -24,7 +25,6 @@ __all__ = [
     'WeightNormConv2D',
     'WeightNormDense',
     'pool_to',
-    'weight_normalized',
     'weight_scale_variables',
 ]
 
@@ -41,50 +41,6 @@ __all__ = [
 # compute in the low precision. Read when a network is built;
 # bench/precision_ablation.py varies it.
 FLOAT32_PARTS = frozenset({'head', 'residual', 'weight_norm'})
-
-
-# `tf.math.l2_normalize`'s floor on the squared norm.
-_SQUARED_NORM_FLOOR = 1e-12
-
-
-@tf.custom_gradient
-def weight_normalized(direction, scale):
-  """`scale * direction / ||direction||`, the norm over all but the last axis.
-
-  The kernel of a weight-normalized layer, with its gradient written out:
-  autodiff through `l2_normalize` and the product takes 23 ops per layer
-  forward and backward, nine of them passes over the kernel; this takes 17
-  and six, ops that every step runs whatever its batch size. The map is
-  `tf.math.l2_normalize`'s (the squared norm floored at 1e-12) times
-  `scale`.
-
-  Args:
-    direction: `(..., units)` tensor `v`.
-    scale: `(units,)` tensor `g`, of `direction`'s dtype.
-
-  Returns:
-    The kernel, and its gradient function.
-  """
-  axes = list(range(direction.shape.rank - 1))
-  # Named scopes, so a profile (bench/step_profile.py) finds both passes.
-  with tf.name_scope('weight_norm'):
-    squared_norm = tf.reduce_sum(tf.square(direction), axes, keepdims=True)
-    inverse_norm = tf.math.rsqrt(
-        tf.maximum(squared_norm, _SQUARED_NORM_FLOOR))
-    factor = scale * inverse_norm
-    kernel = direction * factor
-
-  def gradient(upstream):
-    # d/dg: <upstream, v> / ||v||; d/dv: (g / ||v||) (upstream - v <upstream,
-    # v> / ||v||^2), without the second term where the floor holds the norm.
-    with tf.name_scope('weight_norm_gradient'):
-      dot = tf.reduce_sum(upstream * direction, axes, keepdims=True)
-      d_scale = tf.reshape(dot * inverse_norm, [-1])
-      projection = tf.where(squared_norm > _SQUARED_NORM_FLOOR,
-                            dot * tf.square(inverse_norm), tf.zeros_like(dot))
-      return factor * (upstream - direction * projection), d_scale
-
-  return kernel, gradient
 
 
 def weight_scale_variables(module):
@@ -223,9 +179,9 @@ class _WeightNorm(tf_keras.layers.Layer):
   def _kernel(self):
     # Tensors, not variables, into the custom gradient: read (and autocast)
     # here, so their gradients reach the variables through the reads.
-    return tf.cast(weight_normalized(tf.convert_to_tensor(self.direction),
-                                     tf.convert_to_tensor(self.weight_scale)),
-                   self.compute_dtype)
+    return tf.cast(weight_norm.weight_normalized(
+        tf.convert_to_tensor(self.direction),
+        tf.convert_to_tensor(self.weight_scale)), self.compute_dtype)
 
   def get_config(self):
     return dict(super().get_config(), units=self.units,
