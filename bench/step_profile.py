@@ -40,6 +40,7 @@ KINDS = (
     ('convolution: input gradient', lambda t, n: 'Conv2DBackpropInput' in t),
     ('convolution: forward', lambda t, n: 'Conv2D' in t),
     ('batch norm (networks)', lambda t, n: 'FusedBatchNorm' in t),
+    ('batch norm moving averages', lambda t, n: 'moving_statistics' in n),
     ('weight normalization', lambda t, n: 'weight_norm' in n or
      'l2_normalize' in n or re.search(
         r'layer\d*/mul|/(input|output|context)/mul', n) is not None),

@@ -54,6 +54,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
+    loading.evaluation_dataset_name(FLAGS.model, FLAGS.dataset)
     flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     samples = FLAGS.dequantization_samples
     integer_pixels = samples > 1 or variational_dequantization.is_learned(

@@ -73,6 +73,48 @@ def test_weight_normalized_matches_autodiff_of_l2_normalize(shape):
     np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
 
 
+def _custom_gradient_ops(graph):
+  """Ops of `graph` whose gradient is a function of their own."""
+  ops = []
+  for op in graph.get_operations():
+    try:
+      op.get_attr('_gradient_op_type')
+    except ValueError:
+      continue
+    ops.append(op)
+  return ops
+
+
+@pytest.mark.parametrize('network_cls,input_shape', [
+    (networks.ResNet, [3, 4, 4, 2]), (networks.DenseResNet, [3, 5])])
+def test_only_training_graphs_hold_the_written_out_gradient(
+    network_cls, input_shape):
+  # Inference graphs (evaluation, export) compute the kernels with plain
+  # ops: a SavedModel would otherwise trace and store every layer's custom
+  # gradient for each signature.
+  network = network_cls(output_channels=2, num_res_blocks=1, num_filters=4,
+                        context_shape=[3])
+  spec = tf.TensorSpec(input_shape)
+  context = tf.TensorSpec([input_shape[0], 3])
+  def graph(training):
+    return tf.function(
+        lambda x, c: network(x, context=c, training=training)
+    ).get_concrete_function(spec, context).graph
+  # Input, context, two block layers and the output layer.
+  assert len(_custom_gradient_ops(graph(True))) == 5
+  assert not _custom_gradient_ops(graph(False))
+  assert not _custom_gradient_ops(graph(None))
+  x = tf.random.normal(input_shape, seed=1)
+  c = tf.random.normal([input_shape[0], 3], seed=2)
+  for variable in network.trainable_variables:
+    variable.assign(tf.random.normal(variable.shape, seed=3))
+  # The same map in both: the training pass's batch norms aside, the
+  # kernels are equal.
+  for layer in [network.input_layer, network.output_layer]:
+    np.testing.assert_allclose(layer._kernel(True), layer._kernel(False),
+                               rtol=1e-6, atol=1e-7)
+
+
 def test_weight_scale_variables_finds_every_g():
   network = networks.ResNet(output_channels=2, num_res_blocks=2,
                             num_filters=4)

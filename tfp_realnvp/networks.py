@@ -108,18 +108,22 @@ class BatchNorm(tf_keras.layers.Layer):
     if self._fused(x):
       y, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
           x, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
-      count = tf.cast(tf.size(x) // tf.shape(x)[-1], mean.dtype)
-      variance = corrected_variance * (count - 1.) / count
+      with tf.name_scope('moving_statistics'):
+        count = tf.cast(tf.size(x) // tf.shape(x)[-1], mean.dtype)
+        variance = corrected_variance - corrected_variance / count
     else:
       axes = list(range(x.shape.rank - 1))
       x_float = tf.cast(x, self.moving_mean.dtype)
       mean, variance = batch_statistics.cross_replica_moments(x_float, axes)
       y = self._normalize(x, mean, variance)
-    updated = batch_statistics.update_moving_statistics(
-        self.moving_mean, self.moving_variance, self.num_updates,
-        tf.stop_gradient(mean), tf.stop_gradient(variance), self.momentum)
-    with tf.control_dependencies(updated):
-      return tf.identity(y)
+    # Nothing here reads the updated averages: eagerly the assignments run at
+    # once, and a tf.function runs every stateful op in program order, so no
+    # control dependency (and none of a dozen such small ops per batch norm
+    # in every step) is needed.
+    batch_statistics.update_moving_statistics(
+        self.moving_mean, self.moving_variance, self.num_updates, mean,
+        variance, self.momentum)
+    return y
 
   def _evaluate(self, x):
     """Normalizes with the moving averages."""
@@ -176,12 +180,13 @@ class _WeightNorm(tf_keras.layers.Layer):
           name='bias', shape=[self.units], initializer='zeros',
           trainable=True)
 
-  def _kernel(self):
+  def _kernel(self, training=None):
     # Tensors, not variables, into the custom gradient: read (and autocast)
     # here, so their gradients reach the variables through the reads.
     return tf.cast(weight_norm.weight_normalized(
         tf.convert_to_tensor(self.direction),
-        tf.convert_to_tensor(self.weight_scale)), self.compute_dtype)
+        tf.convert_to_tensor(self.weight_scale), training=training),
+                   self.compute_dtype)
 
   def get_config(self):
     return dict(super().get_config(), units=self.units,
@@ -202,8 +207,9 @@ class WeightNormConv2D(_WeightNorm):
         [self.kernel_size, self.kernel_size, int(input_shape[-1]), self.units])
     super().build(input_shape)
 
-  def call(self, inputs):
-    outputs = tf.nn.conv2d(inputs, self._kernel(), strides=1, padding='SAME')
+  def call(self, inputs, training=None):
+    outputs = tf.nn.conv2d(inputs, self._kernel(training), strides=1,
+                           padding='SAME')
     if self.bias is None:
       return outputs
     return tf.nn.bias_add(outputs, self.bias)
@@ -219,8 +225,8 @@ class WeightNormDense(_WeightNorm):
     self._build_weight_norm([int(input_shape[-1]), self.units])
     super().build(input_shape)
 
-  def call(self, inputs):
-    outputs = tf.matmul(inputs, self._kernel())
+  def call(self, inputs, training=None):
+    outputs = tf.matmul(inputs, self._kernel(training))
     return outputs if self.bias is None else outputs + self.bias
 
 
@@ -353,25 +359,26 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
   def call(self, inputs, labels=None, context=None, training=None):
     # The coupling that owns this network checked that the labels or the
     # context are given exactly when it was built for them.
-    h = self.input_layer(inputs)
+    h = self.input_layer(inputs, training=training)
     if self.label_embedding is not None:
       h = h + tf.cast(self._broadcast_over_space(
           self.label_embedding(labels), h), h.dtype)
     if self.context_layer is not None:
       if len(self.context_shape) == 3:
         h = h + tf.cast(self.context_layer(
-            pool_to(context, tf.shape(h)[1:3])), h.dtype)
+            pool_to(context, tf.shape(h)[1:3]), training=training), h.dtype)
       else:
         h = h + tf.cast(self._broadcast_over_space(
-            self.context_layer(context), h), h.dtype)
+            self.context_layer(context, training=training), h), h.dtype)
     # The residual sum's precision, whatever the input layer's.
     h = tf.cast(h, self.dtype_policy.variable_dtype
                 if 'residual' in self._float32_parts else self.compute_dtype)
     for bn1, layer1, bn2, layer2 in self.blocks:
-      r = layer1(tf.nn.relu(bn1(h, training=training)))
-      r = layer2(tf.nn.relu(bn2(r, training=training)))
+      r = layer1(tf.nn.relu(bn1(h, training=training)), training=training)
+      r = layer2(tf.nn.relu(bn2(r, training=training)), training=training)
       h = h + tf.cast(r, h.dtype)
-    h = self.output_layer(tf.nn.relu(self.output_bn(h, training=training)))
+    h = self.output_layer(tf.nn.relu(self.output_bn(h, training=training)),
+                          training=training)
     shift, raw_log_scale = tf.split(h, 2, axis=-1)
     return shift, self.log_scale_factor * tf.tanh(raw_log_scale)
 

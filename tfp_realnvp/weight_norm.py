@@ -13,24 +13,39 @@ __all__ = ['weight_normalized']
 _SQUARED_NORM_FLOOR = 1e-12
 
 
-@tf.custom_gradient
-def weight_normalized(direction, scale):
+def weight_normalized(direction, scale, training=True):
   """`scale * direction / ||direction||`, the norm over all but the last axis.
 
-  The kernel of a weight-normalized layer, with its gradient written out:
-  autodiff through `l2_normalize` and the product takes 23 ops per layer
-  forward and backward, nine of them passes over the kernel; this takes 17
-  and six, ops that every step runs whatever its batch size. The map is
-  `tf.math.l2_normalize`'s (the squared norm floored at 1e-12) times
-  `scale`.
+  The kernel of a weight-normalized layer. In training its gradient is
+  written out: autodiff through `l2_normalize` and the product takes 23 ops
+  per layer forward and backward, nine of them passes over the kernel; this
+  takes 17 and six, ops that every step runs whatever its batch size. The
+  map is `tf.math.l2_normalize`'s (the squared norm floored at 1e-12) times
+  `scale` either way.
 
   Args:
     direction: `(..., units)` tensor `v`.
     scale: `(units,)` tensor `g`, of `direction`'s dtype.
+    training: Python `bool` or `None`, or a `bool` tensor. `False` or `None`
+      (inference) computes the map with plain ops and autodiff's gradient:
+      a custom gradient is a function of its own in every graph that uses
+      it, which a SavedModel must trace and store, once per layer and
+      signature (two thirds of an export's time), for gradients nobody
+      serving the model takes.
 
   Returns:
-    The kernel, and its gradient function.
+    The kernel.
   """
+  if training is None or training is False:
+    axes = list(range(direction.shape.rank - 1))
+    with tf.name_scope('weight_norm'):
+      return tf.math.l2_normalize(direction, axis=axes) * scale
+  return _weight_normalized_with_gradient(direction, scale)
+
+
+@tf.custom_gradient
+def _weight_normalized_with_gradient(direction, scale):
+  """`weight_normalized` with its gradient function."""
   axes = list(range(direction.shape.rank - 1))
   # Named scopes, so a profile (bench/step_profile.py) finds both passes.
   with tf.name_scope('weight_norm'):

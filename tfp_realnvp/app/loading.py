@@ -27,6 +27,7 @@ from tfp_realnvp.app.saved_flow import SavedFlow
 __all__ = [
     'SavedFlow',
     'evaluation_data',
+    'evaluation_dataset_name',
     'examples',
     'load_distribution',
     'load_flow',
@@ -162,6 +163,19 @@ def load_flow(path, image_shape=None, weights='best'):
       'saved_model.pb (a SavedModel), nor numbered SavedModel versions.')
 
 
+def evaluation_dataset_name(path, dataset=None):
+  """`dataset`, else the one the run in `path` trained on.
+
+  Raises:
+    ValueError: when neither says (`path` is a SavedModel and no dataset is
+      given); a binary can ask before it spends seconds loading the model.
+  """
+  dataset = dataset or (run_config(path) or {}).get('dataset')
+  if dataset is None:
+    raise ValueError('--dataset is needed for a SavedModel.')
+  return dataset
+
+
 def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
                     batch_size=256, download=True, seed=0, dequantized=True):
   """The evaluation data for a loaded flow, defaulting to its run's.
@@ -187,9 +201,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
     ValueError: when no dataset is given for a SavedModel.
   """
   config = run_config(path) or {}
-  dataset = dataset or config.get('dataset')
-  if dataset is None:
-    raise ValueError('--dataset is needed for a SavedModel.')
+  dataset = evaluation_dataset_name(path, dataset)
   split = split or config.get('test_split') or 'test'
   batches = data.evaluation_dataset(
       dataset, split, data_dir or config.get('data_dir'), batch_size,
