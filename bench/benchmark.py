@@ -63,6 +63,8 @@ PHASES = (('train', 3), ('eval', 1), ('sample', 1))
 CONFIGS = {
     'tiny': ((8, 8, 1), dict(num_scales=2, num_res_blocks=1, num_filters=4),
              'digits', 2),
+    # The main job's model (bin/train.py's default preset).
+    'digits': ((8, 8, 1), dict(preset='digits'), 'digits', 2),
     'mnist': ((28, 28, 1), dict(preset='mnist'), 'mnist', 2),
     'cifar10': ((32, 32, 3), dict(preset='cifar10'), 'cifar10', 3),
 }

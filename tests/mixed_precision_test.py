@@ -250,6 +250,15 @@ def test_explicit_settings_and_vectors():
   assert precision.choose(True, flags=set(), gpus=[]).bfloat16 is True
   assert precision.choose_for('auto', (2,), **bf16_cpu).bfloat16 is False
   assert precision.choose_for('true', (2,), **bf16_cpu).bfloat16 is True
+  # Images below 16 x 16 pixels stay float32 under auto, larger ones follow
+  # the hardware.
+  small = precision.choose_for('auto', (8, 8, 1), **bf16_cpu)
+  assert small.bfloat16 is False and '8x8 images' in small.reason
+  assert precision.choose_for('auto', (15, 17, 3), **bf16_cpu).bfloat16 is False
+  assert precision.choose_for('auto', (16, 16, 1), **bf16_cpu).bfloat16 is True
+  assert precision.choose_for('auto', (28, 28, 1), flags=set(),
+                              gpus=[]).bfloat16 is False
+  assert precision.choose_for('true', (8, 8, 1), **bf16_cpu).bfloat16 is True
   with pytest.raises(ValueError, match='--mixed_precision must be one of'):
     precision.choose('yes')
 

@@ -47,9 +47,9 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   assert steps >= {1, 2}, steps
   # The precision it chose and why; the epoch's health line, and its
   # figures in TensorBoard.
-  # The default, auto, decides by this machine.
+  # The default, auto, decides by this machine and the model's size.
   from tfp_realnvp.app import precision  # pylint: disable=g-import-not-at-top
-  choice = precision.choose('auto')
+  choice = precision.choose_for('auto', (8, 8, 1))
   chosen = 'bfloat16 compute' if choice.bfloat16 else 'float32'
   assert (f'Precision: {chosen} ({choice.reason}); float32 variables.'
           in result.stderr)

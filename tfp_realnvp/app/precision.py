@@ -17,6 +17,7 @@ from tfp_realnvp import flows
 __all__ = [
     'CPU_BFLOAT16_FLAGS',
     'MIXED_PRECISION_SETTINGS',
+    'SMALLEST_BFLOAT16_IMAGE',
     'Choice',
     'choose',
     'choose_for',
@@ -119,14 +120,28 @@ def choose(setting, flags=None, gpus=None):
                 'float32')
 
 
-def choose_for(setting, event_shape, **hardware):
-  """`choose`, but under `auto` a vector model (2-D toys) stays float32.
+# Images with fewer pixels per channel train in float32 under `auto`.
+SMALLEST_BFLOAT16_IMAGE = 16 * 16
 
-  Its dense networks are a few thousand multiply-adds per example: nothing
-  for bfloat16 to speed up, and its rounding would show in the density.
+
+def choose_for(setting, event_shape, **hardware):
+  """`choose`, but under `auto` models too small to gain stay float32.
+
+  A vector model's (2-D toys') dense networks are a few thousand
+  multiply-adds per example: nothing for bfloat16 to speed up, and its
+  rounding would show in the density. An image model below 16 x 16 pixels
+  (the `digits` preset, 8 x 8) is the same story in convolutions: its step
+  is small ops, not arithmetic, and measured on a CPU with AVX512-BF16 it
+  trained no faster in bfloat16 (1.02x and 0.80x float32's images/s in two
+  rounds; BENCHMARKS.md), while the float32 twin bfloat16 needs for its
+  health line and export costs a trace of its own.
   """
   if setting == 'auto' and len(event_shape) == 1:
     return Choice(False, 'auto: a vector model, too small for bfloat16 to pay')
+  if (setting == 'auto' and len(event_shape) == 3 and
+      event_shape[0] * event_shape[1] < SMALLEST_BFLOAT16_IMAGE):
+    return Choice(False, f'auto: {event_shape[0]}x{event_shape[1]} images, '
+                  'too small for bfloat16 to pay')
   return choose(setting, **hardware)
 
 
