@@ -30,7 +30,7 @@ def weight_normalized(direction, scale, training=True):
       (inference) computes the map with plain ops and autodiff's gradient:
       a custom gradient is a function of its own in every graph that uses
       it, which a SavedModel must trace and store, once per layer and
-      signature (two thirds of an export's time), for gradients nobody
+      signature (about 40% of an export's time), for gradients nobody
       serving the model takes.
 
   Returns:
