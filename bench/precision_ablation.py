@@ -6,9 +6,10 @@
 Under mixed precision the coupling networks keep some parts in float32
 (`tfp_realnvp.networks.FLOAT32_PARTS`, by default the weight normalization,
 the residual sum and the output head; the input layer may join them). For
-float32 and for bfloat16 with none, each part alone, the default and the
-default with the input layer (--variants chooses), in one process: the
-training step's images/s (median of --repeats after a warm-up, all variants
+float32 and for bfloat16 with none, each part alone, the head with the
+weight normalization (the default without the residual sum), the default
+and the default with the input layer (--variants chooses), in one process:
+the training step's images/s (median of --repeats after a warm-up, all variants
 interleaved round by round, so they see the same drift of the machine),
 and, at the weights of a float32 model trained --warm_steps steps (the same
 weights for every variant), how far the variant's figures are from
@@ -40,6 +41,8 @@ VARIANTS = {
     'weight_norm': ('bfloat16 + weight_norm', ('weight_norm',)),
     'residual': ('bfloat16 + residual', ('residual',)),
     'head': ('bfloat16 + head', ('head',)),
+    'head+weight_norm': ('bfloat16 + head, weight_norm',
+                         ('head', 'weight_norm')),
     'default': ('bfloat16 + head, residual, weight_norm (the default)',
                 ('head', 'residual', 'weight_norm')),
     'default+input': ('bfloat16 + the default and input',

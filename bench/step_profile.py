@@ -15,13 +15,17 @@ time per step beside it (traced, and without the profiler). Then the step's
 own convolutions alone: every convolution of the model, read from its traced
 graph, run forward and backward on tensors of the same shapes and dtypes in
 one `tf.function`, and that time as a share of the step's: how close the step
-comes to TF's convolution rate on its own shapes.
+comes to TF's convolution rate on its own shapes. The untraced steps and the
+convolutions alone run in turn, --steps rounds of each, and the share is the
+median of the rounds' ratios: the machine's speed drifts by up to 10% within
+a minute, which two timings minutes apart would read as the step's.
 """
 
 import collections
 import glob
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +55,8 @@ KINDS = (
     ('variable reads and writes', lambda t, n: 'VariableOp' in t),
     ('other', lambda t, n: True),
 )
+# What `networks.FLOAT32_PARTS` may name.
+FLOAT32_PART_NAMES = ('head', 'input', 'residual', 'weight_norm')
 # Profiler events that enclose ops rather than being one: a function call,
 # its executor ('ExecutorState::Process'), the iterator.
 _ENCLOSING = re.compile(r'^__inference|:$')
@@ -63,10 +69,16 @@ def define_flags():
   flags.DEFINE_list('precisions', ['float32', 'bfloat16'],
                     'Compute dtypes to profile.')
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
-  flags.DEFINE_integer('steps', 3, 'Profiled steps.')
+  flags.DEFINE_integer('steps', 3, 'Profiled steps, and rounds of an '
+                       'untraced step and the convolutions alone.')
   flags.DEFINE_integer('inter_op_threads', 0, 'Ops run at once (0: TF\'s '
                        'default, one per core); each op still uses every '
                        'core.')
+  flags.DEFINE_integer('intra_op_threads', 0, 'Threads per op (0: TF\'s '
+                       'default, every core).')
+  flags.DEFINE_list('float32_parts', None, 'The parts of a bfloat16 '
+                    'network kept in float32 (`networks.FLOAT32_PARTS`; '
+                    'unset: the library\'s default).')
   flags.DEFINE_string('output', None, 'Also write the Markdown here.')
 
 
@@ -92,14 +104,17 @@ def op_times(trace_dir):
   return times
 
 
-def convolutions_alone(distribution, batch_size, steps):
-  """Seconds per step of TF running the step's convolutions and nothing else.
+def convolutions_alone(distribution, batch_size):
+  """A function running the step's convolutions and nothing else, warmed up.
 
   The 3x3 (and other) convolutions of one training step, read from the
   traced `log_prob` graph: each forward with the gradients for its input and
   kernel, as a step computes them, on random tensors of the same shapes and
-  dtype, all in one `tf.function`. Step time over this is the share of TF's
-  own convolution rate on the model's shapes that the step reaches.
+  dtype, all in one `tf.function`. Its time over the step's is the share of
+  TF's own convolution rate on the model's shapes that the step reaches.
+
+  Returns:
+    The function (traced and run once) and the number of convolutions.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
@@ -137,17 +152,13 @@ def convolutions_alone(distribution, batch_size, steps):
     return total
 
   run().numpy()
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    run().numpy()
-    times.append(time.perf_counter() - start)
-  return min(times), sum(counts.values())
+  return run, sum(counts.values())
 
 
 def profile(config_name, precision, batch_size, steps):
-  """(wall seconds per step, {kind: op seconds per step}, {op type: ...},
-  (seconds of the convolutions alone, their number))."""
+  """(wall seconds per step, traced, {kind: op seconds per step},
+  {op type: ...}, (seconds of the convolutions alone, their number),
+  the median over the rounds of convolutions alone over step)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   distribution = benchmark.build_model(
@@ -161,11 +172,17 @@ def profile(config_name, precision, batch_size, steps):
   train_function = model.make_train_function()
   for _ in range(2):
     train_function(batches)['loss'].numpy()
-  untraced = []
+  alone, count = convolutions_alone(distribution, batch_size)
+  # A step and the convolutions alone in turn, so each ratio is of two
+  # timings a few seconds apart: the machine's speed drifts by up to 10%
+  # within a minute, which timings minutes apart would read as the step's.
+  untraced, alone_times = [], []
   for _ in range(steps):
-    start = time.perf_counter()
-    train_function(batches)['loss'].numpy()
-    untraced.append(time.perf_counter() - start)
+    for function, record in ((lambda: train_function(batches)['loss'],
+                              untraced), (alone, alone_times)):
+      start = time.perf_counter()
+      function().numpy()
+      record.append(time.perf_counter() - start)
   with tempfile.TemporaryDirectory() as trace_dir:
     tf.profiler.experimental.start(trace_dir)
     start = time.perf_counter()
@@ -174,13 +191,14 @@ def profile(config_name, precision, batch_size, steps):
     wall = (time.perf_counter() - start) / steps
     tf.profiler.experimental.stop()
     times = op_times(trace_dir)
-  alone = convolutions_alone(distribution, batch_size, steps)
   by_kind, by_type = collections.Counter(), collections.Counter()
   for (op_type, op_name), seconds in times.items():
     kind = next(k for k, test in KINDS if test(op_type, op_name))
     by_kind[kind] += seconds / steps
     by_type[op_type] += seconds / steps
-  return min(untraced), wall, by_kind, by_type, alone
+  return (statistics.median(untraced), wall, by_kind, by_type,
+          (statistics.median(alone_times), count),
+          statistics.median(a / u for a, u in zip(alone_times, untraced)))
 
 
 def report(config_name, results, command):
@@ -203,17 +221,18 @@ def report(config_name, results, command):
     lines.append(f'| {kind} | ' + ' | '.join(cells) + ' |')
   rows = {name: [] for name in (
       'all ops (op time)', 'convolutions\' share of op time',
-      'wall time per step, traced (ms)', 'wall time per step (ms)',
-      'the same convolutions alone (ms)', 'step at TF\'s convolution rate')}
+      'wall time per step, traced (ms)', 'wall time per step, median (ms)',
+      'the same convolutions alone, median (ms)',
+      'step at TF\'s convolution rate (median of the rounds)')}
   for p in precisions:
-    step, traced, by_kind, _, (alone, count) = results[p]
+    step, traced, by_kind, _, (alone, count), rate_share = results[p]
     share = sum(v for k, v in by_kind.items() if k.startswith('convolution'))
     for name, cell in zip(rows, (
         f'{1e3 * sum(by_kind.values()):.0f}',
         f'{100 * share / sum(by_kind.values()):.1f}%',
         f'{1e3 * traced:.0f}', f'{1e3 * step:.0f}',
         f'{1e3 * alone:.0f} ({count} convolutions)',
-        f'{100 * alone / step:.0f}%')):
+        f'{100 * rate_share:.0f}%')):
       rows[name].append(cell)
   lines += [f'| {name} | ' + ' | '.join(cells) + ' |'
             for name, cells in rows.items()] + ['']
@@ -232,10 +251,20 @@ def main(argv):
       'float32', 'bfloat16'}:
     raise app.UsageError(f'Unknown --config or --precisions: {FLAGS.config}, '
                          f'{FLAGS.precisions}.')
+  unknown_parts = set(FLAGS.float32_parts or ()) - set(FLOAT32_PART_NAMES)
+  if unknown_parts:
+    raise app.UsageError(f'Unknown --float32_parts {sorted(unknown_parts)}; '
+                         f'the parts are {FLOAT32_PART_NAMES}.')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if FLAGS.inter_op_threads:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     tf.config.threading.set_inter_op_parallelism_threads(
         FLAGS.inter_op_threads)
+  if FLAGS.intra_op_threads:
+    tf.config.threading.set_intra_op_parallelism_threads(
+        FLAGS.intra_op_threads)
+  if FLAGS.float32_parts is not None:
+    from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
+    networks.FLOAT32_PARTS = frozenset(FLAGS.float32_parts)
   results = {p: profile(FLAGS.config, p, FLAGS.batch_size, FLAGS.steps)
              for p in FLAGS.precisions}
   command = (f'python bench/step_profile.py --config={FLAGS.config} '
@@ -243,6 +272,10 @@ def main(argv):
              f'--batch_size={FLAGS.batch_size} --steps={FLAGS.steps}')
   if FLAGS.inter_op_threads:
     command += f' --inter_op_threads={FLAGS.inter_op_threads}'
+  if FLAGS.intra_op_threads:
+    command += f' --intra_op_threads={FLAGS.intra_op_threads}'
+  if FLAGS.float32_parts is not None:
+    command += f' --float32_parts={",".join(FLAGS.float32_parts)}'
   text = report(FLAGS.config, results, command)
   benchmark.publish(text, FLAGS.output)
 

@@ -133,6 +133,17 @@ def test_the_health_line_reports_the_round_trip_in_both_precisions(tmp_path):
   assert precision.float32_twin(tfp_realnvp.RealNVP(_SHAPE, **_SMALL)) is None
 
 
+def _residual_sum_dtypes(net):
+  """The dtypes of the additions over a batch of 5 in `net`'s training graph.
+
+  In a network without labels or context those are the residual sums.
+  """
+  graph = tf.function(lambda x: net(x, training=True)).get_concrete_function(
+      tf.TensorSpec([5, 4, 4, 2])).graph
+  return {op.outputs[0].dtype for op in graph.get_operations()
+          if op.type == 'AddV2' and op.outputs[0].shape.as_list()[:1] == [5]}
+
+
 def test_the_networks_keep_their_head_and_residual_sum_in_float32():
   net = networks.ResNet(output_channels=2, num_res_blocks=2, num_filters=8,
                         dtype=tf_keras.mixed_precision.Policy(
@@ -144,6 +155,17 @@ def test_the_networks_keep_their_head_and_residual_sum_in_float32():
   assert net.output_bn.compute_dtype == 'float32'
   shift, log_scale = net(tf.random.normal([3, 4, 4, 2]), training=True)
   assert shift.dtype == log_scale.dtype == tf.float32
+  assert _residual_sum_dtypes(net) == {tf.float32}
+
+
+def test_without_its_part_the_residual_sum_is_bfloat16(monkeypatch):
+  monkeypatch.setattr(networks, 'FLOAT32_PARTS',
+                      networks.FLOAT32_PARTS - {'residual'})
+  net = networks.ResNet(output_channels=2, num_res_blocks=2, num_filters=8,
+                        dtype=tf_keras.mixed_precision.Policy(
+                            'mixed_bfloat16'))
+  net.build([None, 4, 4, 2])
+  assert _residual_sum_dtypes(net) == {tf.bfloat16}
 
 
 @pytest.mark.parametrize('parts', [('input', 'residual'), ('input',)])
