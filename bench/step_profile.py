@@ -156,9 +156,9 @@ def convolutions_alone(distribution, batch_size):
 
 
 def profile(config_name, precision, batch_size, steps):
-  """(wall seconds per step, traced, {kind: op seconds per step},
-  {op type: ...}, (seconds of the convolutions alone, their number),
-  the median over the rounds of convolutions alone over step)."""
+  """(median wall seconds per step, the same under the profiler,
+  {kind: op seconds per step}, {op type: ...}, (median seconds of the
+  convolutions alone, their number), median of the rounds' alone / step)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   distribution = benchmark.build_model(
