@@ -17,6 +17,11 @@ float32's on the same batch: bits/dim (evaluation mode) and the loss
 gradient's relative error `|g - g_float32| / |g_float32|`, beside the
 minibatch noise it competes with,
 `|g_float32(batch 1) - g_float32(batch 2)| / |g_float32|`.
+With --convolution_share, each round also times each variant's own
+convolutions alone (`step_profile.convolutions_alone`: the same shapes and
+dtypes, forward and both gradients) right after its step, and the table
+gives the median of the rounds' ratios: the share of TF's convolution rate
+that the variant's step reaches, for every variant side by side.
 """
 
 import json
@@ -30,6 +35,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+import step_profile  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -61,6 +67,9 @@ def define_flags():
   flags.DEFINE_list('variants', list(VARIANTS),
                     f'Which of {list(VARIANTS)}; float32, the reference, '
                     'is always first.')
+  flags.DEFINE_bool('convolution_share', False, 'Also time each variant\'s '
+                    'convolutions alone, round by round, for its share of '
+                    'TF\'s convolution rate.')
   flags.DEFINE_string('output', None, 'Also write the Markdown here.')
 
 
@@ -112,7 +121,7 @@ def main(argv):
   variants = [VARIANTS['float32']] + [
       VARIANTS[name] for name in VARIANTS
       if name in FLAGS.variants and name != 'float32']
-  rows, step_functions = [], []
+  rows, step_functions, convolution_functions = [], [], []
   for name, parts in variants:
     flow = build(parts)
     for source, target in zip(reference.variables, flow.variables):
@@ -125,32 +134,53 @@ def main(argv):
     step = timed.make_train_function()
     step(batches)  # Traced here, outside the timed rounds.
     step_functions.append(step)
+    if FLAGS.convolution_share:
+      convolution_functions.append(
+          step_profile.convolutions_alone(flow, FLAGS.batch_size)[0])
   times = [[] for _ in variants]
+  convolution_times = [[] for _ in variants]
+
+  def timed_run(function):
+    start = time.perf_counter()
+    function().numpy()
+    return time.perf_counter() - start
+
   for _ in range(FLAGS.repeats + 1):  # The first round warms up.
     for i, step in enumerate(step_functions):
-      start = time.perf_counter()
-      step(batches)['loss'].numpy()
-      times[i].append(time.perf_counter() - start)
+      times[i].append(timed_run(lambda step=step: step(batches)['loss']))
+      if FLAGS.convolution_share:
+        convolution_times[i].append(timed_run(convolution_functions[i]))
   base_bits, base_gradients = rows[0]['bits'], rows[0]['gradients']
   norm = float(tf.norm(base_gradients[0]))
   noise = float(tf.norm(base_gradients[1] - base_gradients[0])) / norm
   lines = [
       f'Command: `python bench/precision_ablation.py --config={FLAGS.config} '
       f'--batch_size={FLAGS.batch_size} --warm_steps={FLAGS.warm_steps} '
-      f'--repeats={FLAGS.repeats} --variants={",".join(FLAGS.variants)}`',
+      f'--repeats={FLAGS.repeats} --variants={",".join(FLAGS.variants)}'
+      + (' --convolution_share`' if FLAGS.convolution_share else '`'),
       '',
       f'CPU: {benchmark.cpu_description()}; TensorFlow {tf.__version__}.',
       '', f'Minibatch gradient noise (two batches, float32): {noise:.3f}.', '',
       '| variant | train img/s | vs float32 | bits/dim - float32\'s | '
-      'gradient error |', '| --- | --- | --- | --- | --- |']
+      'gradient error |' + (' share of the convolution rate |'
+                            if FLAGS.convolution_share else ''),
+      '| --- | --- | --- | --- | --- |'
+      + (' --- |' if FLAGS.convolution_share else '')]
   base_rate = None
-  for row, variant_times in zip(rows, times):
+  for row, variant_times, alone_times in zip(rows, times,
+                                             convolution_times):
     rate = FLAGS.batch_size / statistics.median(variant_times[1:])
     base_rate = base_rate or rate
     error = float(tf.norm(row['gradients'][0] - base_gradients[0])) / norm
     row.update(rate=rate, gradient_error=error)
-    lines.append(f'| {row["variant"]} | {rate:.3g} | {rate / base_rate:.2f}x '
-                 f'| {row["bits"] - base_bits:+.5f} | {error:.4f} |')
+    line = (f'| {row["variant"]} | {rate:.3g} | {rate / base_rate:.2f}x '
+            f'| {row["bits"] - base_bits:+.5f} | {error:.4f} |')
+    if FLAGS.convolution_share:
+      row['convolution_share'] = statistics.median(
+          alone / step for alone, step in zip(alone_times[1:],
+                                              variant_times[1:]))
+      line += f' {100 * row["convolution_share"]:.0f}% |'
+    lines.append(line)
     print(json.dumps({k: v for k, v in row.items() if k != 'gradients'}),
           flush=True)
   text = '\n'.join(lines) + '\n'

@@ -55,8 +55,6 @@ KINDS = (
     ('variable reads and writes', lambda t, n: 'VariableOp' in t),
     ('other', lambda t, n: True),
 )
-# What `networks.FLOAT32_PARTS` may name.
-FLOAT32_PART_NAMES = ('head', 'input', 'residual', 'weight_norm')
 # Profiler events that enclose ops rather than being one: a function call,
 # its executor ('ExecutorState::Process'), the iterator.
 _ENCLOSING = re.compile(r'^__inference|:$')
@@ -251,11 +249,13 @@ def main(argv):
       'float32', 'bfloat16'}:
     raise app.UsageError(f'Unknown --config or --precisions: {FLAGS.config}, '
                          f'{FLAGS.precisions}.')
-  unknown_parts = set(FLAGS.float32_parts or ()) - set(FLOAT32_PART_NAMES)
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
+  unknown_parts = (set(FLAGS.float32_parts or ())
+                   - set(networks.FLOAT32_PART_NAMES))
   if unknown_parts:
     raise app.UsageError(f'Unknown --float32_parts {sorted(unknown_parts)}; '
-                         f'the parts are {FLOAT32_PART_NAMES}.')
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+                         f'the parts are {networks.FLOAT32_PART_NAMES}.')
   if FLAGS.inter_op_threads:
     tf.config.threading.set_inter_op_parallelism_threads(
         FLAGS.inter_op_threads)
@@ -263,7 +263,6 @@ def main(argv):
     tf.config.threading.set_intra_op_parallelism_threads(
         FLAGS.intra_op_threads)
   if FLAGS.float32_parts is not None:
-    from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
     networks.FLOAT32_PARTS = frozenset(FLAGS.float32_parts)
   results = {p: profile(FLAGS.config, p, FLAGS.batch_size, FLAGS.steps)
              for p in FLAGS.precisions}

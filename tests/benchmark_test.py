@@ -126,7 +126,8 @@ def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
   runs = {
       'precision_ablation': ['--config=tiny', '--warm_steps=3', '--repeats=1',
                              '--batch_size=8',
-                             '--variants=none,input,default,default+input'],
+                             '--variants=none,input,default,default+input',
+                             '--convolution_share'],
       'roofline': ['--configs=tiny', '--batch_size=4'],
       'step_profile': ['--config=tiny', '--steps=1', '--batch_size=4',
                        '--float32_parts=head,weight_norm',
@@ -146,6 +147,9 @@ def test_tiny_ablation_roofline_and_step_profile_print_their_tables(
   rows = [line.split(' | ') for line in ablation.splitlines()
           if line.startswith(('| float32 |', '| bfloat16'))]
   assert len(rows) == 5 and rows[0][2] == '1.00x'
+  # Each variant's step against its own convolutions alone.
+  assert '--convolution_share`' in ablation
+  assert all(0. < float(row[5].strip(' |%')) for row in rows)
   assert 'CPU: ' in ablation and 'Minibatch gradient noise' in ablation
   # bfloat16 moves the gradient; the default's float32 parts, with or
   # without the input layer, move it less than none; the input layer alone

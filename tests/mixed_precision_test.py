@@ -168,6 +168,15 @@ def test_without_its_part_the_residual_sum_is_bfloat16(monkeypatch):
   assert _residual_sum_dtypes(net) == {tf.bfloat16}
 
 
+def test_an_unknown_float32_part_is_refused_by_name(monkeypatch):
+  # A misspelt part would otherwise leave the part meant in bfloat16.
+  monkeypatch.setattr(networks, 'FLOAT32_PARTS',
+                      networks.FLOAT32_PARTS | {'residuals'})
+  with pytest.raises(ValueError, match=r"unknown parts \['residuals'\]"):
+    networks.ResNet(output_channels=2, num_res_blocks=1, num_filters=8,
+                    dtype=tf_keras.mixed_precision.Policy('mixed_bfloat16'))
+
+
 @pytest.mark.parametrize('parts', [('input', 'residual'), ('input',)])
 def test_the_input_layer_may_join_the_float32_parts(monkeypatch, parts):
   # With a label and an image context added to its output, in either

@@ -21,6 +21,7 @@ __all__ = [
     'BatchNorm',
     'DenseResNet',
     'FLOAT32_PARTS',
+    'FLOAT32_PART_NAMES',
     'ResNet',
     'WeightNormConv2D',
     'WeightNormDense',
@@ -41,6 +42,9 @@ __all__ = [
 # compute in the low precision. Read when a network is built;
 # bench/precision_ablation.py varies it.
 FLOAT32_PARTS = frozenset({'head', 'residual', 'weight_norm'})
+# Every part FLOAT32_PARTS may name: a network refuses any other, which would
+# otherwise leave the part meant in bfloat16 without a word.
+FLOAT32_PART_NAMES = ('head', 'input', 'residual', 'weight_norm')
 
 
 def weight_scale_variables(module):
@@ -286,6 +290,11 @@ class _ShiftAndLogScaleNet(tf_keras.layers.Layer):
 
     policy = self.dtype_policy
     mixed = policy.compute_dtype != policy.variable_dtype
+    unknown_parts = set(FLOAT32_PARTS) - set(FLOAT32_PART_NAMES)
+    if unknown_parts:
+      raise ValueError(
+          f'`networks.FLOAT32_PARTS` names unknown parts '
+          f'{sorted(unknown_parts)}; the parts are {FLOAT32_PART_NAMES}.')
     self._float32_parts = FLOAT32_PARTS if mixed else frozenset()
     self.input_layer = self._linear(
         self.num_filters, 'input',
