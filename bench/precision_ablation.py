@@ -28,7 +28,6 @@ import json
 import os
 import statistics
 import sys
-import time
 
 from absl import app
 from absl import flags
@@ -139,17 +138,13 @@ def main(argv):
           step_profile.convolutions_alone(flow, FLAGS.batch_size)[0])
   times = [[] for _ in variants]
   convolution_times = [[] for _ in variants]
-
-  def timed_run(function):
-    start = time.perf_counter()
-    function().numpy()
-    return time.perf_counter() - start
-
   for _ in range(FLAGS.repeats + 1):  # The first round warms up.
     for i, step in enumerate(step_functions):
-      times[i].append(timed_run(lambda step=step: step(batches)['loss']))
+      times[i].append(
+          step_profile.timed_call(lambda step=step: step(batches)['loss']))
       if FLAGS.convolution_share:
-        convolution_times[i].append(timed_run(convolution_functions[i]))
+        convolution_times[i].append(
+            step_profile.timed_call(convolution_functions[i]))
   base_bits, base_gradients = rows[0]['bits'], rows[0]['gradients']
   norm = float(tf.norm(base_gradients[0]))
   noise = float(tf.norm(base_gradients[1] - base_gradients[0])) / norm

@@ -102,6 +102,13 @@ def op_times(trace_dir):
   return times
 
 
+def timed_call(function):
+  """Wall seconds of one call of `function`, its result read back."""
+  start = time.perf_counter()
+  function().numpy()
+  return time.perf_counter() - start
+
+
 def convolutions_alone(distribution, batch_size):
   """A function running the step's convolutions and nothing else, warmed up.
 
@@ -176,11 +183,8 @@ def profile(config_name, precision, batch_size, steps):
   # within a minute, which timings minutes apart would read as the step's.
   untraced, alone_times = [], []
   for _ in range(steps):
-    for function, record in ((lambda: train_function(batches)['loss'],
-                              untraced), (alone, alone_times)):
-      start = time.perf_counter()
-      function().numpy()
-      record.append(time.perf_counter() - start)
+    untraced.append(timed_call(lambda: train_function(batches)['loss']))
+    alone_times.append(timed_call(alone))
   with tempfile.TemporaryDirectory() as trace_dir:
     tf.profiler.experimental.start(trace_dir)
     start = time.perf_counter()
