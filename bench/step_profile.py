@@ -85,7 +85,7 @@ def op_times(trace_dir):
   from tfp_realnvp import compat  # pylint: disable=g-import-not-at-top
   (path,) = glob.glob(os.path.join(trace_dir, '**', '*.xplane.pb'),
                       recursive=True)
-  space = compat.XSpace()
+  space = compat.profiler_trace()
   with open(path, 'rb') as f:
     space.ParseFromString(f.read())
   times = collections.Counter()

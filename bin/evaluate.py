@@ -28,7 +28,6 @@ with startup.quiet_imports():
   from absl import logging
   import tensorflow as tf
   from tfp_realnvp import training
-  from tfp_realnvp import variational_dequantization
   from tfp_realnvp.app import flags as flags_lib
   from tfp_realnvp.app import loading
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -57,8 +56,8 @@ def main(argv):
     loading.evaluation_dataset_name(FLAGS.model, FLAGS.dataset)
     flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
     samples = FLAGS.dequantization_samples
-    integer_pixels = samples > 1 or variational_dequantization.is_learned(
-        getattr(flow, 'dequantizer', None))
+    integer_pixels = samples > 1 or (flow.dequantizer is not None and
+                                     flow.dequantizer.is_learned)
     batches, dataset, split = loading.evaluation_data(
         FLAGS.model, flow, batch_size=FLAGS.batch_size,
         dequantized=not integer_pixels, **flags_lib.data_options())

@@ -10,9 +10,11 @@ r"""Scores images with a trained Real NVP: per-image and per-scale bits/dim.
 --model is a bin/train.py --model_dir or a SavedModel. Each CSV row holds the
 example, its bits/dim, the share of each scale's latent (scale_1 is the
 finest) and of the log-determinant (they add up to the bits/dim), and the
-latent norm. Images must have the model's shape; they are dequantized with
---seed. --dequantization_samples=K > 1 adds each image's K-draw estimate of
-its bits/dim (discrete_bits_per_dim, tighter than the one draw).
+latent norm. Images must have the model's shape; they are dequantized by
+the model's own noise q(u | x) with --seed (a learned q's share is the
+dequantization column). --dequantization_samples=K > 1 adds each image's
+K-draw estimate of its bits/dim (discrete_bits_per_dim, tighter than the
+one draw).
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -61,8 +63,10 @@ def define_flags():
 def _split_examples(flow, split):
   """(names, values, labels) of up to --max_examples of a TFDS split."""
   options = dict(flags_lib.data_options(), split=split or FLAGS.split)
+  # Integer pixels, which score() dequantizes with the model's own noise.
   batches, dataset, split = loading.evaluation_data(
-      FLAGS.model, flow, batch_size=FLAGS.batch_size, **options)
+      FLAGS.model, flow, batch_size=FLAGS.batch_size,
+      dequantized=flow.dequantizer is None, **options)
   values, labels = [], []
   for batch in batches:
     if flow.num_classes is not None:
@@ -83,7 +87,7 @@ def _examples(flow, images, split):
   if flow.num_classes is not None:
     raise ValueError('A class-conditional model needs labels: score a TFDS '
                      'split, not image files.')
-  names, values = scoring.load_images(images, flow.event_shape, FLAGS.seed)
+  names, values = scoring.load_images(images, flow.event_shape)
   return names, values, None
 
 

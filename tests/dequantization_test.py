@@ -24,6 +24,8 @@ class _DiscretizedLogistic:
   """
 
   dtype = tf.float64
+  name = 'discretized_logistic'
+  dequantizer = dequantization.UniformDequantizer()
 
   def __init__(self, loc, scale):
     self.loc, self.scale = np.asarray(loc, np.float64), scale
@@ -154,7 +156,7 @@ def test_float_pixels_are_refused_by_the_k_draw_estimate(tiny_flow):
         tiny_flow, tf.zeros([1, 2, 2, 1], tf.float64))
   floats = tf.data.Dataset.from_tensor_slices(
       tf.zeros([4, 2, 2, 1], tf.float64)).batch(2)
-  with pytest.raises(TypeError, match=r'float64 \(already dequantized\)'):
+  with pytest.raises(TypeError, match=r'float64 of shape \(2, 2, 2, 1\) \(already dequantized\)'):
     evaluation.evaluate_discrete_bits_per_dim(tiny_flow, floats)
   with pytest.raises(ValueError, match='positive integer'):
     evaluation.evaluate_discrete_bits_per_dim(tiny_flow, floats, samples=0)

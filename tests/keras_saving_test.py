@@ -149,3 +149,43 @@ def test_formats_that_cannot_work_fail_at_save_time(tmp_path):
       tfd.Sample(tfd.Normal(0., 1.), [2]), tfb.Shift([1., 2.])))
   with pytest.raises(NotImplementedError, match='save_weights'):
     foreign.save(str(tmp_path / 'foreign.keras'))
+
+
+def test_a_file_written_after_any_evaluation_loads(tmp_path):
+  """Finding 1 of #42: a K-draw `evaluate` left metrics a load refused."""
+  model = tfp_realnvp.FlowModel(_image_flow(), polyak_decay=0.9)
+  model.compile(optimizer=tf_keras.optimizers.legacy.Adam(1e-3),
+                run_eagerly=True)
+  pixels = tf.constant(np.random.default_rng(3).integers(
+      0, 256, (8, 4, 4, 1)), tf.uint8)
+  model.fit(pixels, batch_size=8, epochs=1, verbose=0)
+  figures = model.evaluate(pixels, dequantization_samples=3, seed=1,
+                           return_dict=True, verbose=0)
+  assert 'discrete_bits_per_dim' in figures
+  path = str(tmp_path / 'after_evaluate.keras')
+  model.save(path)
+  loaded = tf_keras.models.load_model(path)
+  values = tf.random.stateless_uniform([4, 4, 4, 1], [0, 2], 0., 256.)
+  np.testing.assert_allclose(
+      loaded.distribution.log_prob(tf.identity(values)),
+      model.distribution.log_prob(tf.identity(values)), rtol=1e-6)
+  # A checkpoint written by a later fit loads too, and fit's history holds
+  # only its own figures.
+  checkpoint = str(tmp_path / 'checkpoint.keras')
+  history = model.fit(pixels, batch_size=8, epochs=1, verbose=0, callbacks=[
+      tf_keras.callbacks.ModelCheckpoint(checkpoint)]).history
+  assert set(history) == {'loss', 'bits_per_dim'}
+  again = tf_keras.models.load_model(checkpoint)
+  np.testing.assert_allclose(
+      again.distribution.log_prob(tf.identity(values)),
+      model.distribution.log_prob(tf.identity(values)), rtol=1e-6)
+  # The same seed repeats a figure: the file saved when it was taken gives
+  # it again, and the model twice.
+  reloaded = loaded.evaluate(pixels, dequantization_samples=3, seed=1,
+                             return_dict=True, verbose=0)
+  assert reloaded['discrete_bits_per_dim'] == pytest.approx(
+      figures['discrete_bits_per_dim'], rel=1e-6)
+  twice = [model.evaluate(pixels, dequantization_samples=3, seed=2,
+                          return_dict=True, verbose=0)[
+                              'discrete_bits_per_dim'] for _ in range(2)]
+  assert twice[0] == twice[1]

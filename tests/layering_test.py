@@ -14,10 +14,10 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'tfp_realnvp'
 # within a layer, only those listed before it.
 LAYERS = [
     ['compat'],
-    ['batch_statistics', 'weight_norm'],
+    ['batch_statistics', 'weight_norm', 'condition'],
     ['networks'],
     ['bijectors'],
-    ['dequantization', 'variational_dequantization'],
+    ['dequantization'],
     ['flows'],
     ['toy_data', 'data', 'training'],
     ['root'],

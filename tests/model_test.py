@@ -236,10 +236,14 @@ def test_conditional_model_label_errors():
     model.log_prob(pixels, labels=[0.5, 1.])
   with pytest.raises(TypeError, match='keyword-only'):
     model.log_prob(pixels, [0, 1])
-  with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
+  # Labels known at once are refused at once; others when they arrive.
+  with pytest.raises(ValueError, match=r'must lie in \[0, 3\)'):
     model.log_prob(pixels, labels=[0, 3])
-  with pytest.raises(tf.errors.InvalidArgumentError, match='Negative'):
+  with pytest.raises(ValueError, match=r'must lie in \[0, 3\)'):
     model.sample_pixels(2, labels=-1)
+  with pytest.raises(tf.errors.InvalidArgumentError, match='num_classes'):
+    tf.function(lambda labels: model.log_prob(pixels, labels=labels),
+                autograph=False)(tf.constant([0, 3]))
   with pytest.raises(ValueError, match='pass `labels`'):
     model.encode(pixels)
   with pytest.raises(ValueError, match='num_classes'):

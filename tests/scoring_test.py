@@ -62,8 +62,7 @@ def test_images_are_read_and_checked_against_the_model(flow, tmp_path):
   names, pixels = scoring.load_images(str(directory), flow.event_shape)
   assert [pathlib.Path(n).name for n in names] == ['00.png', '01.png',
                                                    '02.png']
-  assert pixels.shape == (3, 8, 8, 1)
-  assert pixels.min() >= 0. and pixels.max() < 256.
+  assert pixels.shape == (3, 8, 8, 1) and pixels.dtype == np.uint8
   again = scoring.load_images(str(directory / '*.png'), flow.event_shape)[1]
   np.testing.assert_array_equal(pixels, again)
 
@@ -79,10 +78,29 @@ def test_images_are_read_and_checked_against_the_model(flow, tmp_path):
     scoring.load_images(str(tmp_path / 'nothing' / '*.png'), (8, 8, 1))
 
 
+def test_integer_pixels_are_dequantized_by_the_flows_own_noise(flow):
+  pixels = np.random.default_rng(2).integers(0, 256, (5, 8, 8, 1))
+  scores = scoring.score(flow, tf.constant(pixels, tf.uint8), batch_size=3,
+                         seed=7)
+  # Batch b is one draw of the flow's q seeded [seed, start of b].
+  values = np.concatenate([
+      flow.dequantizer(pixels[start:start + 3], flow.dtype,
+                       seed=tf.constant([7, start], tf.int64))[0].numpy()
+      for start in (0, 3)])
+  np.testing.assert_allclose(scores['bits_per_dim'],
+                             flow.bits_per_dim(values), rtol=1e-5)
+  assert np.all(scores['dequantization'] == 0.)  # Uniform noise: log q = 0.
+  total = (scores['scale_1'] + scores['scale_2'] + scores['log_det'] +
+           scores['dequantization'])
+  np.testing.assert_allclose(total, scores['bits_per_dim'], rtol=1e-6)
+  # A NumPy array means the same as a tensor.
+  again = scoring.score(flow, pixels.astype(np.uint8), batch_size=3, seed=7)
+  np.testing.assert_array_equal(again['bits_per_dim'], scores['bits_per_dim'])
+
+
 def test_the_k_draw_column_is_each_images_estimate(flow):
   pixels = np.random.default_rng(1).integers(0, 256, (5, 8, 8, 1))
-  values = (pixels + 0.5).astype(np.float32)
-  scores = scoring.score(flow, values, batch_size=3,
+  scores = scoring.score(flow, pixels.astype(np.uint8), batch_size=3,
                          dequantization_samples=4, seed=7)
   # Batch b's draws are seeded [seed, start of b].
   expected = np.concatenate([
@@ -92,8 +110,8 @@ def test_the_k_draw_column_is_each_images_estimate(flow):
       for start in (0, 3)]) / (-64 * np.log(2.))
   np.testing.assert_allclose(scores['discrete_bits_per_dim'], expected,
                              rtol=1e-5)
-  with pytest.raises(ValueError, match='scores images'):
-    scoring.score(flow, np.zeros([2, 64], np.float32),
+  with pytest.raises(TypeError, match='takes integer pixels'):
+    scoring.score(flow, (pixels + 0.5).astype(np.float32),
                   dequantization_samples=4)
 
 
@@ -113,9 +131,10 @@ def test_score_binary_writes_the_csv_and_the_histogram(trained_run_dir,
     rows = list(csv.DictReader(f))
   assert len(rows) == 4
   assert list(rows[0]) == ['example', 'bits_per_dim', 'scale_1', 'scale_2',
-                           'log_det', 'latent_norm', 'discrete_bits_per_dim']
+                           'log_det', 'dequantization', 'latent_norm',
+                           'discrete_bits_per_dim']
   row = {k: float(v) for k, v in rows[0].items() if k != 'example'}
-  assert row['scale_1'] + row['scale_2'] + row['log_det'] == pytest.approx(
-      row['bits_per_dim'], abs=1e-4)
+  assert row['scale_1'] + row['scale_2'] + row['log_det'] + row[
+      'dequantization'] == pytest.approx(row['bits_per_dim'], abs=1e-4)
   image = tf.io.decode_png(tf.io.read_file(str(histogram)))
   assert image.shape[0] > 100 and image.shape[1] > 100

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp.dequantization.uniform import dequantize
 from tfp_realnvp.toy_data import TOY_DATASETS
 from tfp_realnvp.toy_data import toy_dataset
 from tfp_realnvp.toy_data import toy_samples
@@ -47,8 +48,6 @@ __all__ = [
 
 # Needs no download: the default of the binaries.
 EMBEDDED_DATASET = 'digits'
-# The largest float32 below 256, the top of a dequantized pixel's range.
-_LARGEST_PIXEL = float(np.nextafter(np.float32(256.), np.float32(0.)))
 
 
 def _did_you_mean(name, tfds):
@@ -57,26 +56,6 @@ def _did_you_mean(name, tfds):
            *tfds.list_builders(with_community_datasets=False)]
   close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
   return f' (did you mean {close[0]!r}?)' if close else ''
-
-
-def dequantize(images, seed=None):
-  """Integer pixel values to floats in [0, 256): `x + u`, `u ~ U[0, 1)`.
-
-  Args:
-    images: integer pixel values.
-    seed: `None`, or a shape-[2] integer seed for stateless noise.
-
-  Returns:
-    float32 tensor of the shape of `images`.
-  """
-  images = tf.cast(images, tf.float32)
-  if seed is None:
-    noise = tf.random.uniform(tf.shape(images))
-  else:
-    noise = tf.random.stateless_uniform(tf.shape(images), seed)
-  # In float32, 255 + u rounds up to 256 for u within 2**-17 of 1 (one pixel
-  # at 255 in ~130,000): outside the support, so clamp below 256.
-  return tf.minimum(images + noise, _LARGEST_PIXEL)
 
 
 def _celeba_recipe(image):

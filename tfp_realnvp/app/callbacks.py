@@ -17,7 +17,6 @@ import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import compat
-from tfp_realnvp import flows
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import figures
@@ -202,8 +201,9 @@ class EpochHealth(tf_keras.callbacks.Callback):
   def health(self):
     """The probe's figures, a dict of Python floats (NaN where skipped)."""
     flow = self.model.distribution
-    values, condition = training.split_batch(self._probe, flow)
-    kwargs = flows.condition_kwargs(flow, condition)
+    spec = flow.condition_spec
+    values, condition = spec.split(self._probe, flow.name)
+    kwargs = spec.keywords(condition)
     with self.model.averaged_weights():
       if values.dtype.is_integer:
         # uint8 pixels (a variational run): one fixed draw of the model's q.

@@ -40,9 +40,9 @@ import os
 
 import tensorflow as tf
 
-from tfp_realnvp import dequantization
 from tfp_realnvp import flows
 from tfp_realnvp.app import precision
+from tfp_realnvp.dequantization import units
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
            'next_version_dir', 'version_numbers']
@@ -79,7 +79,7 @@ class FlowExport(tf.Module):
     latent_spec = tf.TensorSpec([None] + event_shape.as_list(), dtype,
                                 name='latents')
     # The labels or the context, as an optional last argument.
-    condition = flows.condition_name(distribution)
+    condition = distribution.condition_spec.kind
     condition_specs = []
     if condition == 'labels':
       condition_specs = [tf.TensorSpec([None], tf.int32, name='labels')]
@@ -164,7 +164,7 @@ class FlowExport(tf.Module):
     @tf.function(input_signature=data_signature)
     def bits_per_dim(values, *conditions):
       # Through log_prob's graph: the flow is traced once for both.
-      return flows.log_prob_to_bits_per_dim(log_prob(values, *conditions),
+      return units.log_prob_to_bits_per_dim(log_prob(values, *conditions),
                                             distribution.num_dims)
 
     sample_signature = [
@@ -232,13 +232,13 @@ class FlowExport(tf.Module):
       pixels = with_shape_check(pixels, 'pixels')
       kwargs = condition_kwargs(
           check_conditions(conditions, tf.shape(pixels)[0]))
-      return dequantization.importance_weighted_log_prob(
-          distribution, pixels, samples=samples,
-          seed=tf.stack([seed, tf.zeros([], tf.int32)]), **kwargs)
+      return distribution.discrete_log_prob(
+          pixels, samples, tf.stack([seed, tf.zeros([], tf.int32)]),
+          **kwargs)
 
     @tf.function(input_signature=discrete_signature)
     def discrete_bits_per_dim(pixels, samples, seed, *conditions):
-      return flows.log_prob_to_bits_per_dim(
+      return units.log_prob_to_bits_per_dim(
           discrete_log_prob(pixels, samples, seed, *conditions),
           distribution.num_dims)
 

@@ -8,7 +8,11 @@ it was exported from.
 import numpy as np
 import tensorflow as tf
 
-from tfp_realnvp import flows
+from tfp_realnvp import condition as condition_lib
+from tfp_realnvp.dequantization import base
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import uniform
+from tfp_realnvp.dequantization import units
 
 __all__ = ['SavedFlow']
 
@@ -38,21 +42,29 @@ class SavedFlow:
     inputs = self._signatures['decode'].structured_input_signature[1]
     self.context_shape = (tuple(inputs['context'].shape[1:])
                           if 'context' in inputs else None)
-    # A learned q(u | x) through its signature; uniform noise needs none
-    # (and exports before variational dequantization had only that).
-    self.dequantization = (
-        self._loaded.dequantization.numpy().decode()
-        if hasattr(self._loaded, 'dequantization') else 'uniform')
-    self.dequantizer = (_SavedDequantizer(self._signatures['dequantize'])
-                        if self.dequantization == 'variational' else None)
+    self.condition_spec = condition_lib.ConditionSpec(self.num_classes,
+                                                      self.context_shape)
+    # A learned q(u | x) through its signature (exports before variational
+    # dequantization had uniform noise only); a vector flow has none.
+    self.dequantization = None
+    self.dequantizer = None
+    if 'discrete_log_prob' in self._signatures:
+      self.dequantization = (
+          self._loaded.dequantization.numpy().decode()
+          if hasattr(self._loaded, 'dequantization') else 'uniform')
+      self.dequantizer = (
+          _SavedDequantizer(self._signatures['dequantize'])
+          if self.dequantization == 'variational'
+          else uniform.UniformDequantizer())
 
   @property
   def num_dims(self):
     return int(np.prod(self.event_shape))
 
   def _condition_kwargs(self, labels, context):
-    flows.require_labels(labels, self.num_classes, self.name)
-    flows.require_context(context, self.context_shape, self.name)
+    # The signatures check the values; presence and kind are said here.
+    self.condition_spec.check(labels, context, name=self.name,
+                              check_values=False)
     if labels is not None:
       return {'labels': tf.reshape(tf.cast(labels, tf.int32), [-1])}
     if context is not None:
@@ -62,7 +74,8 @@ class SavedFlow:
       return {'context': context}
     return {}
 
-  def _data(self, values):
+  def _data(self, values, who):
+    pixels_lib.require_values(values, f'{self.name}: {who}', self)
     return {self._data_name: tf.convert_to_tensor(values, self.dtype)}
 
   def _evaluation_only(self, training):
@@ -73,14 +86,14 @@ class SavedFlow:
   def log_prob(self, value, *, labels=None, context=None, training=None):
     self._evaluation_only(training)
     return self._signatures['log_prob'](
-        **self._data(value),
+        **self._data(value, 'log_prob'),
         **self._condition_kwargs(labels, context))['log_prob']
 
   def bits_per_dim(self, values, *, labels=None, context=None,
                    training=None):
     self._evaluation_only(training)
     return self._signatures['bits_per_dim'](
-        **self._data(values),
+        **self._data(values, 'bits_per_dim'),
         **self._condition_kwargs(labels, context))['bits_per_dim']
 
   def sample_values(self, num_samples, temperature=1.0, seed=None, *,
@@ -93,13 +106,32 @@ class SavedFlow:
 
   def encode(self, values, *, labels=None, context=None):
     return self._signatures['encode'](
-        **self._data(values),
+        **self._data(values, 'encode'),
         **self._condition_kwargs(labels, context))['latents']
 
   def decode(self, latents, *, labels=None, context=None):
     return self._signatures['decode'](
         latents=tf.convert_to_tensor(latents, self.dtype),
         **self._condition_kwargs(labels, context))[self._data_name]
+
+  def discrete_log_prob(self, pixels, samples=1, seed=None, *, labels=None,
+                        context=None):
+    """`log P_K(x)` of integer pixels: the `discrete_log_prob` signature."""
+    if self.dequantizer is None:
+      raise TypeError(f'{self.name} is a density over continuous values; '
+                      'integer pixels have no likelihood under it.')
+    pixels_lib.require_pixels(pixels, f'{self.name}: discrete_log_prob')
+    return self._signatures['discrete_log_prob'](
+        pixels=tf.cast(pixels, tf.uint8),
+        samples=tf.constant(samples, tf.int32),
+        seed=tf.constant(0 if seed is None else seed, tf.int32),
+        **self._condition_kwargs(labels, context))['log_prob']
+
+  def discrete_bits_per_dim(self, pixels, samples=1, seed=None, *,
+                            labels=None, context=None):
+    return units.log_prob_to_bits_per_dim(
+        self.discrete_log_prob(pixels, samples, seed, labels=labels,
+                               context=context), self.num_dims)
 
   def given(self, *, labels=None, context=None):
     """This flow with `labels` or `context` bound, checked once here.
@@ -114,7 +146,7 @@ class SavedFlow:
     return _GivenSavedFlow(self, dict(labels=labels, context=context))
 
 
-class _SavedDequantizer:
+class _SavedDequantizer(base.Dequantizer):
   """A SavedModel's learned `q(u | x)`, called as a dequantizer."""
 
   is_learned = True
@@ -132,9 +164,20 @@ class _SavedDequantizer:
                               seed=tf.cast(seed, tf.int64))
     return outputs['values'], outputs['log_q']
 
+  def log_prob(self, noise, pixels, training=False):
+    raise NotImplementedError('A SavedModel exports draws of its q(u | x), '
+                              'not its density at given noise.')
+
 
 class _GivenSavedFlow:
-  """A `SavedFlow` with its condition bound (`SavedFlow.given`)."""
+  """A `SavedFlow` with its condition bound (`SavedFlow.given`).
+
+  A view over the signatures, which take one condition per example or one
+  for all: a condition of batch shape `[]` or `[N]`, sliced along that axis
+  (`given(labels=y)[::-1]`), values of batch shape `[N]`. For
+  `tfd.MixtureSameFamily` and other broadcasting, load the run directory's
+  flow instead (`load_flow(run_dir)`), whose `given` is a distribution.
+  """
 
   def __init__(self, saved_flow, condition):
     self._saved = saved_flow
@@ -142,9 +185,37 @@ class _GivenSavedFlow:
     self.name = saved_flow.name
     self.event_shape = saved_flow.event_shape
     self.num_dims = saved_flow.num_dims
+    self.dequantizer = saved_flow.dequantizer
+    self.condition_spec = condition_lib.ConditionSpec()
+
+  def _bound(self):
+    key = 'labels' if self._condition['labels'] is not None else 'context'
+    return key, tf.convert_to_tensor(self._condition[key])
+
+  @property
+  def batch_shape(self):
+    key, condition = self._bound()
+    rank = 0 if key == 'labels' else len(self._saved.context_shape)
+    return condition.shape[:condition.shape.rank - rank]
+
+  def __getitem__(self, slices):
+    """The view of a slice of the condition's batch (one axis)."""
+    if self.batch_shape.rank != 1:
+      raise ValueError(f'{self.name}: only a condition of batch shape [N] '
+                       f'slices; this one has {self.batch_shape}.')
+    key, condition = self._bound()
+    if not isinstance(slices, (int, slice)):
+      raise TypeError(f'{self.name}: a SavedModel\'s given() slices with an '
+                      f'int or a slice, got {slices!r}.')
+    return _GivenSavedFlow(self._saved,
+                           dict(self._condition, **{key: condition[slices]}))
 
   def log_prob(self, value):
     return self._saved.log_prob(value, **self._condition)
+
+  def discrete_log_prob(self, pixels, samples=1, seed=None):
+    return self._saved.discrete_log_prob(pixels, samples, seed,
+                                         **self._condition)
 
   def bits_per_dim(self, values):
     return self._saved.bits_per_dim(values, **self._condition)

@@ -8,9 +8,14 @@ per-scale breakdown exact: with `z(1)..z(L)` the per-scale latents of `x`,
   log p(x) = sum_i log N(z(i); 0, I) + log |det df/dx|
 
 so in bits/dim (each term divided by `-D ln 2`) the columns `scale_i` and
-`log_det` add up to `bits_per_dim`. `latent_norm` is `||z||_2`. With
-`dequantization_samples=K > 1`, `discrete_bits_per_dim` is each image's
-`K`-draw estimate (`tfp_realnvp.dequantization`, the flow's own `q`).
+`log_det` add up to `bits_per_dim`. `latent_norm` is `||z||_2`.
+
+Integer pixels (what `load_images` reads, a TFDS split's uint8 images) are
+dequantized by the flow's own `q(u | x)`, one seeded draw each, and scored as
+the flow trains on them: `bits_per_dim` is `-(log p(x + u) - log q(u | x)) /
+(D ln 2)`, and the column `dequantization` (0 for uniform noise) is the `log
+q` term, so the columns still add up. With `dequantization_samples=K > 1`,
+`discrete_bits_per_dim` is each image's `K`-draw estimate.
 """
 
 import csv
@@ -21,10 +26,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfp_realnvp import data
-from tfp_realnvp import dequantization
-from tfp_realnvp import flows
 from tfp_realnvp.bijectors import factor_out
+from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import units
 
 __all__ = ['COLUMNS', 'load_images', 'score', 'write_csv', 'write_histogram']
 
@@ -42,17 +47,17 @@ def _image_paths(pattern):
   return paths
 
 
-def load_images(pattern, event_shape, seed=0):
-  """Dequantized pixels of every PNG/JPEG in a folder or glob.
+def load_images(pattern, event_shape):
+  """The uint8 pixels of every PNG/JPEG in a folder or glob.
 
   Args:
     pattern: a folder, or a glob such as `'samples/*.png'` (any TF
       filesystem).
     event_shape: the flow's `(H, W, C)`; every image must have it.
-    seed: seed of the dequantization noise (`x + u`, `u ~ U[0, 1)`).
 
   Returns:
-    `(paths, pixels)`: the file names and a float32 `(N, H, W, C)` array.
+    `(paths, pixels)`: the file names and a uint8 `(N, H, W, C)` array,
+    which `score` dequantizes with the flow's own noise.
 
   Raises:
     ValueError: for no images, or an image whose shape differs from
@@ -77,8 +82,7 @@ def load_images(pattern, event_shape, seed=0):
       raise ValueError(f'{path} has shape {shape}, the model takes '
                        f'{event_shape}{reason}.')
     images.append(image)
-  pixels = data.dequantize(tf.stack(images), seed=tf.constant([seed, 0]))
-  return paths, pixels.numpy()
+  return paths, tf.cast(tf.stack(images), tf.uint8).numpy()
 
 
 COLUMNS = ('bits_per_dim', 'log_det', 'latent_norm')
@@ -91,31 +95,42 @@ def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
   Args:
     flow: a flow with the evaluation interface (a model, or
       `loading.load_flow`'s result).
-    values: `(N,) + event_shape` pixels in [0, 256) (or vectors).
+    values: `(N,) + event_shape`: integer pixels (dequantized here by the
+      flow's `dequantizer`), or values (dequantized pixels in [0, 256), or
+      vectors).
     labels: `(N,)` classes for a class-conditional flow.
     batch_size: examples per call.
-    dequantization_samples: `K`; above 1 (pixels only), also each image's
-      `K`-draw estimate of its integer pixels' bits/dim, `floor(values)`.
-    seed: seed of those draws.
+    dequantization_samples: `K`; above 1 (integer pixels only), also each
+      image's `K`-draw estimate of its bits/dim.
+    seed: seed of the dequantization draws: batch `b` uses `[seed, b]`.
 
   Returns:
     A dict of `(N,)` numpy arrays: `bits_per_dim`, `scale_1`..`scale_L` (the
-    prior term of each factored-out latent, finest first), `log_det` and
-    `latent_norm`; `sum(scale_i) + log_det == bits_per_dim`; and
-    `discrete_bits_per_dim` for `K > 1`.
+    prior term of each factored-out latent, finest first), `log_det`,
+    `latent_norm`, for integer pixels `dequantization`, and for `K > 1`
+    `discrete_bits_per_dim`; the scales, `log_det` and `dequantization` add
+    up to `bits_per_dim`.
+
+  Raises:
+    TypeError: for `K > 1` with float values, or integer values for a flow
+      over continuous values.
   """
-  # In the flow's own dtype: a float64 flow scores float64 pixels.
-  values = np.asarray(values, tf.as_dtype(flow.dtype).as_numpy_dtype)
+  integer = pixels_lib.is_integer(values)
+  if dequantization_samples > 1:
+    pixels_lib.require_pixels(values, 'score(dequantization_samples > 1)')
+  if not integer:
+    # In the flow's own dtype: a float64 flow scores float64 values.
+    values = np.asarray(values, tf.as_dtype(flow.dtype).as_numpy_dtype)
+  elif flow.dequantizer is None:
+    pixels_lib.require_values(values, 'score', flow)
+  values = np.asarray(values)
   num_dims = int(np.prod(values.shape[1:]))
   num_scales = flow.num_scales or 1
   event_ndims = len(values.shape) - 1
-  if dequantization_samples > 1 and event_ndims != 3:
-    raise ValueError('dequantization_samples > 1 scores images (integer '
-                     f'pixels); these values have shape {values.shape}.')
   columns = {}
 
   def bits(log_prob):
-    return flows.log_prob_to_bits_per_dim(log_prob, num_dims)
+    return units.log_prob_to_bits_per_dim(log_prob, num_dims)
 
   evaluate = tf.function(
       lambda batch, **kwargs: (flow.log_prob(batch, **kwargs),
@@ -123,31 +138,36 @@ def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
       autograph=False)
   k_draw = tf.function(
       lambda pixels, batch_seed, **kwargs: (
-          dequantization.importance_weighted_log_prob(
+          estimate.importance_weighted_log_prob(
               flow, pixels, dequantization_samples, seed=batch_seed,
               **kwargs)),
       autograph=False)
   for start in range(0, len(values), batch_size):
     batch = values[start:start + batch_size]
+    batch_seed = tf.constant([seed, start], tf.int64)
     kwargs = {}
     if labels is not None:
       kwargs['labels'] = np.asarray(labels)[start:start + batch_size]
+    log_q = np.zeros(len(batch))
+    if integer:
+      batch, log_q = flow.dequantizer(batch, flow.dtype, seed=batch_seed)
+      log_q = log_q.numpy().astype(np.float64)
     log_prob, latents = evaluate(batch, **kwargs)
     log_prob = log_prob.numpy().astype(np.float64)
     parts = factor_out.split_multiscale_latents(
         latents, num_scales, event_ndims=event_ndims)
     prior_terms = [_standard_normal_log_prob(part.numpy()) for part in parts]
-    batch_columns = {'bits_per_dim': bits(log_prob)}
+    batch_columns = {'bits_per_dim': bits(log_prob - log_q)}
     for index, term in enumerate(prior_terms):
       batch_columns[f'scale_{index + 1}'] = bits(term)
     batch_columns['log_det'] = bits(log_prob - sum(prior_terms))
+    if integer:
+      batch_columns['dequantization'] = bits(-log_q)
     flat = tf.reshape(latents, [len(batch), -1]).numpy()
     batch_columns['latent_norm'] = np.linalg.norm(flat, axis=1)
     if dequantization_samples > 1:
-      # Dequantized values lie in [x, x + 1): their floor is the image.
-      pixels = np.floor(batch).astype(np.int32)
       batch_columns['discrete_bits_per_dim'] = bits(k_draw(
-          pixels, tf.constant([seed, start], tf.int64),
+          values[start:start + batch_size], batch_seed,
           **kwargs).numpy().astype(np.float64))
     for name, column in batch_columns.items():
       columns.setdefault(name, []).append(column)
@@ -163,10 +183,9 @@ def _standard_normal_log_prob(part):
 def write_csv(path, names, scores):
   """One row per example: its name, then every column of `score`'s result."""
   columns = ['bits_per_dim'] + sorted(
-      name for name in scores if name.startswith('scale_')) + [
-          'log_det', 'latent_norm'] + (
-              ['discrete_bits_per_dim'] if 'discrete_bits_per_dim' in scores
-              else [])
+      name for name in scores if name.startswith('scale_')) + ['log_det'] + [
+          name for name in ('dequantization', 'latent_norm',
+                            'discrete_bits_per_dim') if name in scores]
   buffer = io.StringIO()
   writer = csv.writer(buffer)
   writer.writerow(['example'] + columns)

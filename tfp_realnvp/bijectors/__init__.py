@@ -1,5 +1,6 @@
 """Real NVP bijectors for TensorFlow Probability."""
 
+from tfp_realnvp.bijectors.batch_normalization import batch_norms
 from tfp_realnvp.bijectors.batch_normalization import BatchNormalization
 from tfp_realnvp.bijectors.conditional_chain import ConditionalChain
 from tfp_realnvp.bijectors.factor_out import FactorOut
@@ -21,6 +22,7 @@ __all__ = [
     'MaskedAffineCoupling',
     'OnePassBijector',
     'Squeeze',
+    'batch_norms',
     'checkerboard_mask',
     'join_multiscale_latents',
     'resolve_training',

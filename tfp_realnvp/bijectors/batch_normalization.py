@@ -3,9 +3,16 @@
 import tensorflow as tf
 
 from tfp_realnvp import batch_statistics
+from tfp_realnvp import networks
 from tfp_realnvp.bijectors import one_pass_bijector
 
-__all__ = ['BatchNormalization']
+__all__ = ['BatchNormalization', 'batch_norms']
+
+
+def batch_norms(module):
+  """Every batch norm inside `module`: the bijectors and the networks' layers."""
+  kinds = (BatchNormalization, networks.BatchNorm)
+  return [m for m in module.submodules if isinstance(m, kinds)]
 
 _TRAINING_STATISTICS = ('batch', 'moving_average')
 

@@ -3,10 +3,11 @@
 import tensorflow as tf
 import tf_keras
 
+from tfp_realnvp import condition as condition_lib
 from tfp_realnvp import networks
 from tfp_realnvp.bijectors import one_pass_bijector
 
-__all__ = ['MaskedAffineCoupling', 'checked_labels', 'checkerboard_mask']
+__all__ = ['MaskedAffineCoupling', 'checkerboard_mask']
 
 _MASK_TYPES = ('checkerboard', 'channel')
 
@@ -30,36 +31,6 @@ def checkerboard_mask(height, width, parity, dtype=tf.float32):
   cols = tf.range(width)[tf.newaxis, :]
   mask = tf.equal((rows + cols + parity) % 2, 0)
   return tf.cast(mask, dtype)[..., tf.newaxis]
-
-
-def checked_labels(labels, num_classes, name, check_range=True):
-  """Class labels as an integer tensor, range-checked at run time.
-
-  Args:
-    labels: integer labels, any shape.
-    num_classes: Python `int`, labels must lie in `[0, num_classes)`.
-    name: named in the error messages.
-    check_range: Python `bool`; `False` only checks the dtype.
-
-  Returns:
-    `labels` as a tensor (after the range assertions when `check_range`).
-
-  Raises:
-    TypeError: for non-integer labels.
-  """
-  labels = tf.convert_to_tensor(labels)
-  if not labels.dtype.is_integer:
-    raise TypeError(f'{name}: labels must be integers, got dtype '
-                    f'{labels.dtype.name}.')
-  if not check_range:
-    return labels
-  with tf.control_dependencies([
-      tf.debugging.assert_non_negative(
-          labels, message=f'Negative label given to {name}.'),
-      tf.debugging.assert_less(
-          labels, tf.cast(num_classes, labels.dtype),
-          message=f'{name}: label >= num_classes ({num_classes}).')]):
-    return tf.identity(labels)
 
 
 class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
@@ -235,29 +206,16 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
         conditioning_channels = transformed_channels = channels // 2
       self._transformed_channels = transformed_channels
       self._uses_default_network = shift_and_log_scale_fn is None
-      if num_classes is not None and not self._uses_default_network:
-        raise ValueError('`num_classes` configures the default network; a '
-                         'custom `shift_and_log_scale_fn` cannot take it.')
-      if context_shape is not None:
-        context_shape = tf.TensorShape(context_shape)
-        if not self._uses_default_network:
-          raise ValueError('`context_shape` configures the default network; '
-                           'a custom `shift_and_log_scale_fn` cannot take it.')
-        if num_classes is not None:
-          raise ValueError('Give `num_classes` (integer labels) or '
-                           '`context_shape` (a float context), not both.')
-        if (not context_shape.is_fully_defined() or
-            context_shape.rank not in ((1, 3) if event_shape.rank == 3
-                                       else (1,))):
-          kinds = '(K,) or (H_c, W_c, C_c)' if event_shape.rank == 3 else '(K,)'
-          raise ValueError(f'`context_shape` must be {kinds} with every size '
-                           f'known, got {context_shape}.')
-      self._context_shape = context_shape
-      if num_classes is not None and (not isinstance(num_classes, int) or
-                                      num_classes < 1):
-        raise ValueError(
-            f'`num_classes` must be a positive int, got {num_classes!r}.')
-      self._num_classes = num_classes
+      if (num_classes is not None or context_shape is not None) and (
+          not self._uses_default_network):
+        raise ValueError('`num_classes` and `context_shape` configure the '
+                         'default network; a custom `shift_and_log_scale_fn` '
+                         'cannot take them.')
+      self._condition = condition_lib.ConditionSpec(
+          num_classes, context_shape,
+          context_ranks=(1, 3) if event_shape.rank == 3 else (1,))
+      num_classes = self._condition.num_classes
+      context_shape = self._condition.context_shape
       if shift_and_log_scale_fn is None:
         network_cls = (networks.ResNet if event_shape.rank == 3
                        else networks.DenseResNet)
@@ -298,53 +256,28 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
 
   @property
   def num_classes(self):
-    return self._num_classes
+    return self._condition.num_classes
 
   @property
   def context_shape(self):
     """`None`, or the `tf.TensorShape` of the float context per example."""
-    return self._context_shape
+    shape = self._condition.context_shape
+    return None if shape is None else tf.TensorShape(shape)
 
   @property
   def takes_conditional_input(self):
     """Whether calls take `conditional_input=` labels or a context."""
-    return self._num_classes is not None or self._context_shape is not None
+    return self._condition.kind is not None
 
-  def _flat_labels(self, labels, batch_shape):
-    """Checks labels and broadcasts them to the flattened batch."""
-    if labels is None:
-      raise ValueError(
-          f'{self.name} is class-conditional (num_classes='
-          f'{self._num_classes}): pass `conditional_input=labels`.')
-    labels = checked_labels(labels, self._num_classes, self.name,
-                            check_range=self.validate_args)
-    return tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
-
-  def _flat_context(self, context, batch_shape, dtype):
-    """Checks a context and broadcasts it to the flattened batch."""
-    if context is None:
-      raise ValueError(
-          f'{self.name} takes a context of shape {self._context_shape}: pass '
-          '`conditional_input=context`.')
-    context = tf.convert_to_tensor(context)
-    if not context.dtype.is_floating:
-      raise TypeError(
-          f'{self.name}: the context must be a float tensor, got dtype '
-          f'{context.dtype.name} (integer labels need a coupling with '
-          '`num_classes`).')
-    rank = self._context_shape.rank
-    if (context.shape.rank is not None and
-        (context.shape.rank < rank or
-         not context.shape[context.shape.rank - rank:].is_compatible_with(
-             self._context_shape))):
-      raise ValueError(
-          f'{self.name}: the context must have shape (batch..., '
-          f'{", ".join(map(str, self._context_shape))}), got '
-          f'{context.shape}.')
-    context = tf.broadcast_to(
-        tf.cast(context, dtype),
-        tf.concat([batch_shape, self._context_shape], axis=0))
-    return tf.reshape(context, [-1] + self._context_shape.as_list())
+  def _flat_condition(self, conditional_input, batch_shape, dtype):
+    """The condition per flattened example: a flow checked it (`given`)."""
+    if self.validate_args or conditional_input is None:
+      # Direct users of the coupling: the owner's one check.
+      conditional_input = self._condition.check(
+          **self._condition.keywords(conditional_input), name=self.name,
+          dtype=dtype, keyword='conditional_input')
+    return self._condition.flatten(conditional_input, batch_shape, dtype,
+                                   name=self.name)
 
   def _shift_and_log_scale(self, conditioning, training, conditional_input):
     """Runs the network once, flattening batch dims to the single one it wants."""
@@ -353,15 +286,11 @@ class MaskedAffineCoupling(one_pass_bijector.OnePassBijector):
     flat = tf.reshape(
         conditioning,
         tf.concat([[-1], tf.shape(conditioning)[-event_rank:]], axis=0))
-    if self._num_classes is not None:
+    kind = self._condition.kind
+    if kind is not None:
       shift, log_scale = self._shift_and_log_scale_fn(
-          flat, labels=self._flat_labels(conditional_input, batch_shape),
-          training=training)
-    elif self._context_shape is not None:
-      shift, log_scale = self._shift_and_log_scale_fn(
-          flat, context=self._flat_context(conditional_input, batch_shape,
-                                           conditioning.dtype),
-          training=training)
+          flat, training=training, **{kind: self._flat_condition(
+              conditional_input, batch_shape, conditioning.dtype)})
     elif conditional_input is not None:
       raise ValueError(f'{self.name} takes no `conditional_input` (it has '
                        'neither `num_classes` nor `context_shape`).')

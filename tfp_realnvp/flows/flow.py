@@ -1,77 +1,16 @@
-"""`Flow`: the one interface of every flow, and the condition it takes."""
-
-import math
+"""`Flow`: the one interface of every flow."""
 
 import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp import compat
-from tfp_realnvp.bijectors import masked_affine_coupling
+from tfp_realnvp import condition as condition_lib
+from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import units
 from tfp_realnvp.flows import conditioned
 
-__all__ = ['Flow', 'condition_kwargs', 'condition_name',
-           'log_prob_to_bits_per_dim', 'require_context', 'require_labels',
-           'to_uint8']
-
-
-def to_uint8(pixels):
-  """Dequantized pixel values in [0, 256) to `uint8` images (floor, clip)."""
-  return tf.cast(tf.clip_by_value(tf.floor(pixels), 0., 255.), tf.uint8)
-
-
-def log_prob_to_bits_per_dim(log_prob, num_dims):
-  """`-log_prob / (D ln 2)`: the paper's bits/dim of a density over `D` units."""
-  return -log_prob / (num_dims * math.log(2.))
-
-
-def require_labels(labels, num_classes, name):
-  """Raises ValueError unless labels are given exactly when the flow needs them.
-
-  Args:
-    labels: the caller's labels, or `None`.
-    num_classes: `None` for an unconditional flow, else the number of classes.
-    name: the flow, named in the message.
-  """
-  if num_classes is None and labels is not None:
-    raise ValueError(f'{name} is not class-conditional; it was given labels.')
-  if num_classes is not None and labels is None:
-    raise ValueError(f'{name} is class-conditional: pass `labels` (integers '
-                     f'in [0, {num_classes})).')
-
-
-def require_context(context, context_shape, name):
-  """Raises ValueError unless a context is given exactly when the flow takes one.
-
-  Args:
-    context: the caller's context, or `None`.
-    context_shape: `None` for a flow without a context, else its shape.
-    name: the flow, named in the message.
-  """
-  if context_shape is None and context is not None:
-    raise ValueError(f'{name} takes no context; it was given one.')
-  if context_shape is not None and context is None:
-    shape = ', '.join(map(str, context_shape))
-    raise ValueError(f'{name} is conditioned on a context: pass `context` '
-                     f'(float, shape (batch, {shape})).')
-
-
-def condition_name(flow):
-  """`'labels'`, `'context'` or `None`: what `flow` is conditioned on."""
-  if getattr(flow, 'num_classes', None) is not None:
-    return 'labels'
-  if getattr(flow, 'context_shape', None) is not None:
-    return 'context'
-  return None
-
-
-def condition_kwargs(flow, condition):
-  """`{'labels': condition}`, `{'context': condition}` or `{}`, as `flow` takes.
-
-  For the second element of a dataset's `(values, condition)` pairs, which
-  `FlowModel` and the evaluation helpers pass on to any flow.
-  """
-  name = condition_name(flow)
-  return {} if name is None or condition is None else {name: condition}
+__all__ = ['Flow']
 
 
 class Flow(compat.NonCompositeTransformedDistribution):
@@ -84,20 +23,28 @@ class Flow(compat.NonCompositeTransformedDistribution):
   ```none
   log_prob(value, *, labels=None, context=None, training=None)     -> [N]
   bits_per_dim(values, *, labels=None, context=None, training=None) -> [N]
+  discrete_log_prob(pixels, samples=1, seed=None, *, labels=None,
+                    context=None)                                   -> [N]
   sample_values(num_samples, temperature=1., seed=None, *, labels=None,
                 context=None)
   encode(values, *, labels=None, context=None)                      -> latents
   decode(latents, *, labels=None, context=None)                     -> values
   given(*, labels=None, context=None)     -> p(x | condition), bound once
-  event_shape, num_dims, num_scales, num_classes, context_shape
+  event_shape, num_dims, num_scales, num_classes, context_shape, dequantizer
   ```
 
   `labels` is for class-conditional flows only (and required there),
-  `context` (a float tensor per example, which the flow reaches its coupling
-  networks through the bijector's `conditional_input`) for flows built with
-  a `context_shape` only (and required there);
-  `training=None` follows `training_mode(...)` (default evaluation); sampling,
-  encoding and decoding always run in evaluation mode.
+  `context` (a float tensor per example, which reaches the coupling networks
+  through the bijector's `conditional_input`) for flows built with a
+  `context_shape` only (and required there). The keyword form is shorthand
+  for `given`: `flow.log_prob(x, labels=y)` is
+  `flow.given(labels=y).log_prob(x)`, one check of the condition and values
+  broadcast with it. `training=None` follows `training_mode(...)` (default
+  evaluation); sampling, encoding and decoding run in evaluation mode.
+
+  The density methods take values; integer input (pixels) is refused with a
+  line naming `discrete_log_prob`, the likelihood of integer pixels through
+  the flow's `dequantizer` (`None` for a flow over continuous values).
 
   Every method hands the bijector a fresh tensor (`tf.identity`): TFP's
   bijector cache is keyed by the input tensor, so a tensor seen before would
@@ -125,6 +72,16 @@ class Flow(compat.NonCompositeTransformedDistribution):
   @property
   def context_shape(self):
     """`None`, or the shape of the float context each example is given."""
+    return None
+
+  @property
+  def condition_spec(self):
+    """The `ConditionSpec` of what this flow is conditioned on."""
+    return condition_lib.ConditionSpec(self.num_classes, self.context_shape)
+
+  @property
+  def dequantizer(self):
+    """The `Dequantizer` of integer pixels, or `None` (continuous values)."""
     return None
 
   def get_config(self):
@@ -161,8 +118,9 @@ class Flow(compat.NonCompositeTransformedDistribution):
     in range, a context of `context_shape`); the result is a
     `tfd.Distribution` whose batch shape is the condition's (`labels.shape`,
     or `context.shape[:-len(context_shape)]`), so it works wherever a
-    distribution does (`tfd.Mixture`, `tfd.Independent`, a VAE's prior or
-    decoder) and its methods take no condition:
+    distribution does (`tfd.MixtureSameFamily`, `tfd.Independent`, a VAE's
+    prior or decoder), slices with its batch, and its methods take no
+    condition:
 
     ```python
     sevens = flow.given(labels=7)
@@ -181,95 +139,87 @@ class Flow(compat.NonCompositeTransformedDistribution):
     """
     return conditioned.ConditionedFlow(self, labels=labels, context=context)
 
-  def checked_condition(self, labels=None, context=None):
-    """The `conditional_input` for `labels` or `context`, checked; or `None`.
-
-    The one check of a condition: present exactly when the flow takes one,
-    integer labels (range-checked at run time, and at once when their values
-    are known) or a float context whose last axes are `context_shape`.
-    """
-    require_labels(labels, self.num_classes, self.name)
-    require_context(context, self.context_shape, self.name)
-    if labels is not None:
-      return masked_affine_coupling.checked_labels(labels, self.num_classes,
-                                                   self.name)
-    if context is None:
-      return None
-    context = tf.convert_to_tensor(context)
-    if not context.dtype.is_floating:
-      raise TypeError(f'{self.name}: the context must be a float tensor, got '
-                      f'dtype {context.dtype.name}.')
-    rank = len(self.context_shape)
-    if context.shape.rank is not None and (
-        context.shape.rank < rank or
-        not context.shape[context.shape.rank - rank:].is_compatible_with(
-            self.context_shape)):
-      raise ValueError(
-          f'{self.name}: the context must have shape (batch..., '
-          f'{", ".join(map(str, self.context_shape))}), got {context.shape}.')
-    return tf.cast(context, self.dtype)
-
-  def _condition_kwargs(self, labels, context):
-    """The bijector keywords for `labels` or `context`."""
-    condition = self.checked_condition(labels, context)
-    return {} if condition is None else dict(conditional_input=condition)
-
-  def _bijector_kwargs(self, kwargs, labels, context, training, name):
+  def _check_call(self, name, labels, context):
+    """`given(...)` for a condition; for none, that the flow needs none."""
     if not isinstance(name, str):
       raise TypeError(f'{self.name}: `labels` and `context` are keyword-only '
                       f'(e.g. `log_prob(x, labels=y)`); got {name!r} as '
                       '`name`.')
-    bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}))
-    # A condition already in `bijector_kwargs` was checked where it was
-    # bound (`given`).
-    if 'conditional_input' not in bijector_kwargs:
-      bijector_kwargs.update(self._condition_kwargs(labels, context))
-    if training is not None:
-      bijector_kwargs['training'] = training
-    return dict(kwargs, bijector_kwargs=bijector_kwargs)
-
-  def _check_batch(self, values_shape, condition):
-    """Names values whose batch does not broadcast with the condition's."""
-    if condition is None:
-      return
-    shape = tf.TensorShape(getattr(condition, 'shape', np.shape(condition)))
-    if self.context_shape is not None and shape.rank is not None:
-      shape = shape[:max(shape.rank - len(self.context_shape), 0)]
-    conditioned.check_condition_batch(self.name, values_shape,
-                                      self.event_shape.rank, shape)
-
-  def _checked_kwargs(self, values, kwargs, labels, context, training, name):
-    kwargs = self._bijector_kwargs(kwargs, labels, context, training, name)
-    self._check_batch(getattr(values, 'shape', np.shape(values)),
-                      kwargs['bijector_kwargs'].get('conditional_input'))
-    return kwargs
+    if labels is None and context is None:
+      self.condition_spec.check(name=self.name)
+      return None
+    return self.given(labels=labels, context=context)
 
   def log_prob(self, value, name='log_prob', *, labels=None, context=None,
                training=None, **kwargs):
-    """`log p(value)` (or `log p(value | labels or context)`), batch shape."""
-    kwargs = self._checked_kwargs(value, kwargs, labels, context, training,
-                                  name)
-    return super().log_prob(value, name=name, **kwargs)
+    """`log p(value)` (or `log p(value | labels or context)`), batch shape.
+
+    `bijector_kwargs` (TFP's keyword) go to the bijector unchecked: a
+    `conditional_input` there is taken as `given` checked it.
+    """
+    bijector_kwargs = dict(kwargs.pop('bijector_kwargs', {}))
+    if 'conditional_input' not in bijector_kwargs:
+      given = self._check_call(name, labels, context)
+      if given is not None:
+        return given.log_prob(value, training=training, name=name)
+    pixels_lib.require_values(value, f'{self.name}.log_prob', self)
+    if training is not None:
+      bijector_kwargs['training'] = training
+    return super().log_prob(value, name=name, bijector_kwargs=bijector_kwargs,
+                            **kwargs)
 
   def prob(self, value, name='prob', *, labels=None, context=None,
            training=None, **kwargs):
     """`p(value)` (or `p(value | labels or context)`)."""
-    kwargs = self._checked_kwargs(value, kwargs, labels, context, training,
-                                  name)
-    return super().prob(value, name=name, **kwargs)
-
-  def sample(self, sample_shape=(), seed=None, name='sample', *, labels=None,
-             context=None, **kwargs):
-    """Samples (given `labels` or `context`, broadcast to `sample_shape`)."""
-    kwargs = self._bijector_kwargs(kwargs, labels, context, None, name)
-    return super().sample(sample_shape, seed=seed, name=name, **kwargs)
+    return tf.exp(self.log_prob(value, name=name, labels=labels,
+                                context=context, training=training, **kwargs))
 
   def bits_per_dim(self, values, *, labels=None, context=None, training=None):
     """`-log_prob(values) / (D ln 2)`, the paper's figure for pixels."""
-    return log_prob_to_bits_per_dim(
+    return units.log_prob_to_bits_per_dim(
         self.log_prob(values, labels=labels, context=context,
                       training=training),
         self.num_dims)
+
+  def discrete_log_prob(self, pixels, samples=1, seed=None, *, labels=None,
+                        context=None):
+    """`log P_K(x)` of integer pixels from `samples` draws of the dequantizer.
+
+    The importance-weighted estimate of `tfp_realnvp.dequantization` with
+    this flow's own `q(u | x)`; `samples=1` is the single-draw bound the flow
+    trains on. Evaluation mode.
+
+    Args:
+      pixels: integer `[batch] + event_shape`, e.g. uint8 images.
+      samples: `K >= 1`.
+      seed: `None`, a Python int (the stateless seed `[seed, 0]`, as a
+        SavedModel of this flow takes it) or a shape-[2] seed.
+      labels: the labels of a class-conditional flow.
+      context: the context of a flow that takes one.
+
+    Raises:
+      TypeError: for float pixels, or a flow over continuous values.
+    """
+    given = self._check_call('discrete_log_prob', labels, context)
+    if given is not None:
+      return given.discrete_log_prob(pixels, samples, seed)
+    return estimate.importance_weighted_log_prob(
+        self, pixels, samples, seed=conditioned.stateless_seed(seed))
+
+  def discrete_bits_per_dim(self, pixels, samples=1, seed=None, *,
+                            labels=None, context=None):
+    """`-discrete_log_prob(...) / (D ln 2)`: bits/dim of integer pixels."""
+    return units.log_prob_to_bits_per_dim(
+        self.discrete_log_prob(pixels, samples, seed, labels=labels,
+                               context=context), self.num_dims)
+
+  def sample(self, sample_shape=(), seed=None, name='sample', *, labels=None,
+             context=None, **kwargs):
+    """Samples; a condition is broadcast to `sample_shape`, one per sample."""
+    given = self._check_call(name, labels, context)
+    if given is None:
+      return super().sample(sample_shape, seed=seed, name=name, **kwargs)
+    return given.sample_each(sample_shape, seed=seed)
 
   def sample_values(self, num_samples, temperature=1.0, seed=None, *,
                     labels=None, context=None):
@@ -277,10 +227,9 @@ class Flow(compat.NonCompositeTransformedDistribution):
 
     Args:
       num_samples: Python `int` or scalar integer `Tensor`.
-      temperature: Python float or scalar `Tensor` > 0.
+      temperature: Python float or scalar `Tensor` >= 0.
       seed: a Python `int` (the stateless seed `[seed, 0]`, as a SavedModel
-        of this flow takes it, so both give the same samples), or any seed
-        `tfd.Distribution.sample` takes.
+        of this flow takes it), or any seed `tfd.Distribution.sample` takes.
       labels: the class (one, or `num_samples`) of a class-conditional flow.
       context: the context (one, or `num_samples`) of a flow that takes one.
 
@@ -288,33 +237,31 @@ class Flow(compat.NonCompositeTransformedDistribution):
       `(num_samples,) + event_shape` values; image models clip pixels to
       [0, 256).
     """
+    given = self._check_call('sample_values', labels, context)
+    if given is not None:
+      return given.sample_each([num_samples], temperature, seed)
     conditioned.check_temperature(temperature)
-    if isinstance(seed, int):
-      seed = tf.constant([seed, 0], tf.int32)
-    condition = self._condition_kwargs(labels, context)
-    if isinstance(num_samples, int):
-      self._check_batch([num_samples] + self.event_shape.as_list(),
-                        condition.get('conditional_input'))
-    latents = self.distribution.sample(num_samples, seed=seed)
+    latents = self.distribution.sample(
+        num_samples, seed=conditioned.stateless_seed(seed))
     latents = latents * tf.cast(temperature, latents.dtype)
-    return self._to_values(self.bijector.forward(
-        latents, training=False, **condition))
+    return self.clip_values(self.bijector.forward(latents, training=False))
 
-  def _to_values(self, outputs):
+  def clip_values(self, outputs):
+    """Outputs of the generative map as values of the support (as they are)."""
     return outputs
 
   def encode(self, values, *, labels=None, context=None):
     """Latents of `values`, `bijector.inverse` in evaluation mode."""
-    condition = self._condition_kwargs(labels, context)
-    self._check_batch(getattr(values, 'shape', np.shape(values)),
-                      condition.get('conditional_input'))
-    return self.bijector.inverse(tf.identity(values), training=False,
-                                 **condition)
+    given = self._check_call('encode', labels, context)
+    if given is not None:
+      return given.encode(values)
+    pixels_lib.require_values(values, f'{self.name}.encode', self)
+    return self.bijector.inverse(tf.identity(values), training=False)
 
   def decode(self, latents, *, labels=None, context=None):
     """Values of `latents`, `bijector.forward` in evaluation mode."""
-    condition = self._condition_kwargs(labels, context)
-    self._check_batch(getattr(latents, 'shape', np.shape(latents)),
-                      condition.get('conditional_input'))
-    return self.bijector.forward(tf.identity(latents), training=False,
-                                 **condition)
+    given = self._check_call('decode', labels, context)
+    if given is not None:
+      return given.decode(latents)
+    return self.bijector.forward(tf.identity(latents), training=False)
+

@@ -2,13 +2,14 @@
 
 import warnings
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import bijectors as rnvp_bijectors
-from tfp_realnvp import dequantization as dequantization_lib
-from tfp_realnvp import variational_dequantization
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import uniform
+from tfp_realnvp.dequantization import units
+from tfp_realnvp.dequantization import variational
 from tfp_realnvp.flows import flow as flow_lib
 from tfp_realnvp.flows.presets import default_num_scales
 from tfp_realnvp.flows.presets import PRESETS
@@ -16,27 +17,7 @@ from tfp_realnvp.flows.presets import PRESETS
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['ConditionalRealNVP', 'RealNVP', 'UNIT_RANGE_MESSAGE',
-           'looks_like_unit_range']
-
-UNIT_RANGE_MESSAGE = (
-    'the pixel values all lie in [0, 1], but tfp_realnvp image flows model '
-    'dequantized pixels in [0, 256) (the paper\'s bits/dim count 256 '
-    'levels). Dequantize integer pixels with tfp_realnvp.data.dequantize '
-    '(x + u, u ~ U[0, 1)); for x / 255 data, '
-    'dequantize(tf.round(x * 255))')
-
-
-def looks_like_unit_range(values):
-  """Whether every value of a (NumPy or eager) batch is at most 1.
-
-  Pixels of the usual preprocessing (`x / 255.`,
-  `tf.image.convert_image_dtype`) are; a batch of dequantized 8-bit images
-  essentially never is.
-  """
-  values = np.asarray(values)
-  return values.size > 0 and float(np.max(values)) <= 1.
-
+__all__ = ['ConditionalRealNVP', 'RealNVP']
 
 class RealNVP(flow_lib.Flow):
   """Real NVP's multi-scale model over dequantized pixels in [0, 256)^(H, W, C).
@@ -187,11 +168,11 @@ class RealNVP(flow_lib.Flow):
                         validate_args=validate_args)
     with tf.name_scope(name) as name:
       if dequantization == 'variational':
-        self._dequantizer = variational_dequantization.VariationalDequantizer(
+        self._dequantizer = variational.VariationalDequantizer(
             image_shape, num_filters=num_filters, bn_momentum=bn_momentum,
             dtype=self._dtype_arg, compute_dtype=compute_dtype)
       else:
-        self._dequantizer = dequantization_lib.UniformDequantizer()
+        self._dequantizer = uniform.UniformDequantizer()
       flow = rnvp_bijectors.ConditionalChain(
           [rnvp_bijectors.Logit(alpha=logit_alpha,
                                 validate_args=validate_args)] +
@@ -272,7 +253,7 @@ class RealNVP(flow_lib.Flow):
 
   @property
   def dequantizer(self):
-    """The `q(u | x)` integer pixels are dequantized with (see `dequantization`)."""
+    """The `Dequantizer` of integer pixels (see `dequantization`)."""
     return self._dequantizer
 
   def get_config(self):
@@ -284,10 +265,15 @@ class RealNVP(flow_lib.Flow):
 
   def bits_per_dim(self, values, *, labels=None, context=None,
                    training=None):
-    """`-log_prob(values) / (D ln 2)`; warns on pixels that lie in [0, 1]."""
-    if tf.executing_eagerly() and looks_like_unit_range(values):
-      warnings.warn(f'{self.name}.bits_per_dim: {UNIT_RANGE_MESSAGE}.',
-                    stacklevel=2)
+    """`-log_prob(values) / (D ln 2)`; warns of pixels that look undequantized.
+
+    Eager float values all in [0, 1] (`x / 255`) or all whole numbers
+    (integer pixels cast to float) give figures that mean nothing.
+    """
+    if tf.executing_eagerly() and not pixels_lib.is_integer(values):
+      problem = pixels_lib.suspicion(values)
+      if problem is not None:
+        warnings.warn(f'{self.name}.bits_per_dim: {problem}.', stacklevel=2)
     return super().bits_per_dim(values, labels=labels, context=context,
                                 training=training)
 
@@ -297,12 +283,9 @@ class RealNVP(flow_lib.Flow):
     return self.sample_values(num_samples, temperature, seed, labels=labels,
                               context=context)
 
-  def _to_values(self, pixels):
-    # The largest value below 256 in the pixels' own dtype (in float64 it
-    # would round back up to 256 in float32).
-    numpy_dtype = pixels.dtype.as_numpy_dtype
-    below_256 = np.nextafter(numpy_dtype(256.), numpy_dtype(0.))
-    return tf.clip_by_value(pixels, 0., below_256)
+  def clip_values(self, outputs):
+    """Pixels in [0, 256): the generative map's outputs clipped to the support."""
+    return tf.clip_by_value(outputs, 0., units.below_top(outputs.dtype))
 
   def split_latents(self, latents):
     """Per-scale parts `z(1)..z(L)` of latents from `bijector.inverse`."""

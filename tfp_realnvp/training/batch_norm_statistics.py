@@ -1,19 +1,11 @@
-"""Every batch norm of a flow, and recomputing their moving statistics."""
+"""Recomputing the moving statistics of every batch norm of a flow."""
 
 import tensorflow as tf
 
 from tfp_realnvp import bijectors as rnvp_bijectors
-from tfp_realnvp import dequantization
-from tfp_realnvp import networks
-from tfp_realnvp.training import batches
+from tfp_realnvp.training import step as step_lib
 
-__all__ = ['batch_norms', 'recompute_batch_norm_statistics']
-
-
-def batch_norms(module):
-  """Every batch norm (bijector or network layer) inside `module`."""
-  kinds = (rnvp_bijectors.BatchNormalization, networks.BatchNorm)
-  return [m for m in module.submodules if isinstance(m, kinds)]
+__all__ = ['recompute_batch_norm_statistics']
 
 
 def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
@@ -41,22 +33,20 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   Raises:
     ValueError: if `distribution` holds no batch norm, or `dataset` no batch.
   """
-  norms = batch_norms(distribution)
+  norms = rnvp_bijectors.batch_norms(distribution)
   if not norms:
     raise ValueError(f'{distribution.name} holds no tfp_realnvp batch norm.')
+  # The training step's objective: the same dequantization, condition and
+  # mode as a training batch.
+  step = step_lib.TrainingStep(distribution)
 
   @tf.function(autograph=False)
-  def batch_statistics(images, condition):
+  def batch_statistics(data):
     # With the count at zero, one debiased update stores the batch's own
     # statistics, which are then read back.
     for bn in norms:
       bn.num_updates.assign(tf.zeros_like(bn.num_updates))
-    if dequantization.is_integer(images):
-      dequantizer = (getattr(distribution, 'dequantizer', None) or
-                     dequantization.UniformDequantizer())
-      images, _ = dequantizer(images, distribution.dtype, training=True)
-    log_prob = batches.log_prob_in_mode(distribution, images, condition,
-                                training=True)
+    log_prob = step.objective(data, training=True)
     with tf.control_dependencies([log_prob]):
       return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
               for bn in norms]
@@ -65,7 +55,7 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   for data in dataset:
     if num_batches is not None and count >= num_batches:
       break
-    statistics = batch_statistics(*batches.split_batch(data, distribution))
+    statistics = batch_statistics(data)
     sums = statistics if sums is None else tf.nest.map_structure(
         tf.add, sums, statistics)
     count += 1

@@ -10,9 +10,9 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from tfp_realnvp import dequantization
-from tfp_realnvp import flows
-from tfp_realnvp.training import batches
+from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import units
 
 __all__ = ['BitsPerDimEvaluator', 'DiscreteBitsPerDim',
            'evaluate_bits_per_dim', 'evaluate_discrete_bits_per_dim']
@@ -27,18 +27,19 @@ class BitsPerDimEvaluator:
 
   def __init__(self, flow):
     self._flow = flow
+    spec = flow.condition_spec
 
     @tf.function(autograph=False)
     def bits_per_dim(values, condition):
-      return flow.bits_per_dim(values,
-                               **flows.condition_kwargs(flow, condition))
+      return flow.bits_per_dim(values, **spec.keywords(condition))
 
     self._bits_per_dim = bits_per_dim
 
   def __call__(self, dataset):
+    split = self._flow.condition_spec.split
     total, count = 0., 0
     for data in dataset:
-      values = self._bits_per_dim(*batches.split_batch(data, self._flow)).numpy()
+      values = self._bits_per_dim(*split(data, self._flow.name)).numpy()
       total += float(np.sum(values))
       count += len(values)
     if not count:
@@ -113,24 +114,24 @@ def evaluate_discrete_bits_per_dim(flow, dataset, samples=16, seed=0,
   """
   if int(samples) < 1:
     raise ValueError(f'`samples` must be a positive integer, got {samples}.')
-  dequantizer = dequantizer or getattr(flow, 'dequantizer', None)
+  dequantizer = dequantizer or flow.dequantizer
+  if dequantizer is None:
+    raise TypeError(f'evaluate_discrete_bits_per_dim: {flow.name} is a '
+                    'density over continuous values; integer pixels have no '
+                    'likelihood under it.')
+  spec = flow.condition_spec
 
   @tf.function(autograph=False)
   def log_weights(pixels, condition, batch_seed):
-    kwargs = flows.condition_kwargs(flow, condition)
-    return dequantization.log_weights(
+    kwargs = spec.keywords(condition)
+    return estimate.log_weights(
         lambda values: flow.log_prob(values, training=False, **kwargs),
         pixels, samples, dequantizer, batch_seed, flow.dtype)
 
   k_draw, single_draw = [], []
   for index, data in enumerate(dataset):
-    pixels, condition = batches.split_batch(data, flow)
-    if not dequantization.is_integer(pixels):
-      raise TypeError(
-          f'evaluate_discrete_bits_per_dim: the data are '
-          f'{tf.as_dtype(pixels.dtype).name} (already dequantized); it '
-          'draws its own noise and takes integer pixels, e.g. '
-          'tfp_realnvp.data.evaluation_dataset(..., dequantize=False).')
+    pixels, condition = spec.split(data, flow.name)
+    pixels_lib.require_pixels(pixels, 'evaluate_discrete_bits_per_dim')
     weights = log_weights(pixels, condition,
                           tf.constant([seed, index], tf.int64)).numpy()
     weights = weights.astype(np.float64)
@@ -139,16 +140,16 @@ def evaluate_discrete_bits_per_dim(flow, dataset, samples=16, seed=0,
           f'evaluate_discrete_bits_per_dim: batch {index} has non-finite '
           'log-densities; are its pixels in the flow\'s range (e.g. '
           '[0, 255] for an image flow)?')
-    k_draw.append(dequantization.log_mean_exp(tf.constant(weights)).numpy())
+    k_draw.append(estimate.log_mean_exp(tf.constant(weights)).numpy())
     single_draw.append(weights[0])
   if not k_draw:
     raise ValueError('The evaluation dataset is empty.')
-  to_bits = lambda log_p: flows.log_prob_to_bits_per_dim(  # pylint: disable=g-long-lambda
+  to_bits = lambda log_p: units.log_prob_to_bits_per_dim(  # pylint: disable=g-long-lambda
       np.concatenate(log_p), flow.num_dims)
   k_bits, single_bits = to_bits(k_draw), to_bits(single_draw)
   return DiscreteBitsPerDim(
       bits_per_dim=float(np.mean(k_bits)),
-      standard_error=dequantization.standard_error(k_bits),
+      standard_error=estimate.standard_error(k_bits),
       single_draw_bits_per_dim=float(np.mean(single_bits)),
-      single_draw_standard_error=dequantization.standard_error(single_bits),
+      single_draw_standard_error=estimate.standard_error(single_bits),
       samples=int(samples), num_examples=len(k_bits))

@@ -1,34 +1,35 @@
 """`FlowModel`: Keras `fit` of a flow by maximum likelihood, in bits/dim.
 
-The step and the loss live here; Polyak averaging (`polyak.py`), skipping
-non-finite batches (`non_finite.py`) and `.keras` saving (`keras_saving.py`)
-are mixins of their own.
+The step itself (loss, dequantization, Polyak averaging, skipping non-finite
+steps, the figures) is `TrainingStep`'s; this module is the Keras plumbing
+around it: `compile`/`fit`/`evaluate`/`predict`, data checks, `.keras` files.
 """
 
 import contextlib
 import weakref
 
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tfp_realnvp import compat
 from tfp_realnvp import flows
-from tfp_realnvp import networks
-from tfp_realnvp.training import batches
-from tfp_realnvp.training import dequantizing
+from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_saving
-from tfp_realnvp.training import non_finite
-from tfp_realnvp.training import polyak
+from tfp_realnvp.training import optimizers
+from tfp_realnvp.training import step as step_lib
 
 __all__ = ['FlowModel']
 
 
+def _without_sample_weights(data):
+  """`values` or `(values, condition)`: Keras' sample weights dropped."""
+  if isinstance(data, (tuple, list)):
+    return tuple(data[:2]) if len(data) > 1 else data[0]
+  return data
+
+
 @tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
-class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
-                non_finite.SkipNonFinite, dequantizing.Dequantizing,
-                tf_keras.Model):
+class FlowModel(tf_keras.Model):
   """Trains a `tfd.TransformedDistribution` with `compile` and `fit`.
 
   The loss is the mean negative log-likelihood plus the paper's L2 penalty
@@ -37,13 +38,17 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
   `fit` runs batch norm in training mode, `evaluate` and `predict` in
   evaluation mode; both report `bits_per_dim = nll / (D ln 2)`, which for
   `tfp_realnvp.RealNVP` (a density over dequantized pixels in [0, 256)) is the
-  paper's figure. `predict` returns per-example log-probs.
+  paper's figure. `predict` returns per-example log-probs. The step is a
+  `TrainingStep` (`model.step`), which a plain `tf.function` loop can run
+  without Keras.
 
   Integer pixels (uint8 images) are dequantized in the step, one draw of
-  `x + u` per image and step (`dequantizer`, uniform noise by default);
-  `evaluate(..., dequantization_samples=16)` also reports the tighter
-  16-draw estimate of their bits/dim (`discrete_bits_per_dim`). Float pixels
-  are taken as dequantized already.
+  `x + u` per image and step (the flow's `dequantizer`, uniform noise by
+  default); `evaluate(..., dequantization_samples=16)` also reports the
+  tighter 16-draw estimate of their bits/dim (`discrete_bits_per_dim`).
+  Float pixels are taken as dequantized already; float image batches whose
+  values all lie in [0, 1] or are all whole numbers are refused (see
+  `check_pixel_range`).
 
   Datasets may yield images, or `(images, labels)` pairs. The labels condition
   a class-conditional distribution (`tfp_realnvp.ConditionalRealNVP`, which
@@ -73,16 +78,17 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
 
   Saving: a model of a `tfp_realnvp` flow round-trips through Keras'
   `.keras` format (`save`, `tf_keras.models.load_model`, `ModelCheckpoint`),
-  the flow rebuilt from its config and every variable (the bijectors' too)
-  restored; `save_weights('x.weights.h5')` holds the same variables. The
-  legacy whole-model `.h5` format cannot hold a subclassed model and is
-  refused at save time, as is `.keras` for a distribution that has no config
-  (save its weights instead).
+  after any sequence of calls, the flow rebuilt from its config and every
+  variable (the bijectors' too) restored; `save_weights('x.weights.h5')`
+  holds the same variables. The legacy whole-model `.h5` format cannot hold
+  a subclassed model and is refused at save time, as is `.keras` for a
+  distribution that has no config (save its weights instead).
   """
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
                polyak_decay=None, skip_non_finite=False,
-               check_pixel_range=True, dequantizer=None, **kwargs):
+               check_pixel_range=True, dequantizer=None, seed=None,
+               **kwargs):
     """Wraps `distribution`.
 
     Args:
@@ -102,18 +108,20 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
         statistics, not the Polyak average; it is counted in the
         `skipped_batches` metric instead of the loss. If false, it reaches
         the weights and the step reports a NaN loss (which
-        `tfp_realnvp.app`'s runs stop at). Under a multi-replica strategy
-        it needs a `tf_keras.optimizers.legacy` optimizer.
+        `tfp_realnvp.app`'s runs stop at).
       check_pixel_range: Python `bool`. An image flow (`RealNVP`) models
-        dequantized pixels in [0, 256); `fit` and `evaluate` refuse a batch
-        whose pixels all lie in [0, 1] (`x / 255.`, the most common image
-        preprocessing, which trains to meaningless figures): an array's
-        first rows at once, a dataset's batches as they are read; and
-        integer pixels outside [0, 255]. `False` if such data are really
-        meant.
-      dequantizer: the noise `q(u | x)` integer batches are drawn into the
-        unit cube with (`tfp_realnvp.dequantization`); default the
-        distribution's own `dequantizer`, else uniform.
+        dequantized pixels in [0, 256); `fit` and `evaluate` refuse a float
+        batch whose pixels all lie in [0, 1] (`x / 255.`, the most common
+        image preprocessing) or are all whole numbers (integer pixels cast
+        to float, never dequantized), both of which train to meaningless
+        figures, and integer pixels outside [0, 255]: an array's first rows
+        at once, a dataset's batches as they are read. `False` if such data
+        are really meant.
+      dequantizer: the `Dequantizer` integer batches are drawn into the unit
+        cube with; default the distribution's own (`flow.dequantizer`), or
+        uniform noise for a distribution that is not a `tfp_realnvp` flow.
+      seed: `None`, or a Python int making the training noise reproducible
+        (see `TrainingStep`).
       **kwargs: passed to `tf_keras.Model` (e.g. `name`, `dtype`).
 
     Raises:
@@ -122,109 +130,84 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     """
     kwargs.setdefault('dtype', distribution.dtype)
     super().__init__(**kwargs)
-    if not distribution.event_shape.is_fully_defined():
-      raise ValueError('The distribution needs a static event shape, got '
-                       f'{distribution.event_shape}.')
-    if l2_scale < 0:
-      raise ValueError(f'`l2_scale` must be >= 0, got {l2_scale}.')
-    if clip_norm is not None and clip_norm <= 0:
-      raise ValueError(f'`clip_norm` must be positive or None, got {clip_norm}.')
     self.distribution = distribution
-    self.l2_scale = float(l2_scale)
-    self.clip_norm = clip_norm
-    self.skip_non_finite = bool(skip_non_finite)
+    self.step = step_lib.TrainingStep(
+        distribution, l2_scale=l2_scale, clip_norm=clip_norm,
+        polyak_decay=polyak_decay, skip_non_finite=skip_non_finite,
+        dequantizer=dequantizer, seed=seed)
+    # The averages under the names checkpoints have given them since 0.2.
+    polyak = self.step.polyak
+    self.polyak_averages = [] if polyak is None else polyak.averages
+    self.polyak_updates = None if polyak is None else polyak.updates
+    self.polyak_zero_share = None if polyak is None else polyak.zero_share
     self.check_pixel_range = bool(check_pixel_range)
+    self.dequantization_samples = 1
+    # Every replica's step returns the global figures (`StepMetrics`):
+    # Keras' default would add them up across replicas.
+    self.distribute_reduction_method = 'first'
     self._checked_data = weakref.WeakSet()
-    self._init_polyak_averaging(polyak_decay)
-    self._init_dequantization(dequantizer)
-    self._num_dims = int(np.prod(distribution.event_shape))
-    self.loss_tracker = tf_keras.metrics.Mean(name='loss')
-    self.bits_per_dim_tracker = tf_keras.metrics.Mean(name='bits_per_dim')
-    self.skipped_tracker = (tf_keras.metrics.Sum(name='skipped_batches')
-                            if self.skip_non_finite else None)
     # The flow made every variable: nothing is left for a first call to
     # build (checkpoint restores and Keras' BackupAndRestore need it built).
     self.built = True
 
+  # The step's settings, as the constructor named them.
+  l2_scale = property(lambda self: self.step.l2_scale)
+  clip_norm = property(lambda self: self.step.clip_norm)
+  polyak_decay = property(lambda self: self.step.polyak_decay)
+  skip_non_finite = property(lambda self: self.step.skip_non_finite)
+  dequantizer = property(lambda self: self.step.dequantizer)
+
   @property
   def metrics(self):
-    trackers = [self.loss_tracker, self.bits_per_dim_tracker]
-    return trackers + ([self.skipped_tracker] if self.skipped_tracker
-                       else []) + self._discrete_metrics()
+    # The step keeps its figures itself (`reset_metrics`).
+    return []
+
+  def reset_metrics(self):
+    self.step.reset_metrics()
 
   def call(self, inputs, training=None):
-    """Per-example log-probs of images, or of `(images, labels or context)`.
+    """Per-example log-probs of values, or of `(values, labels or context)`.
 
-    Of integer images, one draw's `log p(x + u) - log q(u | x)`.
+    Of integer pixels, one draw's `log p(x + u) - log q(u | x)`.
     """
-    training = False if training is None else training
-    images, condition = batches.split_batch(inputs, self.distribution)
-    values, log_q = self._dequantized(images, training)
-    return batches.log_prob_in_mode(self.distribution, values, condition,
-                                    training) - log_q
+    return self.step.objective(_without_sample_weights(inputs),
+                               training=bool(training))
 
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""
-    scales = networks.weight_scale_variables(self.distribution)
-    if not scales or self.l2_scale == 0.:
-      return tf.zeros([], self.dtype)
-    return self.l2_scale * tf.add_n([tf.reduce_sum(tf.square(s))
-                                     for s in scales])
-
-  def _negative_log_likelihood(self, data, training):
-    """`(local_nll_sum, local_count, global_count)` of a replica's batch.
-
-    Under a `tf.distribute` strategy each replica sees part of the global
-    batch; dividing its sum by the global count makes the replicas' losses
-    (and so their all-reduced gradients) add up to the global mean.
-    """
-    nll = -self(data, training=training)
-    local_count = tf.cast(tf.shape(nll)[0], nll.dtype)
-    context = tf.distribute.get_replica_context()
-    global_count = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                      local_count)
-    return tf.reduce_sum(nll), local_count, global_count
+    return self.step.regularization_loss()
 
   def train_step(self, data):
-    data = batches.without_sample_weights(data)
-    num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    if self.skip_non_finite:
-      statistics = self._statistics_before_step()
-    with tf.GradientTape() as tape:
-      nll_sum, local_count, global_count = self._negative_log_likelihood(
-          data, training=True)
-      regularization = self.regularization_loss()
-      # Summed over replicas: the global mean NLL plus the penalty once.
-      replica_loss = (nll_sum / global_count
-                      + regularization / num_replicas)
-    variables = self.trainable_variables
-    gradients = tape.gradient(replica_loss, variables)
-    # Summed across replicas first, so clipping sees the global gradient;
-    # the optimizer is then told not to sum again.
-    gradients = tf.distribute.get_replica_context().all_reduce(
-        tf.distribute.ReduceOp.SUM, gradients)
-    gradient_norm = tf.linalg.global_norm(gradients)
-    if self.clip_norm is not None:
-      gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
-                                            use_norm=gradient_norm)
-    if self.skip_non_finite:
-      return self._apply_if_finite(
-          list(zip(gradients, variables)), gradient_norm, replica_loss,
-          statistics, nll_sum, local_count, regularization)
-    # Both Keras optimizer kinds: the legacy ones apply Adam with one fused
-    # kernel per variable (the default of bin/train.py, see app/run.py).
-    if isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer):
-      self.optimizer.apply_gradients(zip(gradients, variables),
-                                     experimental_aggregate_gradients=False)
-    else:
-      self.optimizer.apply_gradients(zip(gradients, variables),
-                                     skip_gradients_aggregation=True)
-    self._update_polyak_averages()
-    # A non-finite gradient makes the step's reported loss non-finite too,
-    # so a guard watching the loss stops before the weights are saved.
-    nll_sum = tf.where(tf.math.is_finite(gradient_norm), nll_sum,
-                       tf.constant(float('nan'), nll_sum.dtype))
-    return self._update_metrics(nll_sum, local_count, regularization)
+    return self.step.train(_without_sample_weights(data), self.optimizer)
+
+  def test_step(self, data):
+    return self.step.evaluate(_without_sample_weights(data),
+                              self.dequantization_samples)
+
+  def predict_step(self, data):
+    return self.step.objective(_without_sample_weights(data),
+                               training=False)
+
+  # Averaged weights.
+
+  def averaged_weights(self):
+    """Within the block, the flow's weights are their Polyak averages.
+
+    Evaluation, sampling and export inside it use the averaged model; the
+    raw weights come back on exit (also on an exception). Without averaging
+    (or before the first update) the weights are left as they are.
+    """
+    return self.step.averaged_weights()
+
+  def use_polyak_averages(self):
+    """Sets the flow's weights to their Polyak averages for good (loading)."""
+    return self.step.use_averaged_weights()
+
+  def debiased_polyak_averages(self):
+    """The debiased averages (see `PolyakAverage.debiased`), or `None`."""
+    return None if self.step.polyak is None else self.step.polyak.debiased()
+
+  # Keras' entry points, with the data checked first.
 
   def _check_data(self, data, method):
     """Refuses data the flow cannot take, once per dataset, before tracing."""
@@ -233,12 +216,15 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
         return
     except TypeError:  # Not weak-referenceable or hashable: check each time.
       pass
-    input_checks.check_data(self.distribution, data, method,
-                            self.check_pixel_range)
+    input_checks.check_data(self.step, data, method, self.check_pixel_range)
     try:
       self._checked_data.add(data)
     except TypeError:
       pass
+
+  def _checked(self, data):
+    return input_checks.with_pixel_checks(self.step, data,
+                                          self.check_pixel_range)
 
   @contextlib.contextmanager
   def _fresh_functions_after_failure(self, method):
@@ -252,17 +238,10 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
       self.train_function = None
       self.test_function = None
       self.predict_function = None
-      if input_checks.is_unit_range_error(error):
-        raise ValueError(input_checks.unit_range_message(method)) from None
-      if input_checks.is_integer_range_error(error):
-        raise ValueError(input_checks.integer_range_message(method)) from None
+      message = pixels_lib.pixel_error_message(error, f'FlowModel.{method}')
+      if message is not None:
+        raise ValueError(message) from None
       raise
-
-  def _checked_pixels(self, data):
-    if self.check_pixel_range and isinstance(self.distribution,
-                                             flows.RealNVP):
-      return input_checks.with_pixel_range_check(data)
-    return data
 
   def fit(self, x=None, y=None, *args, **kwargs):
     """`tf_keras.Model.fit`, refusing data the flow cannot take at once.
@@ -273,10 +252,9 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     self._check_data(x, 'fit')
     if kwargs.get('validation_data') is not None:
       self._check_data(kwargs['validation_data'], 'fit')
-      kwargs['validation_data'] = self._checked_pixels(
-          kwargs['validation_data'])
+      kwargs['validation_data'] = self._checked(kwargs['validation_data'])
     with self._fresh_functions_after_failure('fit'):
-      return super().fit(self._checked_pixels(x), y, *args, **kwargs)
+      return super().fit(self._checked(x), y, *args, **kwargs)
 
   def make_train_function(self, force=False):
     # The optimizer's variables are made here, eagerly: left to the step's
@@ -284,31 +262,35 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     # them, once without), which doubles the time to the first step.
     if self.train_function is None or force:
       with self.distribute_strategy.scope():
-        if isinstance(self.optimizer, tf_keras.optimizers.legacy.Optimizer):
-          compat.create_optimizer_slots(self.optimizer,
-                                        self.trainable_variables)
-        elif isinstance(self.optimizer, tf_keras.optimizers.Optimizer):
-          self.optimizer.build(self.trainable_variables)
+        optimizers.create_variables(self.optimizer, self.trainable_variables)
     return super().make_train_function(force)
 
   def evaluate(self, x=None, *args, averaged=True, dequantization_samples=None,
-               **kwargs):
+               seed=None, **kwargs):
     """`tf_keras.Model.evaluate`, with the Polyak-averaged weights by default.
 
     `fit`'s validation calls this too, so with averaging its
     `val_bits_per_dim` is the averaged model's; `averaged=False` evaluates
     the raw weights. `dequantization_samples=K > 1` also reports, for
     integer pixels, `discrete_bits_per_dim` (the `K`-draw estimate) and its
-    standard error; `bits_per_dim` is the first draw's. Data are checked as
-    in `fit`.
+    standard error; `bits_per_dim` is the first draw's. `seed` fixes the
+    dequantization noise of integer pixels: the same seed and batches give
+    the same figures. Data are checked as in `fit`.
     """
-    self._set_evaluation_samples(dequantization_samples)
+    samples = 1 if dequantization_samples is None else int(
+        dequantization_samples)
+    if samples < 1:
+      raise ValueError(f'`dequantization_samples` must be a positive integer, '
+                       f'got {dequantization_samples}.')
+    if samples != self.dequantization_samples:
+      self.dequantization_samples = samples
+      self.test_function = None  # The step's graph depends on K.
     self._check_data(x, 'evaluate')
+    self.step.start_evaluation(seed)
     with self._fresh_functions_after_failure('evaluate'):
-      if not averaged:
-        return super().evaluate(self._checked_pixels(x), *args, **kwargs)
-      with self.averaged_weights():
-        return super().evaluate(self._checked_pixels(x), *args, **kwargs)
+      with (self.averaged_weights() if averaged
+            else contextlib.nullcontext()):
+        return super().evaluate(self._checked(x), *args, **kwargs)
 
   def predict(self, x, *args, **kwargs):
     """`tf_keras.Model.predict`: per-example log-probs; data checked first."""
@@ -316,33 +298,34 @@ class FlowModel(polyak.PolyakAveraging, keras_saving.KerasSaving,
     with self._fresh_functions_after_failure('predict'):
       return super().predict(x, *args, **kwargs)
 
-  def test_step(self, data):
-    data = batches.without_sample_weights(data)
-    images, condition = batches.split_batch(data, self.distribution)
-    if self.evaluation_samples > 1 and images.dtype.is_integer:
-      nll_sum, local_count = self._discrete_test_step(
-          images, lambda values: batches.log_prob_in_mode(
-              self.distribution, values, condition, False))
-    else:
-      nll_sum, local_count, _ = self._negative_log_likelihood(
-          data, training=False)
-    results = self._update_metrics(nll_sum, local_count,
-                                   self.regularization_loss())
-    results = {name: value for name, value in results.items()
-               if name not in ('discrete_square', 'discrete_count')}
-    results.update(self._discrete_results())
-    return results
+  # Saving.
 
-  def predict_step(self, data):
-    return self(batches.without_sample_weights(data), training=False)
+  def get_config(self):
+    """The flow's config and the step's settings, for the `.keras` format."""
+    return dict(flow=keras_saving.flow_config(self.distribution),
+                l2_scale=self.l2_scale, clip_norm=self.clip_norm,
+                polyak_decay=self.polyak_decay,
+                skip_non_finite=self.skip_non_finite,
+                check_pixel_range=self.check_pixel_range,
+                seed=self.step.seed, name=self.name)
 
-  def _update_metrics(self, nll_sum, count, regularization):
-    # Weighted by the replica's example count, so the metrics are means over
-    # the global batch however it was split (an empty replica adds nothing).
-    mean_nll = tf.math.divide_no_nan(nll_sum, count)
-    self.loss_tracker.update_state(mean_nll + regularization,
-                                   sample_weight=count)
-    self.bits_per_dim_tracker.update_state(
-        flows.log_prob_to_bits_per_dim(-mean_nll, self._num_dims),
-        sample_weight=count)
-    return {m.name: m.result() for m in self.metrics}
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    config = dict(config)
+    return cls(flows.flow_from_config(config.pop('flow')), **config)
+
+  def save(self, filepath, *args, **kwargs):
+    """`tf_keras.Model.save`; the `.keras` format, refusing legacy `.h5`."""
+    keras_saving.check_save_path(filepath, kwargs.get('save_format'))
+    return super().save(filepath, *args, **kwargs)
+
+  def save_own_variables(self, store):
+    keras_saving.store_variables(
+        store, keras_saving.saved_variables(self.step),
+        getattr(self, 'optimizer', None))
+
+  def load_own_variables(self, store):
+    keras_saving.load_variables(
+        store, keras_saving.saved_variables(self.step),
+        getattr(self, 'optimizer', None), self.trainable_variables,
+        self.distribution.name)

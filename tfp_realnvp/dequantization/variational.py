@@ -1,6 +1,6 @@
 """Variational dequantization (Flow++, Ho et al. 2019): a learned `q(u | x)`.
 
-Uniform noise (`tfp_realnvp.dequantization.UniformDequantizer`) spends part
+Uniform noise (`UniformDequantizer`) spends part
 of the model's likelihood on filling each pixel's unit cube evenly. A
 learned `q(u | x)` lets the noise follow the density instead: training
 maximizes `E_q [log p(x + u) - log q(u | x)]`, a lower bound on
@@ -12,14 +12,15 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp.dequantization import base
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['VariationalDequantizer', 'is_learned']
+__all__ = ['VariationalDequantizer']
 
 
-class VariationalDequantizer(tf.Module):
+class VariationalDequantizer(base.Dequantizer, tf.Module):
   """`q(u | x)` on the unit cube: a small Real NVP conditioned on the image.
 
   ```none
@@ -35,8 +36,8 @@ class VariationalDequantizer(tf.Module):
   untrained `q` is exactly the paper's uniform noise: training can only
   move away from it where that pays.
 
-  A dequantizer is called like `UniformDequantizer`: `(pixels, dtype, seed,
-  training) -> (x + u, log q(u | x))`. `RealNVP(dequantization='variational')`
+  It keeps the `Dequantizer` contract: `(pixels, dtype, seed, training) ->
+  (x + u, log q(u | x))`. `RealNVP(dequantization='variational')`
   builds and owns one (`flow.dequantizer`), so its variables train, save and
   export with the flow's.
 
@@ -105,7 +106,7 @@ class VariationalDequantizer(tf.Module):
       self._base = tfd.Sample(
           tfd.Logistic(tf.zeros([], self._dtype), 1.), image_shape)
 
-  # Its weights train with the flow's (see `is_learned`).
+  # Its weights train with the flow's, which owns it.
   is_learned = True
 
   @property
@@ -170,8 +171,7 @@ class VariationalDequantizer(tf.Module):
     # The one-pass couplings cached their log-dets with the forward pass.
     log_q = self._base.log_prob(eps) - self._bijector.forward_log_det_jacobian(
         eps, event_ndims=3, **kwargs)
-    values = tf.minimum(pixels + noise, tf.math.nextafter(pixels + 1., pixels))
-    return values, log_q
+    return base.into_cube(pixels, noise), log_q
 
   def log_prob(self, noise, pixels, training=False):
     """`log q(u | x)` of given `noise` `u` in (0, 1), by the inverse map."""
@@ -181,9 +181,4 @@ class VariationalDequantizer(tf.Module):
     eps = self._bijector.inverse(noise, **kwargs)
     return self._base.log_prob(eps) + self._bijector.inverse_log_det_jacobian(
         noise, event_ndims=3, **kwargs)
-
-
-def is_learned(dequantizer):
-  """Whether `dequantizer` is a learned `q` (not uniform noise)."""
-  return bool(getattr(dequantizer, 'is_learned', False))
 

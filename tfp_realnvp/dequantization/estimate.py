@@ -1,4 +1,4 @@
-"""Integer pixels to a continuous flow's values, and the discrete likelihood.
+"""The discrete likelihood of integer pixels, from `K` draws of a `q(u | x)`.
 
 A flow such as `tfp_realnvp.RealNVP` is a density `p` over dequantized pixels
 in [0, 256). The discrete model it defines gives an integer image `x` the
@@ -22,48 +22,11 @@ the paper's noise, averaged `K` times.
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['UniformDequantizer', 'importance_weighted_log_prob',
-           'is_integer', 'log_mean_exp', 'log_weights', 'standard_error']
+from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.dequantization import uniform
 
-
-def is_integer(values):
-  """Whether `values` (a tensor, array or `tf.TensorSpec`) hold integers."""
-  dtype = tf.as_dtype(values.dtype)
-  return dtype.is_integer or dtype == tf.bool
-
-
-class UniformDequantizer:
-  """`x + u`, `u ~ U[0, 1)^D`: the paper's dequantization (§4.1), `log q = 0`.
-
-  Stateless: it has no variables, so a `FlowModel` that holds one saves as
-  before.
-  """
-
-  def __call__(self, pixels, dtype, seed=None, training=False):
-    """`(x + u, log q(u | x))` for integer `pixels`, in `dtype`.
-
-    Args:
-      pixels: an integer tensor, `[batch] + event_shape`.
-      dtype: the flow's float dtype.
-      seed: `None` (stateful noise) or a shape-[2] integer seed.
-      training: unused (a learned `q` has batch norm to set).
-
-    Returns:
-      `(values, log_q)`: `values` in `[x, x + 1)` per unit (the sum rounded
-      down where the dtype would round it up to `x + 1`), `log_q` of shape
-      `[batch]`, zeros.
-    """
-    pixels = tf.cast(pixels, dtype)
-    shape = tf.shape(pixels)
-    if seed is None:
-      noise = tf.random.uniform(shape, dtype=dtype)
-    else:
-      noise = tf.random.stateless_uniform(shape, seed, dtype=dtype)
-    # 255 + u rounds to 256 in float32 for u within 2**-17 of 1: outside
-    # the cube (and for a pixel flow outside its support).
-    values = tf.minimum(pixels + noise,
-                        tf.math.nextafter(pixels + 1., pixels))
-    return values, tf.zeros(shape[:1], dtype)
+__all__ = ['importance_weighted_log_prob', 'log_mean_exp', 'log_weights',
+           'standard_error']
 
 
 def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
@@ -75,9 +38,7 @@ def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
       the mode and with the condition the caller wants).
     pixels: integer `[batch] + event_shape`.
     samples: `K >= 1`, a Python int or a scalar integer tensor.
-    dequantizer: `UniformDequantizer()` (default) or anything with its call
-      signature, e.g. a learned `q(u | x)`
-      (`tfp_realnvp.variational_dequantization`).
+    dequantizer: a `tfp_realnvp.Dequantizer`; default uniform noise.
     seed: `None` or a shape-[2] integer seed; draw `k` uses
       `fold_in(seed, k)`.
     dtype: the flow's float dtype.
@@ -95,7 +56,7 @@ def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
     raise ValueError(f'`samples` must be a positive integer, got {samples}.')
   else:
     draws = tf.range(int(samples), dtype=tf.int64)
-  dequantizer = dequantizer or UniformDequantizer()
+  dequantizer = dequantizer or uniform.UniformDequantizer()
 
   def one_draw(k):
     draw_seed = (None if seed is None else
@@ -119,11 +80,14 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
   """`log P_K(x)`: the `K`-draw estimate of integer images' log-probability.
 
   Args:
-    flow: a `tfp_realnvp` flow (a density over dequantized values).
+    flow: a `tfp_realnvp` flow, a flow given its condition
+      (`flow.given(labels=...)`) or a loaded one: anything with the flows'
+      `log_prob` and `dequantizer`. Another distribution over dequantized
+      pixels needs `dequantizer`.
     pixels: integer `[batch] + event_shape`, e.g. uint8 images.
     samples: `K`; 1 is the single-draw bound the flow trains on.
     dequantizer: the `q(u | x)` to draw from; default the flow's own
-      (`flow.dequantizer`: a variational flow's learned `q`), else uniform.
+      (`flow.dequantizer`: a variational flow's learned `q`, else uniform).
     seed: `None` or a shape-[2] integer seed.
     training: batch norm's mode (default evaluation).
     **condition: `labels=` or `context=` of a conditioned flow.
@@ -134,17 +98,23 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
 
   Raises:
     TypeError: for float pixels (already dequantized: the estimate draws
-      its own noise).
+      its own noise), or a flow over continuous values (no dequantizer).
   """
-  if not is_integer(pixels):
-    raise TypeError(
-        f'importance_weighted_log_prob: the pixels are '
-        f'{tf.as_dtype(pixels.dtype).name}; it takes integer pixels and '
-        'draws the dequantization noise itself.')
+  pixels_lib.require_pixels(pixels, 'importance_weighted_log_prob')
+  if dequantizer is None:
+    try:
+      dequantizer = flow.dequantizer
+    except AttributeError:
+      raise TypeError(
+          f'{flow.name} is not a tfp_realnvp flow, so it has no dequantizer: '
+          'pass dequantizer=tfp_realnvp.UniformDequantizer() (or your own '
+          'tfp_realnvp.Dequantizer).') from None
+    if dequantizer is None:
+      raise TypeError(f'{flow.name} is a density over continuous values; '
+                      'integer pixels have no likelihood under it.')
   weights = log_weights(
       lambda values: flow.log_prob(values, training=training, **condition),
-      pixels, samples, dequantizer or getattr(flow, 'dequantizer', None),
-      seed, flow.dtype, training)
+      pixels, samples, dequantizer, seed, flow.dtype, training)
   return log_mean_exp(weights)
 
 
