@@ -128,12 +128,13 @@ def parse_arm(spec):
 def train_config(settings):
   """`TrainConfig()` with an arm's settings."""
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import learning_rates  # pylint: disable=g-import-not-at-top
   config = config_lib.TrainConfig()
   settings = {k: v for k, v in settings.items() if k not in MODEL_SETTINGS}
   for key in ('warmup_steps', 'decay_steps', 'seed'):
     if settings.get(key) is not None:
       settings = dict(settings, **{key: int(settings[key])})
-  return config_lib.with_default_learning_rate(
+  return learning_rates.with_default_learning_rate(
       dataclasses.replace(config, **settings))
 
 
@@ -155,6 +156,7 @@ def run_arm(spec):
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   from tfp_realnvp import data  # pylint: disable=g-import-not-at-top
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import learning_rates  # pylint: disable=g-import-not-at-top
   from tfp_realnvp.app import precision  # pylint: disable=g-import-not-at-top
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
@@ -203,7 +205,7 @@ def run_arm(spec):
   # the training minutes spent, as `app.budget.TimeBudget` sets it.
   progress = tf.Variable(0., trainable=False)
   model.compile(optimizer=tf_keras.optimizers.legacy.Adam(
-      config_lib.learning_rate(config, progress)))
+      learning_rates.learning_rate(config, progress)))
   dimensions = float(np.prod(benchmark.CONFIGS[FLAGS.config][0]))
 
   @tf.function
@@ -355,8 +357,9 @@ def _describe(settings):
   if settings['warmup_steps']:
     parts.append(f'{settings["warmup_steps"]}-step warm-up')
   from tfp_realnvp.app import config as config_lib  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import learning_rates  # pylint: disable=g-import-not-at-top
   # What the run uses: a budget decays unless told not to.
-  decay, decay_start = config_lib.budget_decay(config_lib.TrainConfig(
+  decay, decay_start = learning_rates.budget_decay(config_lib.TrainConfig(
       decay=settings['decay'], decay_steps=settings['decay_steps'],
       decay_start=settings.get('decay_start'),
       train_minutes=settings.get('train_minutes')))

@@ -16,6 +16,7 @@ import tf_keras
 import tfp_realnvp
 from tfp_realnvp.app import budget as budget_lib
 from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import run as run_lib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ def test_a_decay_over_the_budget_needs_no_step_count():
                                   decay_start=0.)
   config_lib.check_config(config)
   progress = tf.Variable(0.5)
-  rate = config_lib.learning_rate(config, progress)
+  rate = learning_rates.learning_rate(config, progress)
   assert isinstance(rate, tfp_realnvp.training.ProgressDecay)
   assert float(rate(0)) == pytest.approx(5e-4)
   with pytest.raises(ValueError, match='--train_minutes must be positive'):
@@ -134,12 +135,12 @@ def test_a_budget_decays_late_unless_told_and_none_keeps_the_rate():
     config = config_lib.TrainConfig(dataset='digits', learning_rate=1e-3,
                                     **settings)
     config_lib.check_config(config)
-    return config_lib.learning_rate(config, progress)
+    return learning_rates.learning_rate(config, progress)
 
   assert rate() == 1e-3
   # The budget's default: the peak for 80%, then a cosine over the rest;
   # at 90% spent that is halfway down.
-  assert config_lib.BUDGET_DECAY == ('cosine', 0.8)
+  assert learning_rates.BUDGET_DECAY == ('cosine', 0.8)
   assert float(rate(train_minutes=5.)(0)) == pytest.approx(5e-4)
   assert float(rate(train_minutes=5., decay_start=0.)(0)) == pytest.approx(
       1e-3 * 0.5 * (1. + math.cos(math.pi * 0.9)))

@@ -45,6 +45,12 @@ def make_chain(dtype):
 class TestRealNVPChain(bijector_test_util.BijectorChecks):
   event_shape = IMAGE_SHAPE
 
+  # Every link is checked eagerly and in a function in its own test file;
+  # the composition once, in a function.
+  @pytest.fixture(params=['function'])
+  def mode(self, request):
+    return request.param
+
   def make_bijector(self, dtype):
     return make_chain(dtype)
 

@@ -11,6 +11,7 @@ import tfp_realnvp
 from tfp_realnvp import data
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import run as run_lib
+from tfp_realnvp.app import run_data
 from tests import shared_data
 
 SHARED_TFDS_DIR = shared_data.SHARED_TFDS_DIR
@@ -134,8 +135,8 @@ def test_carved_validation_split_is_the_rest_of_the_training_split():
   config = run_lib.TrainConfig()
   train_split, validation_split = config_lib.splits(config)
   assert (train_split, validation_split) == ('train[:90%]', 'train[90%:]')
-  train = run_lib._training_dataset(config)
-  validation = run_lib._validation_dataset(config)
+  train = run_data.training_dataset(config)
+  validation = run_data.validation_dataset(config)
   train_pixels = _sorted_pixels(train)
   validation_pixels = _sorted_pixels(validation)
   assert len(train_pixels) == 1350 and len(validation_pixels) == 150
@@ -151,10 +152,10 @@ def test_carved_validation_split_is_the_rest_of_the_training_split():
 def test_fresh_validation_copies_draw_the_same_noise_and_passes_do_not():
   # Why the end of a run scores raw and averaged weights on fresh copies.
   config = run_lib.TrainConfig()
-  first = run_lib._validation_dataset(config)
+  first = run_data.validation_dataset(config)
   first_pass = np.concatenate(list(first))
   np.testing.assert_array_equal(
-      np.concatenate(list(run_lib._validation_dataset(config))), first_pass)
+      np.concatenate(list(run_data.validation_dataset(config))), first_pass)
   assert np.abs(np.concatenate(list(first)) - first_pass).max() > 0.
 
 

@@ -11,6 +11,7 @@ from absl import flags
 import pytest
 
 from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import flags as flags_lib
 
 BIN = pathlib.Path(sys.executable).parent
@@ -82,7 +83,7 @@ def test_the_paper_preset_of_flags_sets_the_papers_optimization():
 
 
 def test_the_default_learning_rate_follows_the_kind_of_data():
-  resolve = config_lib.with_default_learning_rate
+  resolve = learning_rates.with_default_learning_rate
   assert resolve(config_lib.TrainConfig()).learning_rate == 3e-3
   assert resolve(config_lib.TrainConfig(dataset='mnist')).learning_rate == 3e-3
   assert resolve(config_lib.TrainConfig(dataset='moons')).learning_rate == 1e-3

@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'tfp_realnvp'
 # within a layer, only those listed before it.
 LAYERS = [
     ['compat'],
-    ['batch_statistics', 'weight_norm', 'condition'],
+    ['batch_statistics', 'weight_norm', 'condition', 'batch_norm_layer'],
     ['networks'],
     ['bijectors'],
     ['dequantization'],
@@ -22,7 +22,8 @@ LAYERS = [
     ['toy_data', 'data', 'training'],
     ['root'],
     ['app.quiet', 'app.budget', 'app.precision', 'app.config',
-     'app.figures', 'app.callbacks',
+     'app.learning_rates', 'app.run_data', 'app.figures', 'app.callbacks',
+     'app.health',
      'app.export',
      'app.weight_choice', 'app.saved_flow', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]

@@ -117,15 +117,15 @@ def test_a_bfloat16_model_is_a_bijection_with_its_log_det():
 
 
 def test_the_health_line_reports_the_round_trip_in_both_precisions(tmp_path):
-  from tfp_realnvp.app import callbacks  # pylint: disable=g-import-not-at-top
+  from tfp_realnvp.app import health  # pylint: disable=g-import-not-at-top
   flow = _flow('bfloat16')
-  health = callbacks.EpochHealth(_pixels(4, seed=7), str(tmp_path), True)
-  health.set_model(tfp_realnvp.FlowModel(flow))
-  figures = health.health()
+  line = health.EpochHealth(_pixels(4, seed=7), str(tmp_path), True)
+  line.set_model(tfp_realnvp.FlowModel(flow))
+  figures = line.health()
   assert 0. < figures['reconstruction_error'] < 2e-3
   assert 0. <= figures['reconstruction_error_float32'] < 2e-3
   # The twin holds the flow's weights, computing in float32.
-  twin = health._twin  # pylint: disable=protected-access
+  twin = line._twin  # pylint: disable=protected-access
   assert twin.parameters['compute_dtype'] is None
   for s, t in zip(flow.variables, twin.variables):
     np.testing.assert_array_equal(s.numpy(), t.numpy())

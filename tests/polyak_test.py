@@ -7,8 +7,8 @@ import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import training
-from tfp_realnvp.app import callbacks
 from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import health
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
 from tests import bijector_test_util
@@ -115,9 +115,9 @@ def test_epoch_health_measures_without_moving_the_statistics(three_steps,
   statistics = [v.numpy() for bn in training.batch_norms(flow)
                 for v in (bn.moving_mean, bn.moving_variance, bn.num_updates)]
   weights = _weights(flow)
-  health = callbacks.EpochHealth(_values(5), str(tmp_path), is_chief=True)
-  health.set_model(model)
-  figures = health.health()
+  line = health.EpochHealth(_values(5), str(tmp_path), is_chief=True)
+  line.set_model(model)
+  figures = line.health()
   assert figures['reconstruction_error'] < 1e-4
   assert 0. < figures['max_abs_latent'] < 100.
   assert np.isfinite(figures['probe_bits_per_dim_evaluation'])

@@ -14,6 +14,7 @@ import tf_keras
 import tfp_realnvp
 from tfp_realnvp import data
 from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
 
@@ -244,7 +245,7 @@ def test_conditional_run_writes_a_row_per_class_and_rebuilds(
       'ConditionalRealNVP')
   assert config['model']['num_classes'] == 10
   # Unset, the rate is resolved before anything reads it, and recorded.
-  assert config['learning_rate'] == config_lib.IMAGE_LEARNING_RATE
+  assert config['learning_rate'] == learning_rates.IMAGE_LEARNING_RATE
   grid = tf.io.decode_png(tf.io.read_file(
       str(trained_conditional_run_dir / 'samples' / 'epoch_0001.png')))
   # 20 samples, 2 per class, one row per class, tiles magnified 16x.

@@ -11,6 +11,7 @@ import tensorflow as tf
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_train_binary_on_the_embedded_dataset(tmp_path):
   # Variational dequantization: uint8 data, q trained, scored and exported
   # (the uniform path runs in every other run of the suite).

@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from tfp_realnvp import flows
 from tfp_realnvp.app import precision
+from tfp_realnvp.dequantization import estimate
 from tfp_realnvp.dequantization import units
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
@@ -172,18 +173,6 @@ class FlowExport(tf.Module):
         tf.TensorSpec([], dtype, name='temperature'),
         tf.TensorSpec([], tf.int32, name='seed')] + condition_specs
 
-    @tf.function(input_signature=sample_signature)
-    def sample(num_samples, temperature, seed, *conditions):
-      with tf.control_dependencies([
-          tf.debugging.assert_non_negative(
-              num_samples, message='`num_samples` must be >= 0.'),
-          tf.debugging.assert_positive(
-              temperature, message='`temperature` must be > 0.')]):
-        stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
-      kwargs = condition_kwargs(check_conditions(conditions, num_samples))
-      return distribution.sample_values(num_samples, temperature,
-                                        seed=stateless_seed, **kwargs)
-
     @tf.function(input_signature=data_signature)
     def encode(values, *conditions):
       values, kwargs = checked(values, conditions)
@@ -197,6 +186,22 @@ class FlowExport(tf.Module):
       kwargs = condition_kwargs(
           check_conditions(conditions, tf.shape(latents)[0]))
       return distribution.decode(latents, **kwargs)
+
+    @tf.function(input_signature=sample_signature)
+    def sample(num_samples, temperature, seed, *conditions):
+      with tf.control_dependencies([
+          tf.debugging.assert_non_negative(
+              num_samples, message='`num_samples` must be >= 0.'),
+          tf.debugging.assert_positive(
+              temperature, message='`temperature` must be > 0.')]):
+        stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
+      # `sample_values`' draw, decoded through `decode`'s graph: the flow's
+      # generative direction is traced once for both.
+      latents = distribution.distribution.sample(num_samples,
+                                                 seed=stateless_seed)
+      latents = latents * tf.cast(temperature, latents.dtype)
+      return distribution.clip_values(
+          decode(latents, *check_conditions(conditions, num_samples)))
 
     self.log_prob = log_prob
     self.bits_per_dim = bits_per_dim
@@ -229,12 +234,15 @@ class FlowExport(tf.Module):
 
     @tf.function(input_signature=discrete_signature)
     def discrete_log_prob(pixels, samples, seed, *conditions):
+      # `discrete_log_prob`'s estimate, each draw scored by `log_prob`'s
+      # graph: the flow's inference direction is traced once for both.
       pixels = with_shape_check(pixels, 'pixels')
-      kwargs = condition_kwargs(
-          check_conditions(conditions, tf.shape(pixels)[0]))
-      return distribution.discrete_log_prob(
-          pixels, samples, tf.stack([seed, tf.zeros([], tf.int32)]),
-          **kwargs)
+      conditions = check_conditions(conditions, tf.shape(pixels)[0])
+      weights = estimate.log_weights(
+          lambda values: log_prob(values, *conditions), pixels, samples,
+          distribution.dequantizer, tf.stack([seed, tf.zeros([], tf.int32)]),
+          dtype)
+      return estimate.log_mean_exp(weights)
 
     @tf.function(input_signature=discrete_signature)
     def discrete_bits_per_dim(pixels, samples, seed, *conditions):

@@ -40,9 +40,12 @@ from tfp_realnvp import training
 from tfp_realnvp.app import budget as budget_lib
 from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
+from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import export
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import health
 from tfp_realnvp.app import precision
+from tfp_realnvp.app import run_data
 from tfp_realnvp.app import weight_choice
 from tfp_realnvp.app.callbacks import NonFiniteLossError
 from tfp_realnvp.app.callbacks import TrainingInterrupted
@@ -84,54 +87,12 @@ def make_strategy(name, tpu=''):
                    f'{list(config_lib.STRATEGIES)}.')
 
 
-def _shard_by_example(dataset):
-  """Multi-worker input: each worker takes its share of every global batch.
-
-  File-based sharding would need at least as many files as workers; sharding
-  examples works for any dataset, injected ones included.
-  """
-  options = tf.data.Options()
-  options.experimental_distribute.auto_shard_policy = (
-      tf.data.experimental.AutoShardPolicy.DATA)
-  return dataset.with_options(options)
-
-
-def _dequantized_data(config):
-  """Float pixels, unless the model learns its noise (then uint8)."""
-  return config.dequantization == 'uniform'
-
-
-def _training_dataset(config):
-  # A recipe of None is the paper's for the dataset (data.paper_defaults).
-  return data.training_dataset(config.dataset, config.data_dir,
-                               config.batch_size, config.recipe,
-                               config.download, config.seed, config.flip,
-                               with_labels=config.conditional,
-                               split=config_lib.splits(config)[0],
-                               dequantized=_dequantized_data(config))
-
-
-def _evaluation_dataset(config, split, seed, dequantized=None):
-  if dequantized is None:
-    dequantized = _dequantized_data(config)
-  return data.evaluation_dataset(config.dataset, split, config.data_dir,
-                                 config.batch_size, config.recipe,
-                                 config.download, seed,
-                                 with_labels=config.conditional,
-                                 dequantized=dequantized)
-
-
-def _validation_dataset(config):
-  return _evaluation_dataset(config, config_lib.splits(config)[1],
-                             config.seed + 1)
-
-
 def _test_bits_per_dim(config, flow_model):
   """The final figure: the test split on the weights as they are, or None."""
   if not config.test_split:
     return None
-  test_data = _shard_by_example(
-      _evaluation_dataset(config, config.test_split, config.seed + 2))
+  test_data = run_data.shard_by_example(run_data.evaluation_dataset(
+      config, config.test_split, config.seed + 2))
   return float(flow_model.evaluate(test_data, verbose=0, return_dict=True,
                                    averaged=False)['bits_per_dim'])
 
@@ -143,8 +104,8 @@ def _test_discrete_figures(config, distribution):
     return {}
   estimate = training.evaluate_discrete_bits_per_dim(
       distribution,
-      _evaluation_dataset(config, config.test_split, config.seed + 2,
-                          dequantized=False),
+      run_data.evaluation_dataset(config, config.test_split,
+                                  config.seed + 2, dequantized=False),
       samples=samples, seed=config.seed + 2)
   logging.info('Test bits/dim from %d draws of noise per image: %.4f +- %.4f '
                '(one draw: %.4f +- %.4f).', samples, estimate.bits_per_dim,
@@ -194,7 +155,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     TrainingInterrupted: after SIGTERM or SIGINT, once a checkpoint is saved.
   """
   config_lib.check_config(config)
-  config = config_lib.with_default_learning_rate(config)
+  config = learning_rates.with_default_learning_rate(config)
   # First: MultiWorkerMirroredStrategy must precede other TensorFlow work.
   strategy = strategy or make_strategy(config.strategy, config.tpu)
   tf_keras.utils.set_random_seed(config.seed)
@@ -205,14 +166,14 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   def fresh_validation_data():
     # Configured data are built afresh, so every copy draws the
     # dequantization noise of a first pass: the same values each time.
-    dataset = datasets[1] if datasets else _validation_dataset(config)
+    dataset = datasets[1] if datasets else run_data.validation_dataset(config)
     if config.validation_examples:
       dataset = dataset.unbatch().take(config.validation_examples).batch(
           config.batch_size)
-    return _shard_by_example(dataset)
+    return run_data.shard_by_example(dataset)
 
-  train_data = _shard_by_example(datasets[0] if datasets
-                                 else _training_dataset(config))
+  train_data = run_data.shard_by_example(
+      datasets[0] if datasets else run_data.training_dataset(config))
   validation_data = fresh_validation_data()
   element_spec = train_data.element_spec
   if isinstance(element_spec, tuple):
@@ -240,7 +201,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     # CIFAR-10 model about 10% less peak memory and a faster step.
     flow_model.compile(
         optimizer=tf_keras.optimizers.legacy.Adam(
-            config_lib.learning_rate(config, progress)),
+            learning_rates.learning_rate(config, progress)),
         jit_compile=config.jit_compile)
   description = flows.flow_config(distribution)
   config_path = os.path.join(model_dir, 'config.json')
@@ -272,7 +233,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   budget = (budget_lib.TimeBudget(config.train_minutes, model_dir, is_chief,
                                   progress) if config.train_minutes else None)
   if isinstance(flow_model.optimizer.learning_rate, training.ProgressDecay):
-    decay, decay_start = config_lib.budget_decay(config)
+    decay, decay_start = learning_rates.budget_decay(config)
     logging.info('Learning rate: %g for %.0f%% of the %.1f-minute budget, '
                  'then a %s decay (--decay, --decay_start).',
                  config.learning_rate, 100 * decay_start, config.train_minutes,
@@ -300,7 +261,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   # draws the next epoch's dequantization noise, so taking the probe from
   # the validation set itself would shift every later validation figure.
   probe = next(iter(fresh_validation_data()))
-  callbacks.append(callbacks_lib.EpochHealth(probe, log_dir, is_chief))
+  callbacks.append(health.EpochHealth(probe, log_dir, is_chief))
   if config.log_every_steps:
     total_steps = (config.epochs * config.steps_per_epoch
                    if config.steps_per_epoch else None)
