@@ -56,11 +56,13 @@ def _pytest(copy, tests):
       [sys.executable, '-m', 'pytest', '-x', '-q', '-rf', '-n', '0',
        '-p', 'no:cacheprovider', '-m', 'slow or not slow', *tests],
       cwd=copy, env=environment, capture_output=True, text=True)
+  if result.returncode not in (0, 1):
+    # Usage errors, no test collected: the run says nothing of a mutant.
+    raise RuntimeError(f'pytest {" ".join(tests)} exited with '
+                       f'{result.returncode}:\n{result.stdout[-2000:]}')
   failed = re.findall(r'^(?:FAILED|ERROR) (\S+)', result.stdout, re.M)
-  caught = failed[0] if failed else ''
-  if result.returncode not in (0, 1) and not caught:
-    caught = f'(pytest exit {result.returncode})'
-  return result.returncode == 0, caught, time.time() - start
+  return result.returncode == 0, failed[0] if failed else '', (
+      time.time() - start)
 
 
 def _check_copy_imports_itself(copy):

@@ -117,6 +117,17 @@ def assert_round_trip(bijector, x, mode='eager', direction='forward',
   np.testing.assert_allclose(round_trip, x, rtol=rtol, atol=atol * 10)
 
 
+def _float64_or_eager(dtype, mode):
+  """The brute-force Jacobians: float64 in both modes, float32 eagerly.
+
+  A traced float32 Jacobian adds seconds per bijector and no case the
+  others miss: the exactness is float64's, the float32 arithmetic is
+  checked eagerly and by the round trips in both modes.
+  """
+  if dtype == tf.float32 and mode == 'function':
+    pytest.skip('float32 Jacobians are checked eagerly')
+
+
 class BijectorChecks:
   """Checks every bijector configuration must pass.
 
@@ -163,6 +174,7 @@ class BijectorChecks:
     assert_round_trip(bijector, y, mode, 'inverse')
 
   def test_forward_log_det_matches_brute_force_jacobian(self, dtype, mode):
+    _float64_or_eager(dtype, mode)
     bijector, x = self._setup(dtype)
     fldj = run(mode, lambda x: bijector.forward_log_det_jacobian(
         x, event_ndims=self.event_ndims), x)
@@ -173,6 +185,7 @@ class BijectorChecks:
         np.broadcast_to(fldj, expected.shape), expected, rtol=rtol, atol=atol)
 
   def test_inverse_log_det_matches_brute_force_jacobian(self, dtype, mode):
+    _float64_or_eager(dtype, mode)
     bijector, x = self._setup(dtype)
     y = tf.identity(bijector.forward(x))
     ildj = run(mode, lambda y: bijector.inverse_log_det_jacobian(

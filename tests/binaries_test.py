@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = ('train', 'sample', 'evaluate', 'latent_figures', 'score')
 
@@ -32,6 +34,7 @@ def _no_startup_noise(text):
           or any(mark in line for mark in _STARTUP[3:])] == []
 
 
+@pytest.mark.slow
 def test_help_opens_with_the_binary_and_its_usage_lines_are_whole():
   outputs = _run_all([(script, ['--help']) for script in SCRIPTS])
   for script, (stdout, stderr) in zip(SCRIPTS, outputs):

@@ -152,6 +152,7 @@ def test_a_budget_decays_late_unless_told_and_none_keeps_the_rate():
       pytest.approx(1e-3 * 0.1 ** 0.5))
 
 
+@pytest.mark.slow
 def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):
   rng = np.random.default_rng(1)
   pixels = rng.uniform(0., 256., size=(48, 8, 8, 1)).astype(np.float32)

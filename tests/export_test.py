@@ -89,6 +89,7 @@ class TestImageExport:
     assert export.next_version_dir(str(base)) == str(base / '2')
     assert not list(base.glob('*.tmp'))
 
+  @pytest.mark.slow
   def test_fresh_tensorflow_only_process_reproduces_log_prob(
       self, image_export, tmp_path):
     distribution, _, path = image_export
@@ -147,6 +148,7 @@ class TestImageExport:
                        match=r'`latents` must have shape'):
       signatures['decode'](latents=tf.zeros(shape))
 
+  @pytest.mark.slow
   def test_saved_model_cli_shows_the_signatures(self, image_export):
     _, _, path = image_export
     cli = pathlib.Path(sys.executable).parent / 'saved_model_cli'
@@ -179,12 +181,19 @@ def test_vector_flow_export_round_trips(tmp_path):
       signatures['decode'](latents=latents)['values'], points, atol=1e-5)
 
 
-def test_conditional_export_takes_labels_and_checks_them(tmp_path):
+@pytest.fixture(scope='module')
+def conditional_export(tmp_path_factory):
+  """A conditional flow with random weights and its loaded export."""
   distribution = tfp_realnvp.ConditionalRealNVP(
-      (8, 8, 1), num_classes=3, num_scales=2, num_res_blocks=1, num_filters=4)
+      (8, 8, 1), num_classes=3, num_scales=2, num_res_blocks=0, num_filters=4)
   bijector_test_util.randomize_variables(distribution, scale=0.1)
-  loaded = tf.saved_model.load(export.export_saved_model(distribution,
-                                                         str(tmp_path)))
+  path = export.export_saved_model(
+      distribution, str(tmp_path_factory.mktemp('conditional_export')))
+  return distribution, tf.saved_model.load(path)
+
+
+def test_conditional_export_takes_labels_and_checks_them(conditional_export):
+  distribution, loaded = conditional_export
   assert int(loaded.num_classes) == 3 and int(loaded.num_scales) == 2
   signatures = loaded.signatures
   pixels = tf.constant(_pixels(3))
@@ -245,18 +254,15 @@ def test_serving_default_answers_a_rest_request_with_bits_per_dim(
                              distribution.bits_per_dim(pixels), rtol=1e-5)
 
 
-def test_serving_default_of_a_conditional_export_takes_labels(tmp_path):
-  distribution = tfp_realnvp.ConditionalRealNVP(
-      (8, 8, 1), num_classes=3, num_scales=1, num_res_blocks=0,
-      num_filters=4)
-  bijector_test_util.randomize_variables(distribution, scale=0.1)
-  path = export.export_saved_model(distribution, str(tmp_path))
+def test_serving_default_of_a_conditional_export_takes_labels(
+    conditional_export):
+  distribution, loaded = conditional_export
   pixels = _pixels(2, seed=5)
   request = json.dumps({'instances': [
       {'images': pixels[0].tolist(), 'labels': 2},
       {'images': pixels[1].tolist(), 'labels': 0}]})
-  signatures = tf.saved_model.load(path).signatures
-  response = json.loads(_rest_predict(signatures['serving_default'], request))
+  response = json.loads(_rest_predict(loaded.signatures['serving_default'],
+                                      request))
   np.testing.assert_allclose(
       response['predictions'],
       distribution.bits_per_dim(pixels, labels=[2, 0]), rtol=1e-5)

@@ -53,6 +53,7 @@ def test_a_float64_flow_is_scored(trained):
       flow.bits_per_dim(tf.constant(pixels)).numpy(), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_a_float64_flow_is_exported_and_loaded(trained, tmp_path):
   flow = trained[0]
   path = export.export_saved_model(flow, str(tmp_path))

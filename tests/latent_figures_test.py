@@ -20,6 +20,7 @@ def _png_shape(path):
   return tuple(tf.io.decode_png(tf.io.read_file(str(path))).shape)
 
 
+@pytest.mark.slow
 def test_manifold_from_a_run_directory(trained_run_dir, tmp_path):
   output = tmp_path / 'manifold.png'
   result = _latent_figures(f'--model={trained_run_dir}', '--figure=manifold',
@@ -29,6 +30,7 @@ def test_manifold_from_a_run_directory(trained_run_dir, tmp_path):
   assert _png_shape(output) == (3 * 9 - 1, 5 * 9 - 1, 1)
 
 
+@pytest.mark.slow
 def test_compression_of_a_conditional_saved_model(trained_conditional_run_dir,
                                                   tmp_path):
   output = tmp_path / 'compression.png'

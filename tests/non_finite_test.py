@@ -85,6 +85,7 @@ def test_a_skipped_bad_batch_leaves_every_replica_unchanged(
   _check_skip(_model(two_cpu_strategy, optimizer=optimizer))
 
 
+@pytest.mark.slow
 def test_without_skipping_a_bad_batch_reaches_the_weights():
   """The check above can fail: without the skip the same batch does harm."""
   flow = tfp_realnvp.RealNVP((8, 8, 1), num_scales=2, num_res_blocks=1,
@@ -99,6 +100,7 @@ def test_without_skipping_a_bad_batch_reaches_the_weights():
   assert not all(np.isfinite(v.numpy()).all() for v in model.variables)
 
 
+@pytest.mark.slow
 def test_run_skips_a_bad_batch_and_stops_after_n_in_a_row(tmp_path, caplog):
   # Steps 1-5: good, bad (skipped), good, bad, bad (the second in a row).
   batches = [_pixels(16, 0), _bad_pixels(16, 1), _pixels(16, 2),

@@ -115,6 +115,7 @@ class TestRunOutputsAndResume:
                         datasets=_injected_datasets())
     assert fresh['steps'] == 2
 
+  @pytest.mark.slow
   def test_resumes_mid_epoch_from_a_step_checkpoint(self, tmp_path):
     pixels = _pixels(64, 0)
     poisoned = pixels.copy()

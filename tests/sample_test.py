@@ -33,6 +33,7 @@ def test_writes_one_row_per_temperature(trained_run_dir, tmp_path, source):
   np.testing.assert_array_equal(first, image.numpy()[:8, :8])
 
 
+@pytest.mark.slow
 def test_a_missing_model_is_a_usage_error(tmp_path):
   result = _sample(f'--model={tmp_path}', f'--output={tmp_path}/x.png')
   assert result.returncode != 0
@@ -40,6 +41,7 @@ def test_a_missing_model_is_a_usage_error(tmp_path):
   assert not (tmp_path / 'x.png').exists()
 
 
+@pytest.mark.slow
 def test_a_conditional_model_gives_one_row_per_class(
     trained_conditional_run_dir, tmp_path):
   output = tmp_path / 'classes.png'
@@ -50,6 +52,7 @@ def test_a_conditional_model_gives_one_row_per_class(
   assert image.shape == (10 * 9 - 1, 2 * 9 - 1, 1)
 
 
+@pytest.mark.slow
 def test_size_factor_samples_at_twice_the_trained_size(trained_run_dir,
                                                        tmp_path):
   output = tmp_path / 'big.png'

@@ -79,7 +79,7 @@ def test_images_are_read_and_checked_against_the_model(flow, tmp_path):
 
 
 def test_integer_pixels_are_dequantized_by_the_flows_own_noise(flow):
-  pixels = np.random.default_rng(2).integers(0, 256, (5, 8, 8, 1))
+  pixels = np.random.default_rng(2).integers(0, 256, (6, 8, 8, 1))
   scores = scoring.score(flow, tf.constant(pixels, tf.uint8), batch_size=3,
                          seed=7)
   # Batch b is one draw of the flow's q seeded [seed, start of b].
@@ -99,7 +99,7 @@ def test_integer_pixels_are_dequantized_by_the_flows_own_noise(flow):
 
 
 def test_the_k_draw_column_is_each_images_estimate(flow):
-  pixels = np.random.default_rng(1).integers(0, 256, (5, 8, 8, 1))
+  pixels = np.random.default_rng(1).integers(0, 256, (6, 8, 8, 1))
   scores = scoring.score(flow, pixels.astype(np.uint8), batch_size=3,
                          dequantization_samples=4, seed=7)
   # Batch b's draws are seeded [seed, start of b].
@@ -115,6 +115,7 @@ def test_the_k_draw_column_is_each_images_estimate(flow):
                   dequantization_samples=4)
 
 
+@pytest.mark.slow
 def test_score_binary_writes_the_csv_and_the_histogram(trained_run_dir,
                                                        flow, tmp_path):
   directory = _write_pngs(tmp_path / 'samples', flow.sample_values(4, seed=2))

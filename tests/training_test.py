@@ -105,6 +105,7 @@ def test_bad_arguments_raise():
     tfp_realnvp.FlowModel(_small_model(), clip_norm=0.)
 
 
+@pytest.mark.slow
 def test_gradient_tape_training_on_2d_toy_data_gives_a_normalized_density():
   # The plain loop for users whose own models are Keras 3: tf.keras here is
   # Keras 3, and training_mode() replaces Keras 2's training flag.
