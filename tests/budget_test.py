@@ -15,6 +15,7 @@ import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp.app import budget as budget_lib
+from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import run as run_lib
@@ -75,6 +76,43 @@ def test_the_budget_stops_within_one_step_and_a_resume_continues(tmp_path):
   _fit_with_budget(model, tmp_path, 10.)
   assert int(model.optimizer.iterations.numpy()) == 10
   assert budget_lib.spent_seconds(str(tmp_path)) == pytest.approx(10.)
+
+
+class _Expected(tf_keras.callbacks.Callback):
+  """Records `(step, time, total, seconds left)` after every step."""
+
+  def __init__(self, progress, clock):
+    super().__init__()
+    self._progress, self._clock = progress, clock
+    self.seen = []
+
+  def on_train_batch_end(self, batch, logs=None):
+    step = int(self.model.optimizer.iterations.numpy())
+    self.seen.append((step, self._clock.now, *self._progress.expected(step)))
+
+
+def _progress_under_budget(model_dir, seconds, epochs):
+  """`(step, time, total, seconds left)` after each step of a budgeted fit."""
+  clock = _Clock()
+  budget = budget_lib.TimeBudget(seconds / 60., str(model_dir), clock=clock)
+  progress = callbacks_lib.ProgressLog(1, None, budget, clock=clock)
+  expected = _Expected(progress, clock)
+  _model().fit(_points(), epochs=epochs, steps_per_epoch=4, verbose=0,
+               callbacks=[_Tick(clock), budget, progress, expected])
+  return expected.seen
+
+
+def test_the_progress_total_and_eta_follow_the_budget(tmp_path):
+  """#43: under --train_minutes the ETA came from --epochs (79 hours)."""
+  # One step a second: 10 steps in the budget, not the epochs' 400.
+  seen = _progress_under_budget(tmp_path / 'short', 10., epochs=100)
+  assert len(seen) == 10
+  for step, now, total, left in seen:
+    assert left == pytest.approx(10. - now) and total == 10, (step, now)
+  # A budget longer than the epochs: they bound the total and the ETA.
+  seen = _progress_under_budget(tmp_path / 'long', 1000., epochs=2)
+  assert [(total, left) for _, _, total, left in seen] == [
+      (8, 8. - step) for step in range(1, 9)]
 
 
 def test_the_progress_clock_drives_the_decay_by_its_formula():

@@ -132,6 +132,20 @@ def test_epoch_health_measures_without_moving_the_statistics(three_steps,
     np.testing.assert_array_equal(now, before)
 
 
+def test_the_health_line_names_stale_statistics_and_their_remedy():
+  """#43: a 1.6 bits/dim gap was printed with no word of what it meant."""
+  stale = health.stale_statistics_advice(dict(
+      probe_bits_per_dim_evaluation=6.5831,
+      probe_bits_per_dim_training=4.9665))
+  assert '+1.62 bits/dim' in stale
+  assert 'tfp_realnvp.recompute_batch_norm_statistics' in stale
+  assert hasattr(tfp_realnvp, 'recompute_batch_norm_statistics')
+  for evaluation, training_mode in ((5.0, 4.6), (5.0, float('nan'))):
+    assert health.stale_statistics_advice(dict(
+        probe_bits_per_dim_evaluation=evaluation,
+        probe_bits_per_dim_training=training_mode)) == ''
+
+
 def test_bad_decays_are_refused():
   with pytest.raises(ValueError, match='polyak_decay'):
     tfp_realnvp.FlowModel(_flow(), polyak_decay=1.)

@@ -159,32 +159,54 @@ class ProgressLog(tf_keras.callbacks.Callback):
   """One log line every N steps: step, loss, bits/dim, speed and ETA.
 
   For logs that are not a terminal (where Keras' progress bar is not
-  shown): a long epoch is followed step by step, not only at its end.
+  shown): a long epoch is followed step by step, not only at its end. Under
+  a time budget the total is the steps expected at the measured rate in the
+  time left (`--epochs` stays an upper bound), so the ETA never passes the
+  budget.
   """
 
-  def __init__(self, every_steps, total_steps):
+  def __init__(self, every_steps, total_steps, budget=None, clock=time.time):
+    """Logs every `every_steps`; `budget` a `TimeBudget`, or `None`."""
     super().__init__()
     self._every = int(every_steps)
     self._total = total_steps
+    self._budget = budget
+    self._clock = clock
     self._start = None
     self._start_step = 0
 
   def on_train_begin(self, logs=None):
-    self._start = time.time()
+    self._start = self._clock()
     self._start_step = int(self.model.optimizer.iterations.numpy())
     if self._total is None and self.params.get('steps'):
       self._total = self.params['steps'] * self.params['epochs']
+
+  def _rate(self, step):
+    return (step - self._start_step) / max(self._clock() - self._start, 1e-9)
+
+  def expected(self, step):
+    """`(total steps or None, seconds left or None)` as of `step`."""
+    rate = self._rate(step)
+    total = self._total
+    left = (total - step) / rate if total and rate > 0 else None
+    if self._budget is not None:
+      budget_left = max(self._budget.budget_seconds - self._budget.spent(),
+                        0.)
+      if left is None or budget_left < left:
+        left = budget_left
+        total = step + int(rate * budget_left)
+    return total, left
 
   def on_train_batch_end(self, batch, logs=None):
     step = int(self.model.optimizer.iterations.numpy())
     if step % self._every:
       return
     logs = logs or {}
-    rate = (step - self._start_step) / max(time.time() - self._start, 1e-9)
-    eta = ''
-    if self._total and rate > 0:
-      eta = f', ETA {_duration((self._total - step) / rate)}'
-    total = f'/{self._total}' if self._total else ''
+    rate = self._rate(step)
+    total, left = self.expected(step)
+    approximate = '~' if total != self._total else ''
+    eta = f', ETA {_duration(left)}' if left is not None else ''
+    total = f'/{approximate}{total}' if total else ''
     logging.info('Step %d%s: loss %.4f, bits/dim %.4f, %.2f steps/s%s',
                  step, total, logs.get('loss', math.nan),
                  logs.get('bits_per_dim', math.nan), rate, eta)

@@ -10,7 +10,24 @@ import tf_keras
 from tfp_realnvp import training
 from tfp_realnvp.app import precision
 
-__all__ = ['EpochHealth']
+__all__ = ['EpochHealth', 'STALE_STATISTICS_GAP', 'stale_statistics_advice']
+
+# Bits/dim between the probe in evaluation and in training mode past which
+# the moving averages lag the weights enough to mislead (a short run, or
+# averaged weights scored with the raw weights' statistics).
+STALE_STATISTICS_GAP = 0.5
+
+
+def stale_statistics_advice(figures):
+  """A sentence for the health line when the statistics are stale, or ''."""
+  gap = (figures['probe_bits_per_dim_evaluation'] -
+         figures['probe_bits_per_dim_training'])
+  if not abs(gap) > STALE_STATISTICS_GAP:  # NaN (skipped): no advice.
+    return ''
+  return (f'; evaluation mode is {gap:+.2f} bits/dim off training mode: '
+          "batch norm's moving averages lag the weights, and "
+          'tfp_realnvp.recompute_batch_norm_statistics(flow, train_data) '
+          'recomputes them')
 
 
 class EpochHealth(tf_keras.callbacks.Callback):
@@ -99,10 +116,11 @@ class EpochHealth(tf_keras.callbacks.Callback):
       in_float32 = f' (bfloat16 networks; {twin_error:.3g} in float32)'
     logging.info(
         'Health after epoch %d: reconstruction error %.3g%s, max |latent| '
-        '%.3g, probe bits/dim %.4f (evaluation) vs %.4f (training mode)',
+        '%.3g, probe bits/dim %.4f (evaluation) vs %.4f (training mode)%s',
         epoch + 1, figures['reconstruction_error'], in_float32,
         figures['max_abs_latent'], figures['probe_bits_per_dim_evaluation'],
-        figures['probe_bits_per_dim_training'])
+        figures['probe_bits_per_dim_training'],
+        stale_statistics_advice(figures))
     with self._writer.as_default(step=epoch + 1):
       for name, value in figures.items():
         if not math.isnan(value):

@@ -266,7 +266,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     total_steps = (config.epochs * config.steps_per_epoch
                    if config.steps_per_epoch else None)
     callbacks.append(callbacks_lib.ProgressLog(config.log_every_steps,
-                                               total_steps))
+                                               total_steps, budget))
   if config.validation_every_steps:
     callbacks.append(callbacks_lib.PeriodicValidation(
         validation_data, config.validation_every_steps, model_dir, log_dir,
