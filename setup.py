@@ -48,7 +48,7 @@ setuptools.setup(
         'test': [
             'pytest>=8,<10',
             # Test files in parallel processes (pytest.ini).
-            'pytest-xdist>=3.6,<4',
+            'pytest-xdist>=3.7,<4',
             'hypothesis>=6.100,<7',
         ],
     },

@@ -48,6 +48,7 @@ def test_help_opens_with_the_binary_and_its_usage_lines_are_whole():
       train_help)
 
 
+@pytest.mark.slow
 def test_a_wrong_flag_or_value_is_the_first_line():
   (_, unknown), (_, negative), (_, misspelt) = _run_all([
       ('evaluate', ['--model=x', '--no_such_flag']),

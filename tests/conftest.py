@@ -136,8 +136,23 @@ def _is_compat(item):
   return any(name.startswith(prefix) for prefix in chosen)
 
 
+# The files whose tests take longest, longest first: pytest.ini hands files
+# to the worker processes in collection order (`--no-loadscope-reorder`), so
+# these start first and the short files fill in at the end, instead of one
+# long file running alone while the other core idles. The first two each
+# build one of the shared training runs above, side by side.
+LONGEST_FIRST = (
+    'loading_test.py', 'run_test.py', 'export_test.py', 'scoring_test.py',
+    'keras_saving_test.py', 'seams_test.py', 'stateful_test.py',
+    'chain_test.py', 'masked_affine_coupling_test.py', 'training_test.py',
+    'model_test.py', 'pixels_test.py', 'first_hour_test.py',
+    'evaluate_test.py', 'sample_test.py')
+
+
 def pytest_collection_modifyitems(config, items):
   del config  # unused
   for item in items:
     if _is_compat(item):
       item.add_marker(pytest.mark.compat)
+  rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -133,6 +133,7 @@ def test_missing_or_wrong_conditions_are_named():
                      verbose=0)
 
 
+@pytest.mark.slow
 def test_pixels_in_the_unit_interval_are_refused_with_the_convention():
   model = _model()
   scaled = _batches(np.floor(_pixels()) / 255.)

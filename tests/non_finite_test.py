@@ -65,6 +65,7 @@ def _check_skip(model):
   assert sum(changed) > len(changed) // 2
 
 
+@pytest.mark.slow
 def test_a_skipped_bad_batch_leaves_every_variable_unchanged():
   _check_skip(_model())
 

@@ -17,7 +17,9 @@ def _sample(*args):
       capture_output=True, text=True, timeout=600, check=False)
 
 
-@pytest.mark.parametrize('source', ['', 'export'])
+# The SavedModel's rows repeat the checkpoint's path through a slower load.
+@pytest.mark.parametrize('source', [
+    '', pytest.param('export', marks=pytest.mark.slow)])
 def test_writes_one_row_per_temperature(trained_run_dir, tmp_path, source):
   output = tmp_path / 'grid.png'
   result = _sample(f'--model={trained_run_dir / source}', f'--output={output}',

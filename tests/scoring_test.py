@@ -29,7 +29,9 @@ def flow(trained_run_dir):
   return loading.load_flow(str(trained_run_dir))
 
 
-@pytest.mark.parametrize('source', ['checkpoint', 'saved_model'])
+# The library's flow is scored by the tests below; its sums repeat these.
+@pytest.mark.parametrize('source', [
+    pytest.param('checkpoint', marks=pytest.mark.slow), 'saved_model'])
 def test_per_scale_columns_add_up_to_the_bits_per_dim(trained_run_dir,
                                                       source):
   path = trained_run_dir if source == 'checkpoint' else (

@@ -68,6 +68,7 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
 
 
 # An unknown dataset's line is tests/binaries_test.py's; here, missing data.
+@pytest.mark.slow
 @pytest.mark.parametrize('flags, message', [
     (['--dataset=mnist', '--data_dir=/nonexistent', '--download=false'],
      'tfds build mnist'),

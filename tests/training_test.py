@@ -50,6 +50,7 @@ def test_fit_lowers_validation_bits_per_dim():
       'bits_per_dim'][0]
 
 
+@pytest.mark.slow
 def test_fit_trains_batch_norm_evaluate_and_predict_do_not():
   distribution = _small_model()
   model = tfp_realnvp.FlowModel(distribution)
