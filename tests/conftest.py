@@ -14,6 +14,19 @@ tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+def pytest_configure(config):
+  """The README's test command runs without TensorFlow's graph optimizer.
+
+  On the suite's tiny graphs, most traced once or twice, grappler's passes
+  cost more than they save. Only the default run (`-m "not slow"`, pytest.ini)
+  leaves them out: the slow tail, the compatibility suites, the mutation run
+  and the binaries the tests start keep them, as users have them.
+  """
+  if config.getoption('markexpr') == 'not slow':
+    tf.config.optimizer.set_experimental_options(
+        {'disable_meta_optimizer': True})
+
+
 def _shared_run(tmp_path_factory, name, train):
   """A run directory trained once per test session, shared by every worker.
 
