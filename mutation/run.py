@@ -7,7 +7,7 @@ r"""Applies every mutant of `mutants.py` to a copy of the tree and runs its test
 Each mutant is applied to a scratch copy of the tree (the working tree as
 git sees it), its tests run there with `pytest -x`, and the copy is restored.
 A mutant is caught when its tests fail; the first failing test is named in
-the table. The unmutated copy's tests run first and must pass, so a failure
+the table. The unmutated copies' tests run first and must pass, so a failure
 means the mutant, not the tree. Two copies work side by side (one per core).
 """
 
@@ -137,11 +137,15 @@ def main():
     # The unmutated tree passes every listed test, so a failure below is
     # the mutant's.
     tests = sorted({t for m in chosen for t in m.tests})
-    passed, failed_test, seconds = _pytest(copies[0], tests)
+    # Split over the copies, one process each, side by side.
+    shares = [tests[i::len(copies)] for i in range(len(copies))]
+    with concurrent.futures.ThreadPoolExecutor(len(copies)) as pool:
+      runs = list(pool.map(_pytest, copies, shares))
+    failed_test = next((run[1] for run in runs if not run[0]), '')
     print(f'unmutated: {len(tests)} test targets '
-          f'{"pass" if passed else "FAIL: " + failed_test} ({seconds:.0f} s)',
-          flush=True)
-    if not passed:
+          f'{"FAIL: " + failed_test if failed_test else "pass"} '
+          f'({max(run[2] for run in runs):.0f} s)', flush=True)
+    if any(not run[0] for run in runs):
       return 2
     results = []
     with concurrent.futures.ThreadPoolExecutor(len(copies)) as pool:

@@ -219,14 +219,17 @@ def _budgeted_train_command(model_dir, minutes):
 
 @pytest.mark.slow
 def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
-  minutes = 1.5
+  minutes = 1.
   process = subprocess.Popen(_budgeted_train_command(tmp_path, minutes),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
   state = tmp_path / 'checkpoints' / 'chief' / 'checkpoint'
   deadline = time.time() + 300
-  # Killed once both the spent time and a checkpoint are on disk.
-  while not (state.exists() and (tmp_path / 'budget.json').exists()):
+  # Killed once a checkpoint and 24 s of spent time are on disk: a margin
+  # between resuming (spends what is left) and restarting (all again) that
+  # a loaded machine's slower start does not eat.
+  while not (state.exists() and
+             budget_lib.spent_seconds(str(tmp_path)) >= 24.):
     assert process.poll() is None, process.communicate()[0][-3000:]
     assert time.time() < deadline, 'no checkpoint within 300 s'
     time.sleep(0.2)
@@ -234,7 +237,7 @@ def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
   output = process.communicate(timeout=60)[0]
   assert process.returncode == -signal.SIGKILL, output[-3000:]
   spent_before = budget_lib.spent_seconds(str(tmp_path))
-  assert 10. <= spent_before < minutes * 60.
+  assert 24. <= spent_before < minutes * 60.
 
   result = subprocess.run(_budgeted_train_command(tmp_path, minutes),
                           capture_output=True, text=True, timeout=600,
@@ -245,6 +248,6 @@ def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
   # The whole budget is spent, the resumed run spending only what was left
   # (a restart would have spent all of it again).
   assert spent >= minutes * 60.
-  assert spent - spent_before < minutes * 60. - 5.
+  assert spent - spent_before < minutes * 60. - spent_before / 2.
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['steps'] >= 5

@@ -162,10 +162,19 @@ LONGEST_FIRST = (
     'evaluate_test.py', 'sample_test.py')
 
 
+# The same for the slow tail (`-m slow`), from its --durations.
+LONGEST_SLOW_FIRST = (
+    'benchmark_test.py', 'run_test.py', 'reliability_test.py',
+    'training_test.py', 'non_finite_test.py', 'reproducible_figures_test.py',
+    'multi_worker_test.py', 'distributed_test.py', 'budget_test.py',
+    'sample_test.py', 'seams_test.py', 'data_test.py', 'readme_test.py')
+
+
 def pytest_collection_modifyitems(config, items):
-  del config  # unused
   for item in items:
     if _is_compat(item):
       item.add_marker(pytest.mark.compat)
-  rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+  longest = (LONGEST_SLOW_FIRST if config.getoption('markexpr') == 'slow'
+             else LONGEST_FIRST)
+  rank = {name: index for index, name in enumerate(longest)}
   items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

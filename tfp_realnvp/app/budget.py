@@ -89,9 +89,12 @@ class TimeBudget(tf_keras.callbacks.Callback):
     if not self._is_chief:
       return
     tf.io.gfile.makedirs(self._model_dir)
-    with tf.io.gfile.GFile(budget_path(self._model_dir), 'w') as f:
+    # Written aside and renamed: a kill mid-write leaves the last whole file.
+    path = budget_path(self._model_dir)
+    with tf.io.gfile.GFile(path + '.tmp', 'w') as f:
       json.dump(dict(spent_seconds=self.spent(),
                      budget_seconds=self._budget), f)
+    tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
     self._last_save = self._clock()
 
   def on_train_begin(self, logs=None):
