@@ -7,11 +7,13 @@ r"""Reports a trained Real NVP's bits/dim on a dataset split (evaluation mode).
 
 --model is a bin/train.py --model_dir (latest checkpoint; its dataset and
 test split are the defaults) or a SavedModel (then --dataset is needed).
---dequantization_samples=K > 1 also reports the K-draw estimate of the
-integer images' bits/dim (tighter than one draw of noise), with standard
-errors (tfp_realnvp.dequantization). A model with a learned q(u | x)
-(--dequantization=variational) is always scored on the integer images
-through its q, as it trained.
+Images are scored as integer pixels through the flow's own q(u | x), one
+draw of noise each (its seed and the image's position decide it, not the
+batch size). --dequantization_samples=K > 1 also reports the K-draw
+estimate (tighter than one draw), with standard errors. On a run
+directory's test split, the run's own seed and K are the defaults, so the
+run's test figures come back to 1e-4. The output names the weights, the
+split and the seed of every figure.
 """
 
 import json
@@ -30,6 +32,7 @@ with startup.quiet_imports():
   from tfp_realnvp import training
   from tfp_realnvp.app import flags as flags_lib
   from tfp_realnvp.app import loading
+  from tfp_realnvp.app import weight_choice
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -38,15 +41,43 @@ FLAGS = flags.FLAGS
 def define_flags():
   flags_lib.define_model_flag()
   flags_lib.define_data_flags()
-  flags_lib.define_seed_flag('Seed of the dequantization noise.')
-  flags.DEFINE_integer('batch_size', 256, 'Evaluation batch size.')
+  flags_lib.define_seed_flag(
+      'Seed of the dequantization noise (an image\'s draws depend on it and '
+      'the image\'s position only). Default: on a run directory\'s test '
+      'split, the run\'s own (results.json test_seed), which repeats its '
+      'test figure; else 0.')
+  flags.DEFINE_integer('batch_size', 256, 'Evaluation batch size (the '
+                       'figures do not depend on it).')
   flags.DEFINE_integer(
-      'dequantization_samples', 1,
+      'dequantization_samples', None,
       'Draws of dequantization noise per image: above 1, also the K-draw '
-      'estimate of the integer images\' bits/dim (images only).',
+      'estimate of the integer images\' bits/dim (images only). Default: on '
+      'a run directory\'s test split, the run\'s own; else 1.',
       lower_bound=1)
   flags.DEFINE_string('output', None, 'Optional JSON file for the result.')
   flags_lib.list_in_help(__name__)
+
+
+def _run_defaults(split):
+  """The run's test seed and K when `split` is its test split, else {}."""
+  if loading.run_config(FLAGS.model) is None:
+    return {}
+  results = loading.run_results(FLAGS.model)
+  run_split = loading.run_config(FLAGS.model).get('test_split')
+  if not results or split != run_split or 'test_seed' not in results:
+    return {}
+  return dict(seed=results['test_seed'],
+              dequantization_samples=results.get('dequantization_samples', 1))
+
+
+def _weights_described():
+  if loading.run_config(FLAGS.model) is None:
+    return 'the exported weights'
+  name = FLAGS.weights
+  if name == 'best' or loading.weights_kept(FLAGS.model) == 'raw':
+    # A run without an average has its raw weights only.
+    name = loading.weights_kept(FLAGS.model)
+  return 'the ' + weight_choice.describe(name)
 
 
 def main(argv):
@@ -55,30 +86,44 @@ def main(argv):
   try:
     loading.evaluation_dataset_name(FLAGS.model, FLAGS.dataset)
     flow = loading.load_flow(FLAGS.model, weights=FLAGS.weights)
-    samples = FLAGS.dequantization_samples
-    integer_pixels = samples > 1 or (flow.dequantizer is not None and
-                                     flow.dequantizer.is_learned)
+    integer_pixels = flow.dequantizer is not None
+    options = flags_lib.data_options()
+    split = options['split'] or (loading.run_config(FLAGS.model) or {}).get(
+        'test_split') or 'test'
+    defaults = _run_defaults(split)
+    seed = FLAGS.seed if FLAGS['seed'].present else defaults.get('seed', 0)
+    samples = FLAGS.dequantization_samples or defaults.get(
+        'dequantization_samples', 1)
+    options['seed'] = seed
     batches, dataset, split = loading.evaluation_data(
         FLAGS.model, flow, batch_size=FLAGS.batch_size,
-        dequantized=not integer_pixels, **flags_lib.data_options())
+        dequantized=not integer_pixels, **options)
     if not integer_pixels:
+      if samples > 1:
+        raise ValueError('--dequantization_samples: the flow is a density '
+                         'over continuous values, with no pixels to '
+                         'dequantize.')
       figures = dict(bits_per_dim=training.evaluate_bits_per_dim(flow,
                                                                  batches))
     else:
       figures = training.evaluate_discrete_bits_per_dim(
-          flow, batches, samples=samples, seed=FLAGS.seed).as_figures()
+          flow, batches, samples=samples, seed=seed).as_figures()
+      figures['seed'] = seed
       if samples == 1:
         figures = {key: figures[key] for key in
-                   ('bits_per_dim', 'bits_per_dim_standard_error')}
+                   ('bits_per_dim', 'bits_per_dim_standard_error', 'seed')}
   except ValueError as error:
     raise app.UsageError(str(error)) from error
-  result = dict(model=FLAGS.model, dataset=dataset, split=split, **figures)
-  logging.info('%s on %s %s: %.4f bits/dim', FLAGS.model, dataset, split,
-               figures['bits_per_dim'])
+  weights = _weights_described()
+  result = dict(model=FLAGS.model, dataset=dataset, split=split,
+                weights=weights, **figures)
+  noise = (f', one draw of noise (seed {seed})' if integer_pixels else '')
+  logging.info('%s on %s %s with %s: %.4f bits/dim%s', FLAGS.model, dataset,
+               split, weights, figures['bits_per_dim'], noise)
   if samples > 1:
-    logging.info('%d-draw estimate: %.4f +- %.4f bits/dim', samples,
-                 figures['discrete_bits_per_dim'],
-                 figures['discrete_bits_per_dim_standard_error'])
+    logging.info('%d-draw estimate: %.4f +- %.4f bits/dim (seed %d)',
+                 samples, figures['discrete_bits_per_dim'],
+                 figures['discrete_bits_per_dim_standard_error'], seed)
   print(json.dumps(result))
   if FLAGS.output:
     with tf.io.gfile.GFile(FLAGS.output, 'w') as f:

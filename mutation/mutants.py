@@ -23,6 +23,10 @@ _BATCH_NORM_TESTS = 'tests/batch_normalization_test.py::'
 _DEQUANTIZATION_TESTS = 'tests/dequantization_test.py::'
 _STEP_TESTS = 'tests/step_test.py::'
 _CONDITIONED_TESTS = 'tests/conditioned_test.py::'
+_NOISE = 'tfp_realnvp/dequantization/noise.py'
+_AVERAGED = 'tfp_realnvp/training/averaged_weights.py'
+_NOISE_TESTS = 'tests/reproducible_noise_test.py::'
+_AVERAGED_TESTS = 'tests/averaged_statistics_test.py::'
 
 MUTANTS = (
     # Couplings (paper §3.2-3.4).
@@ -145,18 +149,19 @@ MUTANTS = (
             'test_the_k_draw_estimate_through_a_learned_q_is_the_integral',)),
     Mutant('uniform-noise-half-cube', 'uniform noise fills half the cube',
            'tfp_realnvp/dequantization/uniform.py',
-           '      noise = tf.random.stateless_uniform(shape, seed, '
-           'dtype=dtype)\n',
-           '      noise = 0.5 * tf.random.stateless_uniform(shape, seed, '
-           'dtype=dtype)\n',
+           '    noise = noise_lib.uniform(shape, seed, dtype, '
+           'first_example=first_example)\n',
+           '    noise = 0.5 * noise_lib.uniform(shape, seed, dtype, '
+           'first_example=first_example)\n',
            (_DEQUANTIZATION_TESTS +
             'test_the_k_draw_estimate_rises_with_k_to_the_exact_discrete_'
             'likelihood',)),
     Mutant('uniform-noise-ignores-seed', 'a seeded draw is stateful',
-           'tfp_realnvp/dequantization/uniform.py',
-           '      noise = tf.random.stateless_uniform(shape, seed, '
-           'dtype=dtype)\n',
-           '      noise = tf.random.uniform(shape, dtype=dtype)\n',
+           _NOISE,
+           '  if seed is None:\n    return tf.random.uniform(shape, minval, 1., '
+           'dtype)\n',
+           '  if True:\n    return tf.random.uniform(shape, minval, 1., '
+           'dtype)\n',
            (_DEQUANTIZATION_TESTS +
             'test_the_uniform_dequantizer_stays_in_each_unit_cube',)),
     Mutant('learned-q-log-det-sign', 'log q adds the noise flow\'s log-det',
@@ -169,10 +174,12 @@ MUTANTS = (
             'test_log_q_is_the_density_of_the_noise_it_draws',)),
     Mutant('learned-q-evaluation-mode', 'q draws in evaluation mode, even '
            'in training', 'tfp_realnvp/dequantization/variational.py',
-           '    eps = self._logistic_noise(tf.shape(pixels), seed)\n'
+           '    eps = self._logistic_noise(tf.shape(pixels), seed, '
+           'first_example)\n'
            '    kwargs = dict(conditional_input=self.context(pixels), '
            'training=training)\n',
-           '    eps = self._logistic_noise(tf.shape(pixels), seed)\n'
+           '    eps = self._logistic_noise(tf.shape(pixels), seed, '
+           'first_example)\n'
            '    kwargs = dict(conditional_input=self.context(pixels), '
            'training=False)\n',
            (_STEP_TESTS +
@@ -276,8 +283,10 @@ MUTANTS = (
             'figure',)),
     Mutant('evaluation-ignores-its-seed', 'an evaluation draws new noise '
            'whatever its seed', _STEP,
-           '    if seed is None:\n      seed = np.random.randint(2**31 - 1)\n',
-           '    if True:\n      seed = np.random.randint(2**31 - 1)\n',
+           '    if seed is None:\n      seed = self.seed if self.seed is not '
+           'None else np.random.randint(\n',
+           '    if True:\n      seed = self.seed if self.seed is not '
+           'None else np.random.randint(\n',
            ('tests/keras_saving_test.py::'
             'test_a_file_written_after_any_evaluation_loads',)),
     Mutant('averaged-weights-stay', 'evaluating the averaged weights leaves '
@@ -286,4 +295,24 @@ MUTANTS = (
            '        weight.assign(weight)\n',
            ('tests/polyak_test.py::test_averaged_weights_are_used_inside_the_'
             'block_only', 'tests/seams_test.py::test_sequences_of_user_calls')),
+    Mutant('noise-ignores-position', 'a seeded draw belongs to the batch, '
+           'not to each example', _NOISE,
+           '  offset = tf.cast(first_example, tf.int64) * tf.cast(blocks, '
+           'tf.int64)\n',
+           '  offset = tf.zeros([], tf.int64)\n',
+           (_NOISE_TESTS + 'test_an_examples_noise_depends_on_its_position_only',
+            _NOISE_TESTS + 'test_every_figure_is_the_same_at_any_batch_size')),
+    Mutant('averaged-statistics-under-raw-weights', 'the averaged weights\' '
+           'statistics are computed with the raw weights in place', _AVERAGED,
+           '    with self._polyak.swapped_in(self._weights), (\n',
+           '    with contextlib.nullcontext(), (\n',
+           (_AVERAGED_TESTS +
+            'test_the_averaged_weights_carry_statistics_computed_under_them',)),
+    Mutant('averaged-weights-raw-statistics', 'the averaged weights are '
+           'scored with the raw weights\' statistics (#43)', _AVERAGED,
+           '          self._statistics.assign_to_batch_norms()\n'
+           '          yield\n',
+           '          yield\n',
+           (_AVERAGED_TESTS +
+            'test_the_averaged_weights_carry_statistics_computed_under_them',)),
 )

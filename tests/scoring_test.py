@@ -13,6 +13,7 @@ import tfp_realnvp
 from tfp_realnvp.app import figures
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import scoring
+from tfp_realnvp.dequantization import noise
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -84,11 +85,11 @@ def test_integer_pixels_are_dequantized_by_the_flows_own_noise(flow):
   pixels = np.random.default_rng(2).integers(0, 256, (6, 8, 8, 1))
   scores = scoring.score(flow, tf.constant(pixels, tf.uint8), batch_size=3,
                          seed=7)
-  # Batch b is one draw of the flow's q seeded [seed, start of b].
-  values = np.concatenate([
-      flow.dequantizer(pixels[start:start + 3], flow.dtype,
-                       seed=tf.constant([7, start], tf.int64))[0].numpy()
-      for start in (0, 3)])
+  # Image i's draw: the first of the K-draw estimate's, from the seed and i
+  # alone, so the whole array at once draws what batches of 3 drew.
+  values = flow.dequantizer(
+      pixels, flow.dtype,
+      seed=noise.draw_seed(noise.seed_pair(7), 0))[0].numpy()
   np.testing.assert_allclose(scores['bits_per_dim'],
                              flow.bits_per_dim(values), rtol=1e-5)
   assert np.all(scores['dequantization'] == 0.)  # Uniform noise: log q = 0.
@@ -104,12 +105,9 @@ def test_the_k_draw_column_is_each_images_estimate(flow):
   pixels = np.random.default_rng(1).integers(0, 256, (6, 8, 8, 1))
   scores = scoring.score(flow, pixels.astype(np.uint8), batch_size=3,
                          dequantization_samples=4, seed=7)
-  # Batch b's draws are seeded [seed, start of b].
-  expected = np.concatenate([
-      tfp_realnvp.dequantization.importance_weighted_log_prob(
-          flow, pixels[start:start + 3], 4,
-          seed=tf.constant([7, start], tf.int64)).numpy()
-      for start in (0, 3)]) / (-64 * np.log(2.))
+  # Each image's draws depend on the seed and its position alone.
+  expected = tfp_realnvp.dequantization.importance_weighted_log_prob(
+      flow, pixels, 4, seed=noise.seed_pair(7)).numpy() / (-64 * np.log(2.))
   np.testing.assert_allclose(scores['discrete_bits_per_dim'], expected,
                              rtol=1e-5)
   with pytest.raises(TypeError, match='takes integer pixels'):

@@ -350,7 +350,10 @@ class PeriodicValidation(tf_keras.callbacks.Callback):
     self._best = math.inf
 
   def on_train_begin(self, logs=None):
-    self._evaluate = training.BitsPerDimEvaluator(self.model.distribution)
+    # The noise of fit's validation: the model's seed.
+    seed = self.model.step.seed
+    self._evaluate = training.BitsPerDimEvaluator(
+        self.model.distribution, seed=0 if seed is None else seed)
     self._manager = tf.train.CheckpointManager(
         tf.train.Checkpoint(model=self.model), self._dir, max_to_keep=1)
     if tf.io.gfile.exists(self._record):

@@ -118,9 +118,16 @@ class TrainConfig:
   l2_scale: float = _setting(5e-5, 'L2 penalty on weight-norm scales.')
   polyak_decay: float = _setting(
       0.999, 'Decay of a Polyak (exponential moving) average of the weights, '
-      'e.g. 0.999; 0 keeps none. Validation and the epoch grids use the '
-      'averaged weights; when training ends the better of averaged and raw '
-      'on validation goes to the test figure, the SavedModel and the tools.')
+      'e.g. 0.999; 0 keeps none. Validation, the health line and the epoch '
+      'grids use the averaged weights, with batch-norm statistics of their '
+      'own (--averaged_statistics_batches); when training ends the best on '
+      'validation of averaged, raw and averaged with the raw statistics '
+      'goes to the test figure, the SavedModel and the tools.')
+  averaged_statistics_batches: int = _setting(
+      16, 'Training batches the averaged weights\' batch-norm statistics are '
+      'computed on (in training mode, the averaged weights in place) each '
+      'time they are used after the average moved; 0 scores them with the '
+      'raw weights\' statistics.')
   skip_non_finite_batches: int = _setting(
       0, '0: stop at the first non-finite loss or gradient. N > 0: skip such '
       'a batch (weights, optimizer state, batch-norm statistics and '
@@ -223,7 +230,7 @@ def check_config(config):
                      '--strategy=multi_worker yet; validate at epoch ends.')
   for name in ('checkpoint_every_steps', 'l2_scale', 'warmup_steps',
                'validation_every_steps', 'log_every_steps',
-               'skip_non_finite_batches'):
+               'skip_non_finite_batches', 'averaged_statistics_batches'):
     if getattr(config, name) < 0:
       raise ValueError(f'--{name} must be >= 0, got '
                        f'{getattr(config, name)!r}.')

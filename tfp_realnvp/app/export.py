@@ -18,7 +18,7 @@ estimate of `tfp_realnvp.dequantization` with the flow's own `q(u | x)`
 
   discrete_log_prob(pixels, samples, seed)     -> log_prob      [N]
   discrete_bits_per_dim(pixels, samples, seed) -> bits_per_dim  [N]
-  dequantize(pixels, seed)                     -> values, log_q (one draw)
+  dequantize(pixels, seed, first_example)      -> values, log_q (one draw)
 
 For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
 vector flow the same signatures take `(N, D)` points. A
@@ -253,10 +253,12 @@ class FlowExport(tf.Module):
     # One draw of the flow's q, seeded like the K-draw loop's draws, so a
     # loaded flow evaluates as the trained one does.
     @tf.function(input_signature=[
-        discrete_signature[0], tf.TensorSpec([2], tf.int64, name='seed')])
-    def dequantize(pixels, seed):
+        discrete_signature[0], tf.TensorSpec([2], tf.int64, name='seed'),
+        tf.TensorSpec([], tf.int64, name='first_example')])
+    def dequantize(pixels, seed, first_example):
       values, log_q = distribution.dequantizer(
-          with_shape_check(pixels, 'pixels'), dtype, seed=seed)
+          with_shape_check(pixels, 'pixels'), dtype, seed=seed,
+          first_example=first_example)
       return {'values': values, 'log_q': log_q}
 
     self.discrete_log_prob = discrete_log_prob

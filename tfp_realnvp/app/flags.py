@@ -98,11 +98,13 @@ def define_model_flag():
       'model', None, 'A bin/train.py --model_dir or a SavedModel directory.'))
   flags.mark_flag_as_required('model')
   _own(flags.DEFINE_enum(
-      'weights', 'best', ['best', 'averaged', 'raw'],
+      'weights', 'best', ['best', 'averaged', 'raw', 'averaged_raw_statistics'],
       "A run directory's weights: best, the ones the run chose on validation "
       "when it ended (results.json; before that, averaged); averaged, the "
-      "Polyak average (if it kept one: --polyak_decay); raw, the trained "
-      "weights."))
+      "Polyak average (if it kept one: --polyak_decay) with the batch-norm "
+      "statistics computed for it; raw, the trained weights; "
+      "averaged_raw_statistics, the average with the raw weights' "
+      "statistics."))
 
 
 def define_data_flags(what='Dataset'):

@@ -25,15 +25,18 @@ def stale_statistics_advice(figures):
   if not abs(gap) > STALE_STATISTICS_GAP:  # NaN (skipped): no advice.
     return ''
   return (f'; evaluation mode is {gap:+.2f} bits/dim off training mode: '
-          "batch norm's moving averages lag the weights, and "
+          "batch norm's moving averages lag the weights (early in a run, or "
+          'with --averaged_statistics_batches=0); '
           'tfp_realnvp.recompute_batch_norm_statistics(flow, train_data) '
-          'recomputes them')
+          'recomputes them, and --averaged_statistics_batches (FlowModel\'s '
+          'averaged_statistics_batches) gives the averaged weights their own')
 
 
 class EpochHealth(tf_keras.callbacks.Callback):
   """A health line each epoch, on a fixed probe batch, in the log and TensorBoard.
 
-  On the model used for evaluation (the Polyak average, if kept):
+  On the model used for evaluation (the Polyak average with its own
+  batch-norm statistics, if kept):
 
   * `reconstruction_error`: max |decode(encode(x)) - x|, which grows when
     a coupling's scales blow up long before the loss shows it; for a

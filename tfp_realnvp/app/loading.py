@@ -32,6 +32,7 @@ __all__ = [
     'load_distribution',
     'load_flow',
     'run_config',
+    'run_results',
     'sample_grid',
     'weights_kept',
 ]
@@ -58,8 +59,11 @@ def load_distribution(model_dir, image_shape=None, weights='best'):
       norm is per channel, so the weights fit any size the scales divide).
     weights: `'best'`: the weights the run chose on validation when it
       ended (`results.json`; `'averaged'` before that); `'averaged'`: the
-      Polyak averages of a run that kept them (`--polyak_decay`), else the
-      trained weights; `'raw'`: the trained weights.
+      Polyak averages of a run that kept them (`--polyak_decay`), with the
+      batch-norm statistics computed for them (a checkpoint from before
+      0.4 has none: the raw weights' then), else the trained weights;
+      `'averaged_raw_statistics'`: the averages with the raw weights'
+      statistics; `'raw'`: the trained weights.
 
   Returns:
     `(distribution, config_dict)`, the distribution in the state of the last
@@ -100,21 +104,28 @@ def load_distribution(model_dir, image_shape=None, weights='best'):
   status.assert_existing_objects_matched().expect_partial()
   if weights == 'best':
     weights = weights_kept(model_dir)
-  if weights == 'averaged':
-    flow_model.use_polyak_averages()
+  if weights in ('averaged', 'averaged_raw_statistics'):
+    flow_model.use_polyak_averages(own_statistics=weights == 'averaged')
   return distribution, config
 
 
-def weights_kept(model_dir):
-  """`'averaged'` or `'raw'`: what the run in `model_dir` chose on validation.
-
-  `'averaged'` (the default during training) until the run has ended and
-  written its choice to results.json.
-  """
+def run_results(model_dir):
+  """The results.json of the run in `model_dir` as a dict, or `None`."""
   path = os.path.join(model_dir, 'results.json')
   if not tf.io.gfile.exists(path):
-    return 'averaged'
-  return config_lib.read_json(path).get('weights', 'averaged')
+    return None
+  return config_lib.read_json(path)
+
+
+def weights_kept(model_dir):
+  """What the run in `model_dir` chose on validation (`weight_choice.WEIGHTS`).
+
+  `'averaged'` (the default during training) until the run has ended and
+  written its choice to results.json; `'raw'` for a run without an average.
+  """
+  if not (run_config(model_dir) or {}).get('polyak_decay'):
+    return 'raw'
+  return (run_results(model_dir) or {}).get('weights', 'averaged')
 
 
 def load_flow(path, image_shape=None, weights='best'):

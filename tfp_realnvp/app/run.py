@@ -87,34 +87,42 @@ def make_strategy(name, tpu=''):
                    f'{list(config_lib.STRATEGIES)}.')
 
 
-def _test_bits_per_dim(config, flow_model):
-  """The final figure: the test split on the weights as they are, or None."""
+def _test_figures(config, distribution, weights):
+  """The final figures of the test split (results.json fields), or {}.
+
+  Integer images are scored as `bin/evaluate.py` scores them (the same
+  function and noise: an image's draws depend on the seed and its position
+  only), so it repeats them from the run directory: the single-draw figure
+  is the first of the `K` draws, seeded by `--seed + 2`.
+  """
   if not config.test_split:
-    return None
-  test_data = run_data.shard_by_example(run_data.evaluation_dataset(
-      config, config.test_split, config.seed + 2))
-  return float(flow_model.evaluate(test_data, verbose=0, return_dict=True,
-                                   averaged=False)['bits_per_dim'])
-
-
-def _test_discrete_figures(config, distribution):
-  """The K-draw test estimate's results.json fields, or {} for one draw."""
-  samples = config.dequantization_samples
-  if not config.test_split or samples <= 1:
     return {}
-  estimate = training.evaluate_discrete_bits_per_dim(
-      distribution,
-      run_data.evaluation_dataset(config, config.test_split,
-                                  config.seed + 2, dequantized=False),
-      samples=samples, seed=config.seed + 2)
-  logging.info('Test bits/dim from %d draws of noise per image: %.4f +- %.4f '
-               '(one draw: %.4f +- %.4f).', samples, estimate.bits_per_dim,
-               estimate.standard_error, estimate.single_draw_bits_per_dim,
-               estimate.single_draw_standard_error)
-  # The single draw's figure is test_bits_per_dim already (other noise).
-  return {f'test_{name}': value
-          for name, value in estimate.as_figures().items()
-          if name != 'bits_per_dim'}
+  samples = config.dequantization_samples
+  if data.is_vector_dataset(config.dataset):
+    figures = dict(test_bits_per_dim=training.evaluate_bits_per_dim(
+        distribution, run_data.evaluation_dataset(config, config.test_split,
+                                                  config.seed + 2)))
+  else:
+    estimate = training.evaluate_discrete_bits_per_dim(
+        distribution,
+        run_data.evaluation_dataset(config, config.test_split,
+                                    config.seed + 2, dequantized=False),
+        samples=samples, seed=config.seed + 2)
+    figures = {f'test_{name}': value
+               for name, value in estimate.as_figures().items()
+               if samples > 1 or not name.startswith(('discrete', 'deq'))}
+    figures.update(test_seed=config.seed + 2, dequantization_samples=samples)
+  described = weight_choice.describe(weights)
+  logging.info('Test bits/dim %.4f on %r with the %s (the final figure).',
+               figures['test_bits_per_dim'], config.test_split, described)
+  if samples > 1:
+    logging.info('Test bits/dim from %d draws of noise per image: %.4f +- '
+                 '%.4f (one draw: %.4f +- %.4f), %s.', samples,
+                 figures['test_discrete_bits_per_dim'],
+                 figures['test_discrete_bits_per_dim_standard_error'],
+                 figures['test_bits_per_dim'],
+                 figures['test_bits_per_dim_standard_error'], described)
+  return figures
 
 
 def _training_steps(model):
@@ -137,12 +145,15 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     callbacks: more Keras callbacks for `fit`, after the run's own.
 
   Returns:
-    A dict with `weights` (`'averaged'` or `'raw'`: the Polyak average or
-    the trained weights, whichever scored better on validation once training
-    ended; see `weight_choice`), the final `validation_bits_per_dim` of those
-    weights and `validation_bits_per_dim_by_weights` (both),
+    A dict with `weights` (one of `weight_choice.WEIGHTS`: the candidate
+    that scored best on validation once training ended), the final
+    `validation_bits_per_dim` of those weights and
+    `validation_bits_per_dim_by_weights` (every candidate's),
     `test_bits_per_dim` (on `config.test_split` after training, the chosen
-    weights; `None` with injected `datasets` or no test split), the per-epoch
+    weights; `None` with injected `datasets` or no test split; for images
+    also `test_seed` and `dequantization_samples`, from which
+    `bin/evaluate.py` repeats it, and with `K > 1` the `K`-draw
+    `test_discrete_bits_per_dim`), the per-epoch
     `history` of this call, `steps` (training steps done in all, resumed
     runs included), `train_seconds`, `num_parameters`, `model_dir`,
     `saved_model` (the export's path) and the trained `distribution`.
@@ -196,7 +207,11 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     flow_model = training.FlowModel(
         distribution, l2_scale=config.l2_scale,
         polyak_decay=config.polyak_decay or None,
-        skip_non_finite=config.skip_non_finite_batches > 0)
+        skip_non_finite=config.skip_non_finite_batches > 0,
+        # Seeded: every validation pass draws the same noise, so epochs and
+        # the final weight choice compare like with like.
+        seed=config.seed,
+        averaged_statistics_batches=config.averaged_statistics_batches)
     # TF's fused Adam kernel (one op per variable, not ~35): in the paper's
     # CIFAR-10 model about 10% less peak memory and a faster step.
     flow_model.compile(
@@ -318,8 +333,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
       flow_model, fresh_validation_data)
   validation_bits_per_dim = validation_by_weights[weights]
   steps = _training_steps(flow_model)
-  logging.info('Validation bits/dim %.4f after %d steps (%.0f s in this run).',
-               validation_bits_per_dim, steps, train_seconds)
+  logging.info('Validation bits/dim %.4f with the %s after %d steps (%.0f s '
+               'in this run).', validation_bits_per_dim,
+               weight_choice.describe(weights), steps, train_seconds)
   results = dict(validation_bits_per_dim=validation_bits_per_dim,
                  test_bits_per_dim=None, weights=weights,
                  validation_bits_per_dim_by_weights=validation_by_weights,
@@ -330,12 +346,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   with weight_choice.chosen_weights(flow_model, weights):
     # Injected data has no test split: only the configured data is scored.
     if not datasets:
-      results['test_bits_per_dim'] = _test_bits_per_dim(config, flow_model)
-    if results['test_bits_per_dim'] is not None:
-      logging.info('Test bits/dim %.4f on %r with the %s weights (the final '
-                   'figure).', results['test_bits_per_dim'],
-                   config.test_split, weights)
-      results.update(_test_discrete_figures(config, distribution))
+      results.update(_test_figures(config, distribution, weights))
     epoch_figures.write_grid('final')
     _write_outputs(config, distribution, event_shape, steps, export_dir,
                    model_dir, is_chief, results)

@@ -34,9 +34,14 @@ def training_dataset(config):
 
 
 def evaluation_dataset(config, split, seed, dequantized=None):
-  """The configured data of `split` in a fixed order."""
+  """The configured data of `split` in a fixed order.
+
+  Images come as uint8 pixels by default: the model dequantizes them with
+  noise that depends on its evaluation seed and each image's position
+  only, so a figure is the same at any batch size.
+  """
   if dequantized is None:
-    dequantized = not config_lib.learns_its_noise(config)
+    dequantized = data.is_vector_dataset(config.dataset)
   return data.evaluation_dataset(config.dataset, split, config.data_dir,
                                  config.batch_size, config.recipe,
                                  config.download, seed,

@@ -154,14 +154,19 @@ class _SavedDequantizer(base.Dequantizer):
   def __init__(self, signature):
     self._signature = signature
 
-  def __call__(self, pixels, dtype, seed=None, training=False):
+  def __call__(self, pixels, dtype, seed=None, training=False,
+               first_example=0):
     del dtype  # The export's own.
     if training:
       raise ValueError('A SavedModel dequantizes in evaluation mode only.')
     if seed is None:
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-    outputs = self._signature(pixels=tf.cast(pixels, tf.uint8),
-                              seed=tf.cast(seed, tf.int64))
+    inputs = dict(pixels=tf.cast(pixels, tf.uint8),
+                  seed=tf.cast(seed, tf.int64))
+    # Exports before 0.6 draw each batch's noise as a whole.
+    if 'first_example' in self._signature.structured_input_signature[1]:
+      inputs['first_example'] = tf.cast(first_example, tf.int64)
+    outputs = self._signature(**inputs)
     return outputs['values'], outputs['log_q']
 
   def log_prob(self, noise, pixels, training=False):

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from tfp_realnvp.bijectors import factor_out
 from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.dequantization import units
 
@@ -102,7 +103,9 @@ def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
     batch_size: examples per call.
     dequantization_samples: `K`; above 1 (integer pixels only), also each
       image's `K`-draw estimate of its bits/dim.
-    seed: seed of the dequantization draws: batch `b` uses `[seed, b]`.
+    seed: seed of the dequantization draws: an example's depend on it and
+      its position only (`noise.seed_pair`); `bits_per_dim` is the first
+      of the `K` draws.
 
   Returns:
     A dict of `(N,)` numpy arrays: `bits_per_dim`, `scale_1`..`scale_L` (the
@@ -137,20 +140,24 @@ def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
                                flow.encode(batch, **kwargs)),
       autograph=False)
   k_draw = tf.function(
-      lambda pixels, batch_seed, **kwargs: (
+      lambda pixels, first_example, **kwargs: (
           estimate.importance_weighted_log_prob(
-              flow, pixels, dequantization_samples, seed=batch_seed,
-              **kwargs)),
+              flow, pixels, dequantization_samples, seed=seed_pair,
+              first_example=first_example, **kwargs)),
       autograph=False)
+  seed_pair = noise.seed_pair(seed)
   for start in range(0, len(values), batch_size):
     batch = values[start:start + batch_size]
-    batch_seed = tf.constant([seed, start], tf.int64)
+    first_example = tf.constant(start, tf.int64)
     kwargs = {}
     if labels is not None:
       kwargs['labels'] = np.asarray(labels)[start:start + batch_size]
     log_q = np.zeros(len(batch))
     if integer:
-      batch, log_q = flow.dequantizer(batch, flow.dtype, seed=batch_seed)
+      # The K-draw estimate's first draw.
+      batch, log_q = flow.dequantizer(
+          batch, flow.dtype, seed=noise.draw_seed(seed_pair, 0),
+          first_example=first_example)
       log_q = log_q.numpy().astype(np.float64)
     log_prob, latents = evaluate(batch, **kwargs)
     log_prob = log_prob.numpy().astype(np.float64)
@@ -167,7 +174,7 @@ def score(flow, values, labels=None, batch_size=256, dequantization_samples=1,
     batch_columns['latent_norm'] = np.linalg.norm(flat, axis=1)
     if dequantization_samples > 1:
       batch_columns['discrete_bits_per_dim'] = bits(k_draw(
-          values[start:start + batch_size], batch_seed,
+          values[start:start + batch_size], first_example,
           **kwargs).numpy().astype(np.float64))
     for name, column in batch_columns.items():
       columns.setdefault(name, []).append(column)

@@ -5,11 +5,13 @@ base.py         Dequantizer: the contract every q(u | x) keeps; into_cube
 uniform.py      UniformDequantizer: x + u, u ~ U[0, 1) (paper §4.1); dequantize
 variational.py  VariationalDequantizer: a learned q(u | x) (Flow++)
 estimate.py     importance_weighted_log_prob: the K-draw estimate of log P(x)
+noise.py        seeded noise that belongs to an example, not to its batch
 pixels.py       what an input means: integer pixels or dequantized values
 units.py        the 256 levels, bits/dim, to_uint8
 ```
 """
 
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import pixels
 from tfp_realnvp.dequantization import units
 from tfp_realnvp.dequantization.base import Dequantizer

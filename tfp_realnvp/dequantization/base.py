@@ -17,13 +17,16 @@ class Dequantizer(abc.ABC):
 
   #### Subclass requirements
 
-  * `__call__(pixels, dtype, seed=None, training=False) -> (values, log_q)`:
-    `pixels` an integer tensor `[batch] + event_shape`; `values = x + u` in
-    `dtype`, every unit in `[x, x + 1)` (never `x + 1` itself: see
-    `into_cube`); `log_q` of shape `[batch]`, the log-density of that `u`.
-    `seed` is `None` (stateful noise) or a shape-[2] integer seed, and the
-    same seed gives the same draw. `training` is the batch-norm mode of a
-    learned `q` (`True` in a training step).
+  * `__call__(pixels, dtype, seed=None, training=False, first_example=0)
+    -> (values, log_q)`: `pixels` an integer tensor `[batch] + event_shape`;
+    `values = x + u` in `dtype`, every unit in `[x, x + 1)` (never `x + 1`
+    itself: see `into_cube`); `log_q` of shape `[batch]`, the log-density of
+    that `u`. `seed` is `None` (stateful noise) or a shape-[2] integer seed;
+    with a seed, example `i` of the batch is the data's example
+    `first_example + i`, and its draw depends on the seed and that position
+    only (draw the base noise with `noise.uniform`), so a figure does not
+    depend on how the data are batched. `training` is the batch-norm mode
+    of a learned `q` (`True` in a training step).
   * `log_prob(noise, pixels, training=False) -> [batch]`: `log q(u | x)` of
     given noise `u` in `[0, 1)^D`.
   * `is_learned`: `True` when it has weights that train with the flow. A
@@ -38,7 +41,8 @@ class Dequantizer(abc.ABC):
   is_learned = False
 
   @abc.abstractmethod
-  def __call__(self, pixels, dtype, seed=None, training=False):
+  def __call__(self, pixels, dtype, seed=None, training=False,
+               first_example=0):
     """`(x + u, log q(u | x))` for integer `pixels`, `u ~ q(. | x)`."""
 
   @abc.abstractmethod

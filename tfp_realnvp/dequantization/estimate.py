@@ -22,6 +22,7 @@ the paper's noise, averaged `K` times.
 import numpy as np
 import tensorflow as tf
 
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.dequantization import uniform
 
@@ -30,7 +31,7 @@ __all__ = ['importance_weighted_log_prob', 'log_mean_exp', 'log_weights',
 
 
 def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
-                dtype=tf.float32, training=False):
+                dtype=tf.float32, training=False, first_example=0):
   """`log p(x + u_k) - log q(u_k | x)` for `K` draws `u_k ~ q(. | x)`.
 
   Args:
@@ -40,9 +41,11 @@ def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
     samples: `K >= 1`, a Python int or a scalar integer tensor.
     dequantizer: a `tfp_realnvp.Dequantizer`; default uniform noise.
     seed: `None` or a shape-[2] integer seed; draw `k` uses
-      `fold_in(seed, k)`.
+      `noise.draw_seed(seed, k)`.
     dtype: the flow's float dtype.
     training: the dequantizer's batch-norm mode.
+    first_example: the position of `pixels[0]` in the data: with a seed,
+      an example's draws depend on the seed and its position only.
 
   Returns:
     `[K, batch]` log-weights; one traced loop body, so `K` costs time, not
@@ -59,13 +62,14 @@ def log_weights(log_prob_fn, pixels, samples, dequantizer=None, seed=None,
   dequantizer = dequantizer or uniform.UniformDequantizer()
 
   def one_draw(k):
-    draw_seed = (None if seed is None else
-                 tf.random.experimental.stateless_fold_in(
-                     tf.cast(seed, tf.int64), k))
+    draw_seed = None if seed is None else noise.draw_seed(seed, k)
     values, log_q = dequantizer(pixels, dtype, seed=draw_seed,
-                                training=training)
+                                training=training,
+                                first_example=first_example)
     return log_prob_fn(values) - log_q
 
+  if not isinstance(samples, tf.Tensor) and int(samples) == 1:
+    return one_draw(tf.zeros([], tf.int64))[tf.newaxis]
   return tf.map_fn(one_draw, draws, fn_output_signature=tf.as_dtype(dtype))
 
 
@@ -76,7 +80,8 @@ def log_mean_exp(log_weights_k):
 
 
 def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
-                                 seed=None, training=False, **condition):
+                                 seed=None, training=False, first_example=0,
+                                 **condition):
   """`log P_K(x)`: the `K`-draw estimate of integer images' log-probability.
 
   Args:
@@ -90,6 +95,8 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
       (`flow.dequantizer`: a variational flow's learned `q`, else uniform).
     seed: `None` or a shape-[2] integer seed.
     training: batch norm's mode (default evaluation).
+    first_example: the position of `pixels[0]` in the data (see
+      `log_weights`).
     **condition: `labels=` or `context=` of a conditioned flow.
 
   Returns:
@@ -114,7 +121,7 @@ def importance_weighted_log_prob(flow, pixels, samples=16, dequantizer=None,
                       'integer pixels have no likelihood under it.')
   weights = log_weights(
       lambda values: flow.log_prob(values, training=training, **condition),
-      pixels, samples, dequantizer, seed, flow.dtype, training)
+      pixels, samples, dequantizer, seed, flow.dtype, training, first_example)
   return log_mean_exp(weights)
 
 

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfp_realnvp.dequantization import base
+from tfp_realnvp.dequantization import noise as noise_lib
 
 __all__ = ['UniformDequantizer', 'dequantize']
 
@@ -24,7 +25,8 @@ class UniformDequantizer(base.Dequantizer):
   ```
   """
 
-  def __call__(self, pixels, dtype, seed=None, training=False):
+  def __call__(self, pixels, dtype, seed=None, training=False,
+               first_example=0):
     """`(x + u, zeros [batch])` for integer `pixels`, in `dtype`.
 
     `training` is unused: uniform noise has no batch norm to set.
@@ -32,10 +34,7 @@ class UniformDequantizer(base.Dequantizer):
     del training
     pixels = tf.cast(pixels, dtype)
     shape = tf.shape(pixels)
-    if seed is None:
-      noise = tf.random.uniform(shape, dtype=dtype)
-    else:
-      noise = tf.random.stateless_uniform(shape, seed, dtype=dtype)
+    noise = noise_lib.uniform(shape, seed, dtype, first_example=first_example)
     return base.into_cube(pixels, noise), tf.zeros(shape[:1], dtype)
 
   def log_prob(self, noise, pixels, training=False):
@@ -44,15 +43,18 @@ class UniformDequantizer(base.Dequantizer):
     return tf.zeros(tf.shape(noise)[:1], tf.convert_to_tensor(noise).dtype)
 
 
-def dequantize(images, seed=None, dtype=tf.float32):
+def dequantize(images, seed=None, dtype=tf.float32, first_example=0):
   """Integer pixels to values in [0, 256): one draw of uniform noise.
 
   Args:
     images: integer pixel values, `[batch] + event_shape`.
     seed: `None`, or a shape-[2] integer seed for stateless noise.
     dtype: the values' float dtype.
+    first_example: the position of `images[0]` in the data (see
+      `noise.uniform`).
 
   Returns:
     A tensor of `images`' shape in `dtype`, each unit in `[x, x + 1)`.
   """
-  return UniformDequantizer()(images, dtype, seed=seed)[0]
+  return UniformDequantizer()(images, dtype, seed=seed,
+                              first_example=first_example)[0]

@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 
 from tfp_realnvp import bijectors as rnvp_bijectors
 from tfp_realnvp.dequantization import base
+from tfp_realnvp.dequantization import noise as noise_lib
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -136,20 +137,19 @@ class VariationalDequantizer(base.Dequantizer, tf.Module):
       raise TypeError(f'{self.name} was built for {self._dtype.name}, '
                       f'asked for {tf.as_dtype(dtype).name} values.')
 
-  def _logistic_noise(self, shape, seed):
+  def _logistic_noise(self, shape, seed, first_example):
     """Standard logistic draws, `log v - log(1 - v)`, `v ~ U(0, 1)`.
 
-    Drawn here rather than by `base.sample`, which takes only int32 seeds
-    (the K-draw loop folds seeds in int64).
+    Drawn here rather than by `base.sample`, so that each example's draw
+    is its own (`noise.uniform`).
     """
     tiny = np.finfo(self._dtype.as_numpy_dtype).tiny
-    if seed is None:
-      uniform = tf.random.uniform(shape, tiny, 1., self._dtype)
-    else:
-      uniform = tf.random.stateless_uniform(shape, seed, tiny, 1., self._dtype)
+    uniform = noise_lib.uniform(shape, seed, self._dtype, minval=tiny,
+                                first_example=first_example)
     return tf.math.log(uniform) - tf.math.log1p(-uniform)
 
-  def __call__(self, pixels, dtype, seed=None, training=False):
+  def __call__(self, pixels, dtype, seed=None, training=False,
+               first_example=0):
     """`(x + u, log q(u | x))`, `u ~ q(. | x)`, for integer `pixels`.
 
     Args:
@@ -158,6 +158,8 @@ class VariationalDequantizer(base.Dequantizer, tf.Module):
       seed: `None` (stateful noise) or a shape-[2] integer seed.
       training: batch norm's mode in the networks (`True` in a training
         step: batch statistics, moving averages updated).
+      first_example: the position of `pixels[0]` in the data: with a seed,
+        each example's noise depends on the seed and its position only.
 
     Returns:
       `(values, log_q)`: values in `[x, x + 1)` (rounded down where the
@@ -165,7 +167,7 @@ class VariationalDequantizer(base.Dequantizer, tf.Module):
     """
     self._checked_dtype(dtype)
     pixels = tf.cast(pixels, self._dtype)
-    eps = self._logistic_noise(tf.shape(pixels), seed)
+    eps = self._logistic_noise(tf.shape(pixels), seed, first_example)
     kwargs = dict(conditional_input=self.context(pixels), training=training)
     noise = self._bijector.forward(eps, **kwargs)
     # The one-pass couplings cached their log-dets with the forward pass.

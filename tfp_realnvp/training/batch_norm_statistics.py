@@ -1,8 +1,7 @@
 """Recomputing the moving statistics of every batch norm of a flow."""
 
-import tensorflow as tf
-
 from tfp_realnvp import bijectors as rnvp_bijectors
+from tfp_realnvp.training import averaged_weights
 from tfp_realnvp.training import step as step_lib
 
 __all__ = ['recompute_batch_norm_statistics']
@@ -39,30 +38,5 @@ def recompute_batch_norm_statistics(distribution, dataset, num_batches=None):
   # The training step's objective: the same dequantization, condition and
   # mode as a training batch.
   step = step_lib.TrainingStep(distribution)
-
-  @tf.function(autograph=False)
-  def batch_statistics(data):
-    # With the count at zero, one debiased update stores the batch's own
-    # statistics, which are then read back.
-    for bn in norms:
-      bn.num_updates.assign(tf.zeros_like(bn.num_updates))
-    log_prob = step.objective(data, training=True)
-    with tf.control_dependencies([log_prob]):
-      return [(tf.identity(bn.moving_mean), tf.identity(bn.moving_variance))
-              for bn in norms]
-
-  sums, count = None, 0
-  for data in dataset:
-    if num_batches is not None and count >= num_batches:
-      break
-    statistics = batch_statistics(data)
-    sums = statistics if sums is None else tf.nest.map_structure(
-        tf.add, sums, statistics)
-    count += 1
-  if not count:
-    raise ValueError('`dataset` yielded no batch.')
-  for bn, (mean_sum, variance_sum) in zip(norms, sums):
-    bn.moving_mean.assign(mean_sum / count)
-    bn.moving_variance.assign(variance_sum / count)
-    bn.num_updates.assign(tf.cast(count, bn.num_updates.dtype))
-  return count
+  return averaged_weights.StatisticsPass(step.objective, norms)(
+      dataset, num_batches)

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.dequantization import units
 
@@ -22,16 +23,29 @@ class BitsPerDimEvaluator:
   """Mean bits/dim of a flow over datasets, with one traced function.
 
   `evaluate_bits_per_dim` for repeated use (validation every N steps): the
-  function is traced once per input signature, not once per call.
+  function is traced once per input signature, not once per call. Integer
+  pixels are dequantized by the flow's own `q`, one draw each, an image's
+  noise from `seed` and its position in the dataset (the first draw of
+  `evaluate_discrete_bits_per_dim`, the same figure).
   """
 
-  def __init__(self, flow):
+  def __init__(self, flow, seed=0):
     self._flow = flow
     spec = flow.condition_spec
+    seed_pair = noise.seed_pair(seed)
 
     @tf.function(autograph=False)
-    def bits_per_dim(values, condition):
-      return flow.bits_per_dim(values, **spec.keywords(condition))
+    def bits_per_dim(values, condition, first_example):
+      kwargs = spec.keywords(condition)
+      if not pixels_lib.is_integer(values):
+        return flow.bits_per_dim(values, **kwargs)
+      if flow.dequantizer is None:
+        pixels_lib.require_values(values, flow.name, flow)
+      weights = estimate.log_weights(
+          lambda v: flow.log_prob(v, training=False, **kwargs), values, 1,
+          flow.dequantizer, seed_pair, flow.dtype,
+          first_example=first_example)
+      return units.log_prob_to_bits_per_dim(weights[0], flow.num_dims)
 
     self._bits_per_dim = bits_per_dim
 
@@ -39,22 +53,27 @@ class BitsPerDimEvaluator:
     split = self._flow.condition_spec.split
     total, count = 0., 0
     for data in dataset:
-      values = self._bits_per_dim(*split(data, self._flow.name)).numpy()
-      total += float(np.sum(values))
-      count += len(values)
+      values, condition = split(data, self._flow.name)
+      bits = self._bits_per_dim(values, condition,
+                                tf.constant(count, tf.int64)).numpy()
+      total += float(np.sum(bits))
+      count += len(bits)
     if not count:
       raise ValueError('The evaluation dataset is empty.')
     return total / count
 
 
-def evaluate_bits_per_dim(flow, dataset):
+def evaluate_bits_per_dim(flow, dataset, seed=0):
   """Mean bits/dim of `flow` in evaluation mode over a batched dataset.
 
   Args:
     flow: anything with the flows' `bits_per_dim`: a `tfp_realnvp` model,
       or a flow from `tfp_realnvp.app.loading.load_flow`.
     dataset: a `tf.data.Dataset` (or iterable) of values or `(values,
-      labels or context)` batches; a conditioned flow needs them.
+      labels or context)` batches; a conditioned flow needs them. Integer
+      pixels are dequantized by the flow's `q`, one draw each.
+    seed: a Python int: an image's noise depends on it and the image's
+      position only.
 
   Returns:
     A Python float, the mean over every example.
@@ -62,7 +81,7 @@ def evaluate_bits_per_dim(flow, dataset):
   Raises:
     ValueError: for an empty dataset or missing labels.
   """
-  return BitsPerDimEvaluator(flow)(dataset)
+  return BitsPerDimEvaluator(flow, seed)(dataset)
 
 
 class DiscreteBitsPerDim(collections.namedtuple(
@@ -101,7 +120,8 @@ def evaluate_discrete_bits_per_dim(flow, dataset, samples=16, seed=0,
     dataset: batches of integer pixels, or `(pixels, labels or context)`;
       e.g. `tfp_realnvp.data.evaluation_dataset(..., dequantize=False)`.
     samples: `K >= 1` draws per image.
-    seed: seed of the draws (batch `b` uses `[seed, b]`).
+    seed: a Python int, the seed of the draws: an image's draws depend on
+      it and the image's position in `dataset` only (`noise.seed_pair`).
     dequantizer: the `q(u | x)` to draw from; default the flow's own
       (`flow.dequantizer`) or uniform noise.
 
@@ -122,18 +142,21 @@ def evaluate_discrete_bits_per_dim(flow, dataset, samples=16, seed=0,
   spec = flow.condition_spec
 
   @tf.function(autograph=False)
-  def log_weights(pixels, condition, batch_seed):
+  def log_weights(pixels, condition, first_example):
     kwargs = spec.keywords(condition)
     return estimate.log_weights(
         lambda values: flow.log_prob(values, training=False, **kwargs),
-        pixels, samples, dequantizer, batch_seed, flow.dtype)
+        pixels, samples, dequantizer, seed_pair, flow.dtype,
+        first_example=first_example)
 
-  k_draw, single_draw = [], []
+  seed_pair = noise.seed_pair(seed)
+  k_draw, single_draw, first_example = [], [], 0
   for index, data in enumerate(dataset):
     pixels, condition = spec.split(data, flow.name)
     pixels_lib.require_pixels(pixels, 'evaluate_discrete_bits_per_dim')
     weights = log_weights(pixels, condition,
-                          tf.constant([seed, index], tf.int64)).numpy()
+                          tf.constant(first_example, tf.int64)).numpy()
+    first_example += weights.shape[1]
     weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
       raise ValueError(

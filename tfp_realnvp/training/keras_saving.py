@@ -55,7 +55,9 @@ def saved_variables(step):
   """
   averages = [] if step.polyak is None else (
       list(step.polyak.averages) +
-      [step.polyak.updates, step.polyak.zero_share])
+      [step.polyak.updates, step.polyak.zero_share] +
+      list(step.averaged_statistics.statistics) +
+      [step.averaged_statistics.computed_at])
   return list(step.distribution.variables) + averages
 
 

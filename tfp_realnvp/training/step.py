@@ -29,9 +29,11 @@ from tfp_realnvp import condition as condition_lib
 from tfp_realnvp import flows
 from tfp_realnvp import networks
 from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.dequantization import uniform
 from tfp_realnvp.dequantization import units
+from tfp_realnvp.training import averaged_weights
 from tfp_realnvp.training import metrics as metrics_lib
 from tfp_realnvp.training import non_finite
 from tfp_realnvp.training import optimizers
@@ -64,7 +66,9 @@ class _RunState:
         tf.zeros([2], tf.int64), trainable=False,
         synchronization=tf.VariableSynchronization.ON_READ,
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-    self.evaluation_batches = _counter()
+    # The examples evaluated since `start_evaluation`, over all replicas:
+    # the position of the next batch's first example.
+    self.evaluation_examples = _counter()
 
 
 def _replica_seed(seed, count):
@@ -159,6 +163,15 @@ class TrainingStep(tf.Module):
     self.num_dims = int(np.prod(distribution.event_shape))
     self.polyak = (None if polyak_decay is None else polyak.PolyakAverage(
         distribution.trainable_variables, polyak_decay))
+    # The averaged weights' own batch-norm statistics, checkpointed with
+    # the averages.
+    self.averaged_statistics = (
+        None if self.polyak is None else
+        averaged_weights.AveragedStatistics(distribution))
+    self.averaging = (None if self.polyak is None else
+                      averaged_weights.AveragedWeights(
+                          self.polyak, self.averaged_statistics,
+                          distribution, self.objective))
     self._guard = (non_finite.NonFiniteGuard(distribution)
                    if skip_non_finite else None)
     self._run = _RunState(self.num_dims)
@@ -308,15 +321,30 @@ class TrainingStep(tf.Module):
   def start_evaluation(self, seed=None):
     """Sets the noise of the evaluation steps that follow (eager).
 
-    Evaluation batch `b` of a replica draws its noise from `(seed, b,
-    replica)`: the same seed and batches give the same figures. `None`
-    draws a seed.
+    The `n`-th example evaluated from here on (over all replicas, in the
+    data's order) draws its noise from `(seed, n)` alone: the same seed and
+    data give the same figures at any batch size or number of replicas
+    (`noise.uniform`). `None` uses the step's `seed`, or without one draws
+    a seed.
     """
     if seed is None:
-      seed = np.random.randint(2**31 - 1)
-    self._run.evaluation_seed.assign(
-        tf.constant([int(seed), 1], tf.int64))
-    self._run.evaluation_batches.assign(tf.zeros([], tf.int64))
+      seed = self.seed if self.seed is not None else np.random.randint(
+          2**31 - 1)
+    self._run.evaluation_seed.assign(noise.seed_pair(seed))
+    self._run.evaluation_examples.assign(tf.zeros([], tf.int64))
+
+  def _first_example(self, values):
+    """The data position of this replica's first example; counts the batch."""
+    context = tf.distribute.get_replica_context()
+    count = tf.shape(values, out_type=tf.int64)[:1]
+    # A global batch is split over the replicas in order.
+    counts = context.all_gather(count, axis=0)
+    replica = context.replica_id_in_sync_group
+    first = (tf.convert_to_tensor(self._run.evaluation_examples)
+             + tf.reduce_sum(counts[:replica]))
+    with tf.control_dependencies([first]):
+      self._run.evaluation_examples.assign_add(tf.reduce_sum(counts))
+    return first
 
   @tf.autograph.experimental.do_not_convert
   def evaluate(self, data, samples=1):
@@ -325,32 +353,36 @@ class TrainingStep(tf.Module):
     Args:
       data: a batch, as `objective` takes it.
       samples: Python int `K`; above 1, integer pixels are also scored by
-        the `K`-draw estimate (`discrete_bits_per_dim`), whose first draw is
-        the single-draw figure.
+        the `K`-draw estimate (`discrete_bits_per_dim`). The single-draw
+        figure is always the estimate's first draw, so `K` does not change
+        it.
 
     Returns:
       A dict of scalar tensors: `loss`, `bits_per_dim`, and for `K > 1`
       `discrete_bits_per_dim` and its standard error.
     """
-    batch = self._run.evaluation_batches.assign_add(1) - 1
-    seed = _replica_seed(tf.convert_to_tensor(self._run.evaluation_seed),
-                         batch)
     values, condition = self.condition_spec.split(data,
                                                   self.distribution.name)
     increments = {}
-    discrete = samples > 1 and pixels_lib.is_integer(values)
-    if discrete:
+    integer = pixels_lib.is_integer(values)
+    discrete = samples > 1 and integer
+    if integer:
+      if self.dequantizer is None:
+        pixels_lib.require_values(values, self.name, self.distribution)
+      first_example = self._first_example(values)
       weights = estimate.log_weights(
           lambda v: self._density(v, condition, False), values, samples,
-          self.dequantizer, seed, self.distribution.dtype)
-      bits = tf.cast(units.log_prob_to_bits_per_dim(
-          estimate.log_mean_exp(weights), self.num_dims), tf.float32)
+          self.dequantizer, tf.convert_to_tensor(self._run.evaluation_seed),
+          self.distribution.dtype, first_example=first_example)
       log_prob = weights[0]
-      increments.update(discrete_examples=tf.size(bits),
-                        discrete_bits=tf.reduce_sum(bits),
-                        discrete_square=tf.reduce_sum(tf.square(bits)))
+      if discrete:
+        bits = tf.cast(units.log_prob_to_bits_per_dim(
+            estimate.log_mean_exp(weights), self.num_dims), tf.float32)
+        increments.update(discrete_examples=tf.size(bits),
+                          discrete_bits=tf.reduce_sum(bits),
+                          discrete_square=tf.reduce_sum(tf.square(bits)))
     else:
-      log_prob = self.objective(data, training=False, seed=seed)
+      log_prob = self._density(values, condition, False)
     count = tf.cast(tf.size(log_prob), log_prob.dtype)
     nll_sum = -tf.reduce_sum(log_prob)
     self._run.metrics.add(
@@ -362,22 +394,21 @@ class TrainingStep(tf.Module):
     """Starts the figures afresh (Keras: every epoch and evaluation)."""
     self._run.metrics.reset()
 
-  # The averaged weights.
+  # The averaged weights: `averaging` (an `AveragedWeights`, or `None`)
+  # also computes their batch-norm statistics.
 
-  @contextlib.contextmanager
-  def averaged_weights(self):
+  def averaged_weights(self, own_statistics=True):
     """Within the block the flow's weights are their Polyak averages.
 
-    The raw weights come back on exit (also on an exception). Without
-    averaging (or before the first update) the weights stay as they are.
+    With their own batch-norm statistics unless `own_statistics=False`
+    (see `AveragedWeights.swapped_in`). Without averaging (or before the
+    first update) the weights stay as they are.
     """
-    if self.polyak is None:
-      yield
-      return
-    with self.polyak.swapped_in(self.distribution.trainable_variables):
-      yield
+    if self.averaging is None:
+      return contextlib.nullcontext()
+    return self.averaging.swapped_in(own_statistics)
 
-  def use_averaged_weights(self):
+  def use_averaged_weights(self, own_statistics=True):
     """Sets the flow's weights to their averages for good; whether it did."""
-    return self.polyak is not None and self.polyak.assign_to(
-        self.distribution.trainable_variables)
+    return self.averaging is not None and self.averaging.use_for_good(
+        own_statistics)
