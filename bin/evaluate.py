@@ -32,7 +32,6 @@ with startup.quiet_imports():
   from tfp_realnvp import training
   from tfp_realnvp.app import flags as flags_lib
   from tfp_realnvp.app import loading
-  from tfp_realnvp.app import weight_choice
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -70,16 +69,6 @@ def _run_defaults(split):
               dequantization_samples=results.get('dequantization_samples', 1))
 
 
-def _weights_described():
-  if loading.run_config(FLAGS.model) is None:
-    return 'the exported weights'
-  name = FLAGS.weights
-  if name == 'best' or loading.weights_kept(FLAGS.model) == 'raw':
-    # A run without an average has its raw weights only.
-    name = loading.weights_kept(FLAGS.model)
-  return 'the ' + weight_choice.describe(name)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -114,7 +103,7 @@ def main(argv):
                    ('bits_per_dim', 'bits_per_dim_standard_error', 'seed')}
   except ValueError as error:
     raise app.UsageError(str(error)) from error
-  weights = _weights_described()
+  weights = loading.describe_weights(FLAGS.model, FLAGS.weights)
   result = dict(model=FLAGS.model, dataset=dataset, split=split,
                 weights=weights, **figures)
   noise = (f', one draw of noise (seed {seed})' if integer_pixels else '')

@@ -103,8 +103,11 @@ def main(argv):
     scores = scoring.score(flow, values, labels, FLAGS.batch_size,
                            FLAGS.dequantization_samples, FLAGS.seed)
     scoring.write_csv(FLAGS.output, names, scores)
-    logging.info('Scored %d examples: mean %.4f bits/dim; wrote %s',
-                 len(names), np.mean(scores['bits_per_dim']), FLAGS.output)
+    logging.info('Scored %d examples of %s with %s (noise seed %d): mean '
+                 '%.4f bits/dim; wrote %s', len(names),
+                 FLAGS.images or FLAGS.split or 'the run\'s test split',
+                 loading.describe_weights(FLAGS.model, FLAGS.weights),
+                 FLAGS.seed, np.mean(scores['bits_per_dim']), FLAGS.output)
     if 'discrete_bits_per_dim' in scores:
       logging.info('%d-draw estimate: mean %.4f bits/dim.',
                    FLAGS.dequantization_samples,

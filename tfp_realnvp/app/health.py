@@ -104,6 +104,13 @@ class EpochHealth(tf_keras.callbacks.Callback):
             self._training_mode_bits_per_dim(flow, values, kwargs))
     return figures
 
+  def _weights_described(self):
+    if not self.model.polyak_averages:
+      return 'raw weights'
+    if self.model.step.averaged_statistics.has_statistics():
+      return 'averaged weights, their own batch-norm statistics'
+    return "averaged weights, the raw weights' batch-norm statistics"
+
   @staticmethod
   def _reconstruction_error(flow, values, latents, kwargs):
     return float(tf.reduce_max(tf.abs(flow.decode(latents, **kwargs) -
@@ -118,9 +125,11 @@ class EpochHealth(tf_keras.callbacks.Callback):
     if twin_error is not None:
       in_float32 = f' (bfloat16 networks; {twin_error:.3g} in float32)'
     logging.info(
-        'Health after epoch %d: reconstruction error %.3g%s, max |latent| '
-        '%.3g, probe bits/dim %.4f (evaluation) vs %.4f (training mode)%s',
-        epoch + 1, figures['reconstruction_error'], in_float32,
+        'Health after epoch %d (%s): reconstruction error %.3g%s, max '
+        '|latent| %.3g, probe bits/dim %.4f (evaluation) vs %.4f (training '
+        'mode)%s',
+        epoch + 1, self._weights_described(), figures['reconstruction_error'],
+        in_float32,
         figures['max_abs_latent'], figures['probe_bits_per_dim_evaluation'],
         figures['probe_bits_per_dim_training'],
         stale_statistics_advice(figures))

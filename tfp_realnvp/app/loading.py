@@ -26,6 +26,7 @@ from tfp_realnvp.app.saved_flow import SavedFlow
 
 __all__ = [
     'SavedFlow',
+    'describe_weights',
     'evaluation_data',
     'evaluation_dataset_name',
     'examples',
@@ -126,6 +127,16 @@ def weights_kept(model_dir):
   if not (run_config(model_dir) or {}).get('polyak_decay'):
     return 'raw'
   return (run_results(model_dir) or {}).get('weights', 'averaged')
+
+
+def describe_weights(path, weights='best'):
+  """Which weights `load_flow(path, weights=weights)` holds, in words."""
+  if run_config(path) is None:
+    return 'the exported weights'
+  if weights == 'best' or weights_kept(path) == 'raw':
+    # A run without an average has its raw weights only.
+    weights = weights_kept(path)
+  return 'the ' + weight_choice.describe(weights)
 
 
 def load_flow(path, image_shape=None, weights='best'):
