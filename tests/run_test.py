@@ -360,14 +360,18 @@ def test_validation_every_steps_keeps_the_best_checkpoint(tmp_path):
   best_step = min(figures, key=figures.get)
   assert best['step'] == best_step
   assert best['bits_per_dim'] == pytest.approx(figures[best_step], rel=1e-6)
-  # The checkpoint holds that step's model: it scores the same on the same
-  # 16 validation examples.
-  model = tfp_realnvp.FlowModel(config_lib.build_flow(config, (8, 8, 1), None))
+  # The checkpoint holds that step's model: its averaged weights, with the
+  # statistics computed for them then, score the same on the same 16
+  # validation examples.
+  model = tfp_realnvp.FlowModel(config_lib.build_flow(config, (8, 8, 1), None),
+                                polyak_decay=config.polyak_decay)
   checkpoint = tf.train.latest_checkpoint(str(tmp_path / 'checkpoints' /
                                               'best'))
   assert checkpoint.endswith(f'-{best_step}')
   tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+  assert model.step.averaged_statistics.has_statistics()
   validation = _injected_datasets()[1].unbatch().take(16).batch(64)
-  assert tfp_realnvp.evaluate_bits_per_dim(
-      model.distribution, validation) == pytest.approx(best['bits_per_dim'],
-                                                       rel=1e-5)
+  with model.averaged_weights():
+    assert tfp_realnvp.evaluate_bits_per_dim(
+        model.distribution, validation) == pytest.approx(
+            best['bits_per_dim'], rel=1e-5)
