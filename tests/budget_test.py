@@ -219,7 +219,7 @@ def _budgeted_train_command(model_dir, minutes):
 
 @pytest.mark.slow
 def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
-  minutes = 1.
+  minutes = 1.5
   process = subprocess.Popen(_budgeted_train_command(tmp_path, minutes),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
@@ -248,6 +248,6 @@ def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
   # The whole budget is spent, the resumed run spending only what was left
   # (a restart would have spent all of it again).
   assert spent >= minutes * 60.
-  assert spent - spent_before < minutes * 60. - spent_before / 2.
+  assert spent - spent_before < minutes * 60. - 5.
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['steps'] >= 5

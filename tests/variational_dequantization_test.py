@@ -214,8 +214,10 @@ def test_the_k_draw_estimate_through_a_learned_q_is_the_integral(
 @pytest.mark.slow
 def test_the_integral_check_fails_when_log_q_is_dropped(skewed_2x2_flow):
   # Shown failing once: q's draws weighted as if they were uniform.
-  def without_log_q(pixels, dtype, seed=None, training=False):
-    values, log_q = skewed_2x2_flow.dequantizer(pixels, dtype, seed, training)
+  def without_log_q(pixels, dtype, seed=None, training=False,
+                    first_example=0):
+    values, log_q = skewed_2x2_flow.dequantizer(pixels, dtype, seed, training,
+                                                first_example)
     return values, tf.zeros_like(log_q)
 
   assert not _k_draw_matches_integral(skewed_2x2_flow, without_log_q)
