@@ -219,7 +219,7 @@ def _budgeted_train_command(model_dir, minutes):
 
 @pytest.mark.slow
 def test_a_killed_budgeted_run_resumes_with_what_is_left(tmp_path):
-  minutes = 1.5
+  minutes = 1.
   process = subprocess.Popen(_budgeted_train_command(tmp_path, minutes),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)

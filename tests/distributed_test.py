@@ -53,14 +53,12 @@ def initial_values():
   return _values(model)
 
 
-# Both Keras optimizer kinds: bin/train.py uses a legacy one (fused Adam),
-# which aggregates gradients through another API.
+# The new optimizer kind (told not to aggregate by another API than the
+# legacy one, whose mirrored step non_finite_test.py checks).
 @pytest.mark.slow
-@pytest.mark.parametrize('optimizer_module', [
-    tf_keras.optimizers, tf_keras.optimizers.legacy])
 def test_mirrored_step_equals_one_device_step(initial_values,
-                                             two_cpu_strategy,
-                                             optimizer_module):
+                                             two_cpu_strategy):
+  optimizer_module = tf_keras.optimizers
   images = _pixels(8)
   single_history, single = _one_step(tf.distribute.get_strategy(),
                                      initial_values, images, optimizer_module)

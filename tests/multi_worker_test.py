@@ -50,6 +50,9 @@ def config(model_dir, strategy):
       dataset='injected', model_dir=model_dir, num_scales=2,
       num_res_blocks=1, num_filters=4, batch_size=8, epochs=1,
       num_samples=2, learning_rate=1e-3, strategy=strategy,
+      # No average: its statistics pass and weight choice would trace in
+      # both workers; averages across replicas are polyak_test.py's.
+      polyak_decay=0.,
       # Float32 on any machine: the comparison's tolerance is float32's
       # summation order, not bfloat16's rounding.
       mixed_precision='false')

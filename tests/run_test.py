@@ -93,12 +93,6 @@ class TestRunOutputsAndResume:
     assert saved['model']['image_shape'] == [8, 8, 1]
     assert saved['event_shape'] == [8, 8, 1]
 
-    # The same command again: the run is finished, nothing is redone.
-    again = run_lib.run(config, datasets=_injected_datasets())
-    assert again['steps'] == 2 and again['history'] == {}
-    assert again['validation_bits_per_dim'] == pytest.approx(
-        first['validation_bits_per_dim'], rel=1e-4)
-
     # More epochs continue from step 2, not from 0.
     extended = run_lib.run(_tiny_config(model_dir, epochs=2),
                            datasets=_injected_datasets())
@@ -110,10 +104,8 @@ class TestRunOutputsAndResume:
     assert (model_dir / 'export' / '2' / 'saved_model.pb').exists()
     assert (model_dir / 'samples' / 'epoch_0001.png').exists()
 
-    # Another model_dir starts from zero.
-    fresh = run_lib.run(_tiny_config(tmp_path / 'other', export=False),
-                        datasets=_injected_datasets())
-    assert fresh['steps'] == 2
+    # Another model_dir starts from zero; on a non-local filesystem too.
+    _run_again_and_load_on_a_non_local_filesystem()
 
   @pytest.mark.slow
   def test_resumes_mid_epoch_from_a_step_checkpoint(self, tmp_path):
@@ -284,22 +276,28 @@ class _WarningsOf(logging.Handler):
     self._logger.removeHandler(self)
 
 
-@pytest.mark.slow  # About 40 s: a whole run, every output on ram://.
-def test_a_whole_run_works_on_a_non_local_filesystem():
-  # TF's in-memory filesystem stands in for gs://: nothing may go through
-  # Python's open/os, and the export cannot rename a directory there.
+def _run_again_and_load_on_a_non_local_filesystem():
+  """A fresh run on TF's in-memory filesystem (a stand-in for gs://), resumed.
+
+  Nothing may go through Python's open/os, and the export cannot rename a
+  directory there.
+  """
   model_dir = 'ram://run_test/non_local'
   config = _tiny_config(model_dir, checkpoint_every_steps=1)
   first = run_lib.run(config, datasets=_injected_datasets())
+  assert first['steps'] == 2
   assert first['saved_model'] == model_dir + '/export/2'
   assert set(tf.io.gfile.listdir(model_dir)) >= {
       'checkpoints', 'config.json', 'export', 'results.json', 'samples',
       'tensorboard'}
-  # The same command resumes (here: finds the run finished), restoring every
-  # value at once (TensorFlow warns on exit about any left pending); another
-  # model is refused, naming what differs.
+  # The same command again: the run is finished, nothing is redone, every
+  # value is restored at once (TensorFlow warns on exit about any left
+  # pending); another model is refused, naming what differs.
   pending = _WarningsOf(tf.get_logger())
-  assert run_lib.run(config, datasets=_injected_datasets())['steps'] == 2
+  again = run_lib.run(config, datasets=_injected_datasets())
+  assert again['steps'] == 2 and again['history'] == {}
+  assert again['validation_bits_per_dim'] == pytest.approx(
+      first['validation_bits_per_dim'], rel=1e-4)
   gc.collect()
   pending.stop()
   assert not [m for m in pending.messages
@@ -350,7 +348,8 @@ def _logged_validation(model_dir):
 def test_validation_every_steps_keeps_the_best_checkpoint(tmp_path):
   counter = _CountsSteps()
   config = _tiny_config(tmp_path, steps_per_epoch=4, validation_every_steps=1,
-                        validation_examples=16, learning_rate=5e-2)
+                        validation_examples=16, learning_rate=5e-2,
+                        export=False)
   run_lib.run(config, datasets=_injected_datasets(), callbacks=[counter])
   assert counter.steps == 4  # the extra callback ran with the run's own
   figures = _logged_validation(tmp_path)

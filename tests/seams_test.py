@@ -181,7 +181,7 @@ _DEFAULT = settings(max_examples=2, stateful_step_count=4, deadline=None,
                     derandomize=True, database=None,
                     phases=(Phase.explicit, Phase.generate),
                     suppress_health_check=list(HealthCheck))
-_LONG = settings(_DEFAULT, max_examples=3, stateful_step_count=8)
+_LONG = settings(_DEFAULT, max_examples=2, stateful_step_count=8)
 
 
 def test_sequences_of_user_calls():
