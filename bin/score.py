@@ -4,7 +4,7 @@ r"""Scores images with a trained Real NVP: per-image and per-scale bits/dim.
   # split: a CSV row per image and a histogram of the two.
   python bin/score.py --model=runs/mnist --images='shifted/*.png' \
       --reference_split=test --output=scores.csv --histogram=scores.png
-  # A TFDS split (default: the run's dataset and validation split).
+  # A TFDS split (default: the run's dataset and test split).
   python bin/score.py --model=runs/mnist/export --dataset=mnist --split=test
 
 --model is a bin/train.py --model_dir or a SavedModel. Each CSV row holds the

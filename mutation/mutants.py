@@ -2,7 +2,7 @@
 
 Each is one deliberate break: a text replaced once in one file, and the
 tests that must fail because of it. `mutation/run.py` applies each to a
-copy of the tree and runs its tests there; the README's testing section
+copy of the tree and runs its tests there; docs/testing.md
 holds the table it prints. A mutant's `before` must stand exactly once in
 its file (`tests/mutation_test.py` keeps the list in step with the code).
 """

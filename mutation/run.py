@@ -2,7 +2,7 @@ r"""Applies every mutant of `mutants.py` to a copy of the tree and runs its test
 
   python mutation/run.py                 # every mutant; exit 1 if one lives
   python mutation/run.py --only=k-draw-forgets-log-k,polyak-not-debiased
-  python mutation/run.py --readme        # and rewrite README.md's table
+  python mutation/run.py --readme        # and rewrite docs/testing.md's table
 
 Each mutant is applied to a scratch copy of the tree (the working tree as
 git sees it), its tests run there with `pytest -x`, and the copy is restored.
@@ -96,7 +96,7 @@ def _run_one(copy, mutant):
 
 
 def table(results):
-  """The README's Markdown table of `(mutant, caught, test, seconds)`."""
+  """docs/testing.md's Markdown table of `(mutant, caught, test, seconds)`."""
   lines = ['| mutant | what it breaks | caught by |',
            '| --- | --- | --- |']
   for mutant, caught, test, _ in results:
@@ -106,7 +106,7 @@ def table(results):
 
 
 def _write_readme(text):
-  readme = ROOT / 'README.md'
+  readme = ROOT / 'docs' / 'testing.md'
   content = readme.read_text()
   start, end = content.index(README_START), content.index(README_END)
   readme.write_text(content[:start + len(README_START)] + '\n\n' + text +
@@ -118,7 +118,7 @@ def main():
   parser.add_argument('--only', default='',
                       help='Comma-separated mutant names (default: all).')
   parser.add_argument('--readme', action='store_true',
-                      help="Rewrite README.md's mutation table.")
+                      help="Rewrite docs/testing.md's mutation table.")
   parser.add_argument('--workers', type=int, default=2,
                       help='Copies working side by side.')
   args = parser.parse_args()

@@ -73,7 +73,8 @@ def test_console_scripts_are_installed_and_run_the_binaries(trained_run_dir):
   result = _evaluate(f'--model={trained_run_dir / "export"}',
                      executable=executable)
   assert result.returncode != 0
-  assert '--dataset is needed' in result.stderr
+  assert ('holds no training run (config.json) that names its dataset: '
+          'pass --dataset.') in result.stderr
 
 
 if __name__ == '__main__':

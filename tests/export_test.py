@@ -120,6 +120,25 @@ class TestImageExport:
     assert not np.array_equal(first, other)
     assert first.min() >= 0. and first.max() < 256.
 
+  def test_one_seed_form_and_the_python_defaults(self, image_export):
+    loaded = tf.saved_model.load(image_export[2])
+    # Defaults where the Python API has them: temperature 1, seed 0, K = 1.
+    np.testing.assert_array_equal(loaded.sample(3),
+                                  loaded.sample(3, 1., 0))
+    pixels = tf.constant(_pixels(5), tf.float32)
+    pixels = tf.cast(tf.floor(pixels), tf.uint8)
+    np.testing.assert_array_equal(loaded.discrete_log_prob(pixels),
+                                  loaded.discrete_log_prob(pixels, 1, 0))
+    # The same int seed everywhere: `dequantize(pixels, seed)` is draw 0 of
+    # `discrete_log_prob(pixels, K, seed)`.
+    for seed in (0, 7):
+      draw = loaded.dequantize(tf.identity(pixels), seed)
+      np.testing.assert_allclose(
+          loaded.discrete_log_prob(tf.identity(pixels), 1, seed),
+          loaded.log_prob(draw['values']) - draw['log_q'], rtol=1e-6)
+    assert not np.array_equal(loaded.dequantize(pixels, 1)['values'],
+                              loaded.dequantize(pixels, 2)['values'])
+
   @pytest.mark.parametrize('value, message', [
       (np.nan, 'contains NaN or Inf'),
       (np.inf, 'contains NaN or Inf'),

@@ -1,4 +1,4 @@
-"""The package's layers: imports only point down (README, Layout)."""
+"""The package's layers: imports only point down (docs/layout.md)."""
 
 import ast
 import os
@@ -20,7 +20,7 @@ LAYERS = [
     ['dequantization'],
     ['flows'],
     ['toy_data', 'data', 'training'],
-    ['root'],
+    ['root', 'keras3'],
     ['app.quiet', 'app.budget', 'app.precision', 'app.config',
      'app.learning_rates', 'app.run_data', 'app.figures', 'app.callbacks',
      'app.health',

@@ -310,6 +310,6 @@ def test_the_flag_takes_auto_and_its_old_bool_forms():
                          (['x', '--mixed_precision=auto'], 'auto')):
     values = flags.FlagValues()
     flags_lib.define_config_flags(config_lib.TrainConfig, values)
-    values(argv)
+    flags_lib.parse_flags(argv, values)
     assert values['mixed_precision'].value == expected
   assert config_lib.TrainConfig(mixed_precision=True).mixed_precision == 'true'

@@ -240,7 +240,7 @@ def test_models_answer_from_the_current_weights_for_a_tensor_seen_before(
 
 
 def test_a_raw_bijector_keeps_tfp_cache_semantics_as_documented():
-  # README, "Caching": a raw bijector called again on the same held tensor
+  # docs/bijectors.md, "Caching": a raw bijector called again on the same held tensor
   # after its weights change may return the cached result; a fresh tensor
   # (`tf.identity`) never does.
   coupling = _coupling()

@@ -17,19 +17,15 @@ from tfp_realnvp import flows
 from tfp_realnvp.app import precision
 
 __all__ = [
-    'IMAGE_LEARNING_RATE',
     'STRATEGIES',
     'TrainConfig',
-    'VECTOR_LEARNING_RATE',
     'build_flow',
     'check_config',
     'check_same_model',
     'checkpoint_dir',
     'default_model_dir',
-    'learning_rate',
     'read_json',
     'splits',
-    'with_default_learning_rate',
     'write_json',
 ]
 
@@ -352,6 +348,10 @@ def read_json(path):
     return json.load(f)
 
 
+# What a model description without the key means (see `build_flow`).
+_ABSENT_FROM_DESCRIPTIONS = {'dequantization': 'uniform'}
+
+
 def check_same_model(config_path, description):
   """Refuses to resume a model_dir that holds a different model.
 
@@ -365,12 +365,15 @@ def check_same_model(config_path, description):
     return
   # The precision is how the model computes, not what it is: its variables
   # are float32 either way, so a run resumes in the other one.
-  previous, description = ({k: v for k, v in d.items() if k != 'compute_dtype'}
-                           for d in (previous, description))
+  previous, description = (
+      _ABSENT_FROM_DESCRIPTIONS | {k: v for k, v in d.items()
+                                   if k != 'compute_dtype'}
+      for d in (previous, description))
   if previous == description:
     return
   differences = ', '.join(
-      f'{key}: {previous.get(key)!r} there, {description.get(key)!r} now'
+      f'{key}: {previous.get(key, "unset")!r} there, '
+      f'{description.get(key, "unset")!r} now'
       for key in sorted(set(previous) | set(description))
       if previous.get(key) != description.get(key))
   raise ValueError(

@@ -8,7 +8,7 @@ return named outputs:
   log_prob(images)                        -> log_prob      [N]
   bits_per_dim(images)                    -> bits_per_dim  [N]
   serving_default(images)                 -> bits_per_dim  [N] (the same)
-  sample(num_samples, temperature, seed)  -> images        [num_samples, ...]
+  sample(num_samples, temperature=1, seed=0) -> images     [num_samples, ...]
   encode(images)                          -> latents       [N, ...]
   decode(latents)                         -> images        [N, ...]
 
@@ -16,9 +16,19 @@ An image flow adds the discrete likelihood of uint8 images, the `K`-draw
 estimate of `tfp_realnvp.dequantization` with the flow's own `q(u | x)`
 (uniform, or a variational flow's learned one):
 
-  discrete_log_prob(pixels, samples, seed)     -> log_prob      [N]
-  discrete_bits_per_dim(pixels, samples, seed) -> bits_per_dim  [N]
-  dequantize(pixels, seed, first_example)      -> values, log_q (one draw)
+  discrete_log_prob(pixels, samples=1, seed=0)     -> log_prob      [N]
+  discrete_bits_per_dim(pixels, samples=1, seed=0) -> bits_per_dim  [N]
+  dequantize(pixels, seed=0, first_example=0)      -> values, log_q
+
+Every `seed` is one int32 scalar, and the same seed is the same noise:
+`dequantize(pixels, seed)` is draw 0 of `discrete_log_prob(pixels, K, seed)`
+(the first example of `pixels` at position `first_example` of the data).
+`dequantize_draw(pixels, draw_seed, first_example)` is the one draw under a
+shape-[2] int64 stateless seed that `tfp_realnvp.dequantization`'s K-draw
+loop asks a loaded flow's q for (`SavedFlow`); it is not a serving signature.
+Arguments with defaults may be left out of a loaded module's calls:
+`tf.saved_model.load(path).sample(3)`; a conditional export's functions take
+every argument (the condition comes last, after `seed`).
 
 For a `tfp_realnvp.RealNVP`, images are dequantized pixels in [0, 256); for a
 vector flow the same signatures take `(N, D)` points. A
@@ -43,10 +53,31 @@ import tensorflow as tf
 from tfp_realnvp import flows
 from tfp_realnvp.app import precision
 from tfp_realnvp.dequantization import estimate
+from tfp_realnvp.dequantization import noise
 from tfp_realnvp.dequantization import units
 
 __all__ = ['FlowExport', 'export_saved_model', 'newest_version_dir',
            'next_version_dir', 'version_numbers']
+
+
+def _defaults_unless(condition_specs, **defaults):
+  """The function's trailing arguments get `defaults`, unless it takes a condition.
+
+  A condition (labels, context) is a required argument after them, and
+  Python has none after an argument with a default.
+  """
+
+  def with_defaults(function):
+    if not condition_specs:
+      function.__defaults__ = tuple(defaults.values())
+    return function
+
+  return with_defaults
+
+
+def _seed_pair(seed):
+  """A signature's int32 seed as the stateless pair the K-draw loop takes."""
+  return tf.stack([seed, tf.zeros([], tf.int32)])
 
 
 class FlowExport(tf.Module):
@@ -188,13 +219,14 @@ class FlowExport(tf.Module):
       return distribution.decode(latents, **kwargs)
 
     @tf.function(input_signature=sample_signature)
+    @_defaults_unless(condition_specs, temperature=1., seed=0)
     def sample(num_samples, temperature, seed, *conditions):
       with tf.control_dependencies([
           tf.debugging.assert_non_negative(
               num_samples, message='`num_samples` must be >= 0.'),
           tf.debugging.assert_positive(
               temperature, message='`temperature` must be > 0.')]):
-        stateless_seed = tf.stack([seed, tf.zeros([], tf.int32)])
+        stateless_seed = _seed_pair(seed)
       # `sample_values`' draw, decoded through `decode`'s graph: the flow's
       # generative direction is traced once for both.
       latents = distribution.distribution.sample(num_samples,
@@ -233,6 +265,7 @@ class FlowExport(tf.Module):
         tf.TensorSpec([], tf.int32, name='seed')] + condition_specs
 
     @tf.function(input_signature=discrete_signature)
+    @_defaults_unless(condition_specs, samples=1, seed=0)
     def discrete_log_prob(pixels, samples, seed, *conditions):
       # `discrete_log_prob`'s estimate, each draw scored by `log_prob`'s
       # graph: the flow's inference direction is traced once for both.
@@ -240,30 +273,39 @@ class FlowExport(tf.Module):
       conditions = check_conditions(conditions, tf.shape(pixels)[0])
       weights = estimate.log_weights(
           lambda values: log_prob(values, *conditions), pixels, samples,
-          distribution.dequantizer, tf.stack([seed, tf.zeros([], tf.int32)]),
-          dtype)
+          distribution.dequantizer, _seed_pair(seed), dtype)
       return estimate.log_mean_exp(weights)
 
     @tf.function(input_signature=discrete_signature)
+    @_defaults_unless(condition_specs, samples=1, seed=0)
     def discrete_bits_per_dim(pixels, samples, seed, *conditions):
       return units.log_prob_to_bits_per_dim(
           discrete_log_prob(pixels, samples, seed, *conditions),
           distribution.num_dims)
 
-    # One draw of the flow's q, seeded like the K-draw loop's draws, so a
+    # One draw of the flow's q under a K-draw loop's stateless seed, so a
     # loaded flow evaluates as the trained one does.
     @tf.function(input_signature=[
-        discrete_signature[0], tf.TensorSpec([2], tf.int64, name='seed'),
+        discrete_signature[0], tf.TensorSpec([2], tf.int64, name='draw_seed'),
         tf.TensorSpec([], tf.int64, name='first_example')])
-    def dequantize(pixels, seed, first_example):
+    def dequantize_draw(pixels, draw_seed, first_example):
       values, log_q = distribution.dequantizer(
-          with_shape_check(pixels, 'pixels'), dtype, seed=seed,
+          with_shape_check(pixels, 'pixels'), dtype, seed=draw_seed,
           first_example=first_example)
       return {'values': values, 'log_q': log_q}
+
+    # The user's form: `discrete_log_prob`'s seed, its draw 0.
+    @tf.function(input_signature=[
+        discrete_signature[0], tf.TensorSpec([], tf.int32, name='seed'),
+        tf.TensorSpec([], tf.int64, name='first_example')])
+    def dequantize(pixels, seed=0, first_example=0):
+      return dequantize_draw(pixels, noise.draw_seed(_seed_pair(seed), 0),
+                             first_example)
 
     self.discrete_log_prob = discrete_log_prob
     self.discrete_bits_per_dim = discrete_bits_per_dim
     self.dequantize = dequantize
+    self.dequantize_draw = dequantize_draw
     self.serving_functions.update(
         discrete_log_prob=named(discrete_log_prob, discrete_signature,
                                 'log_prob'),

@@ -28,8 +28,10 @@ __all__ = [
     'define_data_flags',
     'define_model_flag',
     'define_seed_flag',
+    'flags_markdown',
     'list_in_help',
     'one_line_errors',
+    'parse_flags',
 ]
 
 FLAGS = flags.FLAGS
@@ -66,6 +68,30 @@ _DEFINERS = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
              float: flags.DEFINE_float, bool: flags.DEFINE_bool}
 
 
+# Enum flags that were bools: their bare and `--no` forms still parse.
+_FORMERLY_BOOLEAN = set()
+
+
+def _with_boolean_forms_spelled_out(argv):
+  """`--name` -> `--name=true`, `--noname` -> `--name=false` for those flags."""
+  spelled = list(argv[:1])
+  for index, arg in enumerate(argv[1:], 1):
+    if arg == '--':
+      return spelled + list(argv[index:])
+    name = arg.lstrip('-') if arg.startswith('-') else None
+    if name in _FORMERLY_BOOLEAN:
+      arg = f'--{name}=true'
+    elif name and name.startswith('no') and name[2:] in _FORMERLY_BOOLEAN:
+      arg = f'--{name[2:]}=false'
+    spelled.append(arg)
+  return spelled
+
+
+def parse_flags(argv, flag_values=FLAGS):
+  """Parses `argv` into `flag_values`; the remaining arguments."""
+  return flag_values(_with_boolean_forms_spelled_out(argv))
+
+
 def define_config_flags(config_class, flag_values=FLAGS):
   """One flag per field of the dataclass `config_class`, its default included."""
   for field in dataclasses.fields(config_class):
@@ -73,10 +99,12 @@ def define_config_flags(config_class, flag_values=FLAGS):
     choices = field.metadata.get('choices')
     if choices and {'true', 'false'} <= set(choices):
       # A setting that was a bool and gained more values (e.g. 'auto'):
-      # `--name` alone and `--noname` still mean true and false.
-      holder = flags.DEFINE_flag(flags.Flag(
-          flags.EnumParser(list(choices)), flags.ArgumentSerializer(),
-          field.name, field.default, help_text, boolean=True), flag_values)
+      # `--name` alone and `--noname` still mean true and false
+      # (`parse_flags`); an enum flag, so that --help lists its values.
+      _FORMERLY_BOOLEAN.add(field.name)
+      help_text += f' --{field.name} alone: true; --no{field.name}: false.'
+      holder = flags.DEFINE_enum(field.name, field.default, list(choices),
+                                 help_text, flag_values=flag_values)
     elif choices:
       holder = flags.DEFINE_enum(field.name, field.default, list(choices),
                                  help_text, flag_values=flag_values)
@@ -84,6 +112,22 @@ def define_config_flags(config_class, flag_values=FLAGS):
       holder = _DEFINERS[_value_type(field)](
           field.name, field.default, help_text, flag_values=flag_values)
     _own(holder, flag_values)
+
+
+def flags_markdown(config_class):
+  """The Markdown table of `define_config_flags`' flags (docs/flags.md)."""
+  rows = ['| flag | default | what it sets |', '| --- | --- | --- |']
+  for field in dataclasses.fields(config_class):
+    default = 'unset' if field.default is None else f'`{field.default}`'
+    if field.default == '':
+      default = "`''`"
+    text = field.metadata.get('help', field.name)
+    choices = field.metadata.get('choices')
+    if choices:
+      text = f'One of {", ".join(f"`{c}`" for c in choices)}. {text}'
+    rows.append(f'| `--{field.name}` | {default} | '
+                f'{text.replace("|", chr(92) + "|")} |')
+  return '\n'.join(rows) + '\n'
 
 
 def config_from_flags(config_class, flag_values=FLAGS):
@@ -137,7 +181,8 @@ def run_binary(main, doc):
   is pip's wrapper's (none); the binary's own docstring is given instead.
   """
   sys.modules['__main__'].__doc__ = doc
-  app.run(binary_main(main))
+  app.run(binary_main(main), flags_parser=lambda argv: (
+      app.parse_flags_with_usage(_with_boolean_forms_spelled_out(argv))))
 
 
 def binary_main(main):

@@ -160,9 +160,7 @@ def load_flow(path, image_shape=None, weights='best'):
   Raises:
     ValueError: when `path` is none of these, saying what was looked for.
   """
-  if not tf.io.gfile.isdir(path):
-    raise ValueError(f'{path!r} is not a directory: pass a bin/train.py '
-                     '--model_dir or a SavedModel directory.')
+  _check_is_directory(path)
   if run_config(path) is not None:
     return load_distribution(path, image_shape, weights)[0]
   if weights != 'best':
@@ -185,16 +183,25 @@ def load_flow(path, image_shape=None, weights='best'):
       'saved_model.pb (a SavedModel), nor numbered SavedModel versions.')
 
 
+def _check_is_directory(path):
+  if not tf.io.gfile.isdir(path):
+    raise ValueError(f'{path!r} is not a directory: pass a bin/train.py '
+                     '--model_dir or a SavedModel directory.')
+
+
 def evaluation_dataset_name(path, dataset=None):
   """`dataset`, else the one the run in `path` trained on.
 
   Raises:
-    ValueError: when neither says (`path` is a SavedModel and no dataset is
-      given); a binary can ask before it spends seconds loading the model.
+    ValueError: when `path` is no directory, or when neither says (`path`
+      is not a training run and no dataset is given); a binary can ask
+      before it spends seconds loading the model.
   """
+  _check_is_directory(path)
   dataset = dataset or (run_config(path) or {}).get('dataset')
   if dataset is None:
-    raise ValueError('--dataset is needed for a SavedModel.')
+    raise ValueError(f'{path!r} holds no training run (config.json) that '
+                     'names its dataset: pass --dataset.')
   return dataset
 
 

@@ -53,7 +53,7 @@ class SavedFlow:
           self._loaded.dequantization.numpy().decode()
           if hasattr(self._loaded, 'dequantization') else 'uniform')
       self.dequantizer = (
-          _SavedDequantizer(self._signatures['dequantize'])
+          _SavedDequantizer(self._loaded, self._signatures['dequantize'])
           if self.dequantization == 'variational'
           else uniform.UniformDequantizer())
 
@@ -151,7 +151,8 @@ class _SavedDequantizer(base.Dequantizer):
 
   is_learned = True
 
-  def __init__(self, signature):
+  def __init__(self, loaded, signature):
+    self._loaded = loaded
     self._signature = signature
 
   def __call__(self, pixels, dtype, seed=None, training=False,
@@ -161,12 +162,16 @@ class _SavedDequantizer(base.Dequantizer):
       raise ValueError('A SavedModel dequantizes in evaluation mode only.')
     if seed is None:
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-    inputs = dict(pixels=tf.cast(pixels, tf.uint8),
-                  seed=tf.cast(seed, tf.int64))
-    # Exports before 0.6 draw each batch's noise as a whole.
-    if 'first_example' in self._signature.structured_input_signature[1]:
-      inputs['first_example'] = tf.cast(first_example, tf.int64)
-    outputs = self._signature(**inputs)
+    pixels, seed = tf.cast(pixels, tf.uint8), tf.cast(seed, tf.int64)
+    first_example = tf.cast(first_example, tf.int64)
+    if hasattr(self._loaded, 'dequantize_draw'):
+      outputs = self._loaded.dequantize_draw(pixels, seed, first_example)
+    else:  # Exports before 0.4 take the draw's seed in `dequantize`.
+      inputs = dict(pixels=pixels, seed=seed)
+      # Exports before #43 draw each batch's noise as a whole.
+      if 'first_example' in self._signature.structured_input_signature[1]:
+        inputs['first_example'] = first_example
+      outputs = self._signature(**inputs)
     return outputs['values'], outputs['log_q']
 
   def log_prob(self, noise, pixels, training=False):

@@ -187,8 +187,17 @@ def _standard_normal_log_prob(part):
       2. * math.pi)
 
 
+def _make_parent(path):
+  directory = os.path.dirname(path)
+  if directory:
+    tf.io.gfile.makedirs(directory)
+
+
 def write_csv(path, names, scores):
-  """One row per example: its name, then every column of `score`'s result."""
+  """One row per example: its name, then every column of `score`'s result.
+
+  The folder of `path` is made if missing.
+  """
   columns = ['bits_per_dim'] + sorted(
       name for name in scores if name.startswith('scale_')) + ['log_det'] + [
           name for name in ('dequantization', 'latent_norm',
@@ -198,6 +207,7 @@ def write_csv(path, names, scores):
   writer.writerow(['example'] + columns)
   for row, name in enumerate(names):
     writer.writerow([name] + [f'{scores[c][row]:.6f}' for c in columns])
+  _make_parent(path)
   with tf.io.gfile.GFile(path, 'w') as f:
     f.write(buffer.getvalue())
   return path
@@ -232,9 +242,7 @@ def write_histogram(path, sources, bins=40):
   buffer = io.BytesIO()
   figure.savefig(buffer, format='png', dpi=100)
   pyplot.close(figure)
-  directory = os.path.dirname(path)
-  if directory:
-    tf.io.gfile.makedirs(directory)
+  _make_parent(path)
   with tf.io.gfile.GFile(path, 'wb') as f:
     f.write(buffer.getvalue())
   return path

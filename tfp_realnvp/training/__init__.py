@@ -10,6 +10,7 @@ non_finite.py             NonFiniteGuard, a component of the step
 metrics.py                StepMetrics, the step's figures
 optimizers.py             applying summed gradients with each optimizer kind
 keras_saving.py           .keras files of a FlowModel
+keras_flavor.py           Keras 3 objects refused with the fix
 input_checks.py           FlowModel's one-line refusals of data
 schedules.py              WarmupDecay, ProgressDecay
 evaluation.py             evaluate_bits_per_dim, BitsPerDimEvaluator,

@@ -189,6 +189,16 @@ class AveragedWeights:
       self._statistics.store(self._polyak.updates)
     return count
 
+  def update_statistics(self):
+    """Recomputes the statistics if the average moved since and data are set.
+
+    Before a `.keras` file is written, so that it holds the statistics the
+    live model would score the averaged weights with.
+    """
+    if self._polyak.has_average() and self._data is not None and (
+        self._norms) and not self._statistics.is_current(self._polyak.updates):
+      self.recompute_statistics()
+
   @contextlib.contextmanager
   def swapped_in(self, own_statistics=True):
     """Within the block the flow's weights are their Polyak averages.
@@ -204,9 +214,8 @@ class AveragedWeights:
     if not self._polyak.has_average():
       yield
       return
-    if own_statistics and self._data is not None and self._norms and (
-        not self._statistics.is_current(self._polyak.updates)):
-      self.recompute_statistics()
+    if own_statistics:
+      self.update_statistics()
     with self._polyak.swapped_in(self._weights):
       if own_statistics and self._statistics.has_statistics():
         with self._statistics.raw_statistics_kept():

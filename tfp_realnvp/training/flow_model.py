@@ -8,25 +8,17 @@ around it: `compile`/`fit`/`evaluate`/`predict`, data checks, `.keras` files.
 import contextlib
 import weakref
 
-import numpy as np
-import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import flows
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.training import input_checks
+from tfp_realnvp.training import keras_flavor
 from tfp_realnvp.training import keras_saving
 from tfp_realnvp.training import optimizers
 from tfp_realnvp.training import step as step_lib
 
 __all__ = ['FlowModel']
-
-
-def _without_sample_weights(data):
-  """`values` or `(values, condition)`: Keras' sample weights dropped."""
-  if isinstance(data, (tuple, list)):
-    return tuple(data[:2]) if len(data) > 1 else data[0]
-  return data
 
 
 @tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
@@ -185,7 +177,7 @@ class FlowModel(tf_keras.Model):
 
     Of integer pixels, one draw's `log p(x + u) - log q(u | x)`.
     """
-    return self.step.objective(_without_sample_weights(inputs),
+    return self.step.objective(input_checks.without_sample_weights(inputs),
                                training=bool(training))
 
   def regularization_loss(self):
@@ -193,14 +185,14 @@ class FlowModel(tf_keras.Model):
     return self.step.regularization_loss()
 
   def train_step(self, data):
-    return self.step.train(_without_sample_weights(data), self.optimizer)
+    return self.step.train(input_checks.without_sample_weights(data), self.optimizer)
 
   def test_step(self, data):
-    return self.step.evaluate(_without_sample_weights(data),
+    return self.step.evaluate(input_checks.without_sample_weights(data),
                               self.dequantization_samples)
 
   def predict_step(self, data):
-    return self.step.objective(_without_sample_weights(data),
+    return self.step.objective(input_checks.without_sample_weights(data),
                                training=False)
 
   # Averaged weights.
@@ -246,6 +238,22 @@ class FlowModel(tf_keras.Model):
 
   # Keras' entry points, with the data checked first.
 
+  def compile(self, optimizer='rmsprop', *args, **kwargs):
+    """`tf_keras.Model.compile`; Keras 3 objects are refused with the fix."""
+    keras_flavor.refuse_keras3(optimizer, 'optimizer', 'compile')
+    for what in ('loss', 'metrics', 'weighted_metrics'):
+      keras_flavor.refuse_keras3(kwargs.get(what), what, 'compile')
+    return super().compile(optimizer, *args, **kwargs)
+
+  def compile_from_config(self, config):
+    # Keras skips a custom `compile` when loading; this one only adds checks.
+    self.compile(**tf_keras.saving.deserialize_keras_object(config))
+    if isinstance(self.optimizer, tf_keras.optimizers.Optimizer):
+      self.optimizer.build(self.trainable_variables)
+
+  def _refuse_keras3_callbacks(self, kwargs, method):
+    keras_flavor.refuse_keras3(kwargs.get('callbacks'), 'callback', method)
+
   def _check_data(self, data, method):
     """Refuses data the flow cannot take, once per dataset, before tracing."""
     try:
@@ -286,25 +294,17 @@ class FlowModel(tf_keras.Model):
     A failed `fit` (bad data, an interrupt) leaves the model usable: the
     next call traces anew.
     """
+    self._refuse_keras3_callbacks(kwargs, 'fit')
     self._check_data(x, 'fit')
     if kwargs.get('validation_data') is not None:
       self._check_data(kwargs['validation_data'], 'fit')
       kwargs['validation_data'] = self._checked(kwargs['validation_data'])
     if self.step.averaging is not None:
       self.step.averaging.set_statistics_data(
-          self._statistics_data(x, kwargs.get('batch_size')),
+          input_checks.as_batches(self._checked(x), kwargs.get('batch_size')),
           self.averaged_statistics_batches)
     with self._fresh_functions_after_failure('fit'):
       return super().fit(self._checked(x), y, *args, **kwargs)
-
-  def _statistics_data(self, x, batch_size):
-    """`fit`'s training data as batches to compute statistics on, or None."""
-    if isinstance(x, tf.data.Dataset):
-      return self._checked(x)
-    if isinstance(x, (tf.Tensor, np.ndarray, tuple)):
-      return tf.data.Dataset.from_tensor_slices(x).batch(batch_size or 32)
-    # A generator or a Keras Sequence cannot be read twice.
-    return None
 
   def make_train_function(self, force=False):
     # The optimizer's variables are made here, eagerly: left to the step's
@@ -337,6 +337,7 @@ class FlowModel(tf_keras.Model):
     if samples != self.dequantization_samples:
       self.dequantization_samples = samples
       self.test_function = None  # The step's graph depends on K.
+    self._refuse_keras3_callbacks(kwargs, 'evaluate')
     self._check_data(x, 'evaluate')
     self.step.start_evaluation(seed)
     with self._fresh_functions_after_failure('evaluate'):
@@ -346,6 +347,7 @@ class FlowModel(tf_keras.Model):
 
   def predict(self, x, *args, **kwargs):
     """`tf_keras.Model.predict`: per-example log-probs; data checked first."""
+    self._refuse_keras3_callbacks(kwargs, 'predict')
     self._check_data(x, 'predict')
     with self._fresh_functions_after_failure('predict'):
       return super().predict(x, *args, **kwargs)
@@ -374,6 +376,8 @@ class FlowModel(tf_keras.Model):
     return super().save(filepath, *args, **kwargs)
 
   def save_own_variables(self, store):
+    if self.step.averaging is not None:
+      self.step.averaging.update_statistics()
     keras_saving.store_variables(
         store, keras_saving.saved_variables(self.step),
         getattr(self, 'optimizer', None))

@@ -14,7 +14,24 @@ from tfp_realnvp import flows
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.training import step as step_lib
 
-__all__ = ['check_data', 'checks_pixels', 'with_pixel_checks']
+__all__ = ['as_batches', 'check_data', 'checks_pixels', 'with_pixel_checks',
+           'without_sample_weights']
+
+
+def without_sample_weights(data):
+  """`values` or `(values, condition)`: Keras' sample weights dropped."""
+  if isinstance(data, (tuple, list)):
+    return tuple(data[:2]) if len(data) > 1 else data[0]
+  return data
+
+
+def as_batches(x, batch_size):
+  """`fit`'s training data as a dataset of batches to read again, or None."""
+  if isinstance(x, tf.data.Dataset):
+    return x
+  if isinstance(x, (tf.Tensor, np.ndarray, tuple)):
+    return tf.data.Dataset.from_tensor_slices(x).batch(batch_size or 32)
+  return None  # A generator or a Keras Sequence cannot be read twice.
 
 
 def _spec(data):
