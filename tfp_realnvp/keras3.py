@@ -106,13 +106,16 @@ class FlowModel(keras.Model):
                                training=bool(training))
 
   def train_step(self, data):
-    return self.step.train(input_checks.without_sample_weights(data), self.optimizer)
+    return self.step.train(input_checks.without_sample_weights(data),
+                           self.optimizer)
 
   def test_step(self, data):
-    return self.step.evaluate(input_checks.without_sample_weights(data), self._samples)
+    return self.step.evaluate(input_checks.without_sample_weights(data),
+                              self._samples)
 
   def predict_step(self, data):
-    return self.step.objective(input_checks.without_sample_weights(data), training=False)
+    return self.step.objective(input_checks.without_sample_weights(data),
+                               training=False)
 
   def averaged_weights(self, own_statistics=True):
     """As `tfp_realnvp.FlowModel.averaged_weights`."""

@@ -185,7 +185,8 @@ class FlowModel(tf_keras.Model):
     return self.step.regularization_loss()
 
   def train_step(self, data):
-    return self.step.train(input_checks.without_sample_weights(data), self.optimizer)
+    return self.step.train(input_checks.without_sample_weights(data),
+                           self.optimizer)
 
   def test_step(self, data):
     return self.step.evaluate(input_checks.without_sample_weights(data),
