@@ -315,4 +315,11 @@ MUTANTS = (
            '          yield\n',
            (_AVERAGED_TESTS +
             'test_the_averaged_weights_carry_statistics_computed_under_them',)),
+    Mutant('keras-file-stale-statistics', 'a .keras file written after fit '
+           'holds stale averaged statistics (#44)', 'tfp_realnvp/keras3.py',
+           '    if self.step.averaging is not None:\n'
+           '      self.step.averaging.update_statistics()\n',
+           '',
+           ('tests/keras3_test.py::test_keras3_file_loads_with_the_same_'
+            'figures',)),
 )
