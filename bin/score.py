@@ -62,9 +62,14 @@ def define_flags():
 
 def _split_examples(flow, split):
   """(names, values, labels) of up to --max_examples of a TFDS split."""
-  options = dict(flags_lib.data_options(), split=split or FLAGS.split)
+  split = loading.evaluation_split(FLAGS.model, split or FLAGS.split)
+  # The first --max_examples as a slice of the split (TFDS' syntax), so the
+  # data are read to their end: a cached dataset left part-read makes
+  # TensorFlow warn. A split sliced already is read until there are enough.
+  sliced = split if '[' in split else f'{split}[:{FLAGS.max_examples}]'
+  options = dict(flags_lib.data_options(), split=sliced)
   # Integer pixels, which score() dequantizes with the model's own noise.
-  batches, dataset, split = loading.evaluation_data(
+  batches, dataset, _ = loading.evaluation_data(
       FLAGS.model, flow, batch_size=FLAGS.batch_size,
       dequantized=flow.dequantizer is None, **options)
   values, labels = [], []

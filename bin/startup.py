@@ -7,6 +7,12 @@ TF_CPP_MIN_LOG_LEVEL says; they came before even `--help` and one-line
 errors. `quiet_imports()` holds descriptor 2 while the binary imports, then
 writes back every line that is not such start-up noise. It imports nothing
 heavy itself, so it can run first.
+
+It also makes TensorFlow's C++ log warnings and errors only
+(TF_CPP_MIN_LOG_LEVEL=1) unless the user set the variable: its INFO lines
+are bookkeeping, such as TF 2.19's `Local rendezvous is aborting with
+status: OUT_OF_RANGE: End of sequence` after every dataset read to its end,
+which users read as an error.
 """
 
 import contextlib
@@ -29,6 +35,7 @@ _STARTUP_NOISE = re.compile(
 @contextlib.contextmanager
 def quiet_imports():
   """Within the block, descriptor 2 is held; start-up noise is dropped."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
   stderr_fd = 2
   saved_fd = os.dup(stderr_fd)
   with tempfile.TemporaryFile() as captured:

@@ -230,10 +230,11 @@ MUTANTS = (
            '      rate *= tf.minimum(1., (step + 1.) / self.warmup_steps)\n',
            '      rate *= tf.minimum(1., step / self.warmup_steps)\n',
            ('tests/training_test.py::' 'test_warmup_decay_schedule_values',)),
-    Mutant('cosine-rises', 'the cosine decay rises',
+    Mutant('decay-clock-ignores-warmup', 'the decay counts the warm-up',
            'tfp_realnvp/training/schedules.py',
-           '      cosine = 0.5 * (1. + tf.cos(math.pi * progress))\n',
-           '      cosine = 0.5 * (1. - tf.cos(math.pi * progress))\n',
+           '    return tf.maximum(step - self.warmup_steps, 0.) / '
+           'self.decay_steps\n',
+           '    return tf.maximum(step, 0.) / self.decay_steps\n',
            ('tests/training_test.py::' 'test_warmup_decay_schedule_values',)),
     Mutant('budget-decay-starts-at-once', 'the budget\'s decay ignores '
            'its start', 'tfp_realnvp/training/schedules.py',

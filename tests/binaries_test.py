@@ -1,6 +1,7 @@
 """What a user sees first from each binary: its own line, no TensorFlow start-up."""
 
 import ast
+import os
 import pathlib
 import subprocess
 import sys
@@ -63,3 +64,26 @@ def test_a_wrong_flag_or_value_is_the_first_line():
   first = misspelt.splitlines()[0]
   assert first.startswith("train.py: Unknown dataset 'mnsit' (did you mean "
                           "'mnist'?)"), misspelt[:2000]
+
+
+def _startup_module():
+  sys.path.insert(0, str(ROOT / 'bin'))
+  try:
+    import startup  # pylint: disable=g-import-not-at-top
+  finally:
+    sys.path.remove(str(ROOT / 'bin'))
+  return startup
+
+
+def test_tensorflow_info_lines_are_off_unless_the_user_asks(monkeypatch):
+  # TF's C++ INFO lines (TF 2.19's "Local rendezvous is aborting" after a
+  # dataset's end) stay out of the binaries' output; a user's setting wins.
+  startup = _startup_module()
+  monkeypatch.delenv('TF_CPP_MIN_LOG_LEVEL', raising=False)
+  with startup.quiet_imports():
+    pass
+  assert os.environ['TF_CPP_MIN_LOG_LEVEL'] == '1'
+  monkeypatch.setenv('TF_CPP_MIN_LOG_LEVEL', '0')
+  with startup.quiet_imports():
+    pass
+  assert os.environ['TF_CPP_MIN_LOG_LEVEL'] == '0'

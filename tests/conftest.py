@@ -1,11 +1,17 @@
 """Test-wide TensorFlow set-up and shared fixtures."""
 
 import fcntl
+import hashlib
 import os
+import pathlib
+import shutil
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras
 
 # Two logical CPU devices, so tests can run tf.distribute.MirroredStrategy
 # replicas without a GPU. Must happen before TensorFlow initializes devices.
@@ -29,22 +35,47 @@ def pytest_configure(config):
         {'disable_meta_optimizer': True})
 
 
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _code_key():
+  """A digest of what a shared run's files depend on.
+
+  The package, the binaries, this file (the runs' settings) and the
+  frameworks' versions: the same key means the same run.
+  """
+  digest = hashlib.sha256()
+  files = sorted([*(_ROOT / 'tfp_realnvp').rglob('*.py'),
+                  *(_ROOT / 'bin').glob('*.py'), pathlib.Path(__file__)])
+  for path in files:
+    digest.update(str(path.relative_to(_ROOT)).encode())
+    digest.update(path.read_bytes())
+  for module in (tf, tf_keras, tfp):
+    digest.update(module.__version__.encode())
+  digest.update(sys.version.encode())
+  return digest.hexdigest()[:16]
+
+
 def _shared_run(tmp_path_factory, name, train):
-  """A run directory trained once per test session, shared by every worker.
+  """A run directory trained once for this code, shared by every worker.
 
   Under pytest-xdist each worker is its own process with its own session
-  fixtures; the runs are built once, under a lock, in the directory the
-  workers share (this session's), and only read by the tests.
+  fixtures; the runs are built once, under a lock, beside the sessions'
+  temporary directories and keyed by `_code_key`, and only read by the
+  tests. So the slow tail (`-m slow`), which CI runs right after the
+  default suite on the same tree, reads the runs the default suite built;
+  a change to the code trains anew.
   """
-  if 'PYTEST_XDIST_WORKER' not in os.environ:
-    model_dir = tmp_path_factory.mktemp(name)
-    train(model_dir)
-    return model_dir
-  shared = tmp_path_factory.getbasetemp().parent
+  session = tmp_path_factory.getbasetemp()
+  if 'PYTEST_XDIST_WORKER' in os.environ:
+    session = session.parent
+  shared = session.parent / 'tfp_realnvp_shared_runs' / _code_key()
+  shared.mkdir(parents=True, exist_ok=True)
   model_dir = shared / name
   with open(shared / f'{name}.lock', 'w') as lock:
     fcntl.flock(lock, fcntl.LOCK_EX)
     if not (shared / f'{name}.done').exists():
+      shutil.rmtree(model_dir, ignore_errors=True)  # A run cut short.
       train(model_dir)
       (shared / f'{name}.done').touch()
   return model_dir
@@ -115,9 +146,10 @@ def trained_conditional_run_dir(tmp_path_factory):
 # chosen so the suite takes minutes: every private hook, the bijectors' and
 # the model's exactness, the per-instance cache, fit/evaluate/predict and
 # their data checks, a step without Keras, `.keras` files, a SavedModel,
-# a given condition, the library's imports, and a training run's checkpoint
-# and SavedModel read back. The newest minor runs everything. A file maps to
-# `None` (all its tests) or to the names its chosen tests start with.
+# a given condition, the library's imports, a training run's checkpoint and
+# SavedModel read back, and Keras 3's refusal and FlowModel. The newest
+# minor runs everything. A file maps to `None` (all its tests) or to the
+# names its chosen tests start with.
 COMPAT_TESTS = {
     'compat_test.py': None,
     'model_test.py': ('test_log_prob_matches_brute_force_jacobian_of_the_',
@@ -140,6 +172,10 @@ COMPAT_TESTS = {
                             'test_the_class_marginal_is_a_mixture'),
     'layering_test.py': ('test_the_library_imports_no_application',),
     'loading_test.py': ('test_checkpoint_and_saved_model_agree',),
+    # Keras 3 (the `keras` each minor installs beside tf_keras).
+    'keras3_test.py': ('test_a_keras3_optimizer_is_refused_with_the_fix',
+                       'test_keras3_fit_trains_every_variable_of_the_flow',
+                       'test_keras3_file_loads_with_the_same_figures'),
 }
 
 

@@ -2,6 +2,7 @@
 checkpoint interval, and never checkpoints a broken state."""
 
 import json
+import os
 import pathlib
 import random
 import signal
@@ -12,9 +13,11 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 import tfp_realnvp
 from tfp_realnvp import data
+from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
 
@@ -108,31 +111,59 @@ def _finish(model_dir):
 
 
 @pytest.mark.slow
-def test_kill_term_and_int_then_the_same_command_finishes(tmp_path):
-  # One run stopped three ways in turn, each time resumed by the same
-  # command: SIGKILL at a random point after a checkpoint (nothing saved, no
-  # results), then SIGTERM and SIGINT (each saves a checkpoint at the step it
-  # lands on, after the resumed one), then the command finishes the run.
+def test_kill_then_term_then_the_same_command_finishes(tmp_path):
+  # One run stopped two ways in turn, each time resumed by the same command:
+  # SIGKILL at a random point after a checkpoint (nothing saved, no
+  # results), then SIGTERM (saves a checkpoint at the step it lands on,
+  # after the resumed one), then the command finishes the run. SIGINT takes
+  # SIGTERM's path (test_sigint_and_sigterm_save_and_stop_alike).
   returncode, output = _start_and_signal(tmp_path, signal.SIGKILL,
                                          random.uniform(0., 2.))
   if returncode == 0:
     pytest.skip('training finished before the kill landed')
   assert returncode == -signal.SIGKILL, output[-3000:]
   assert not (tmp_path / 'results.json').exists()
-  saved_before = 0
-  for signal_number in (signal.SIGTERM, signal.SIGINT):
-    returncode, output = _start_and_signal(tmp_path, signal_number, 0.5)
-    if returncode == 0:
-      pytest.skip('training finished before the signal landed')
-    assert returncode == 128 + signal_number, output[-3000:]
-    name = signal.Signals(signal_number).name
-    saved_at = int(output.split(f'{name}: saved a checkpoint at step ')[1]
-                   .split()[0])
-    # The save happened at the signal, after the resumed step.
-    assert max(_EVERY, saved_before + 1) <= saved_at < _TOTAL_STEPS
-    saved_before = saved_at
+  returncode, output = _start_and_signal(tmp_path, signal.SIGTERM, 0.5)
+  if returncode == 0:
+    pytest.skip('training finished before the signal landed')
+  assert returncode == 128 + signal.SIGTERM, output[-3000:]
+  saved_at = int(output.split('SIGTERM: saved a checkpoint at step ')[1]
+                 .split()[0])
+  # The save happened at the signal, after the resumed step.
+  assert _EVERY <= saved_at < _TOTAL_STEPS
   results = _finish(tmp_path)
   assert results['steps'] == _TOTAL_STEPS
+
+
+class _Checkpoints:
+
+  def __init__(self):
+    self.current_epoch = 3
+    self.saved = []
+
+  def save(self, epoch):
+    self.saved.append(epoch)
+
+
+@pytest.mark.parametrize('signal_number', [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_save_and_stop_alike(signal_number):
+  checkpoints = _Checkpoints()
+  callback = callbacks_lib.SaveOnSignal(checkpoints)
+  model = tf_keras.Sequential()
+  model.stop_training = False
+  callback.set_model(model)
+  before = signal.getsignal(signal_number)
+  callback.on_train_begin()
+  try:
+    os.kill(os.getpid(), signal_number)
+    callback.on_train_batch_end(0)
+  except KeyboardInterrupt:
+    pytest.fail('SIGINT reached Python: the callback did not handle it')
+  finally:
+    callback.on_train_end()
+  assert callback.signal_number == signal_number
+  assert checkpoints.saved == [3] and model.stop_training
+  assert signal.getsignal(signal_number) is before
 
 
 if __name__ == '__main__':

@@ -23,12 +23,10 @@ sums gradients itself, which a Keras 3 optimizer cannot be told (use
 `tfp_realnvp.FlowModel` with a tf_keras optimizer there).
 """
 
-import contextlib
-
 import keras
 
 from tfp_realnvp import flows
-from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.training import entry_points
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_saving
 from tfp_realnvp.training import step as step_lib
@@ -50,7 +48,8 @@ class FlowModel(keras.Model):
 
   def __init__(self, distribution, l2_scale=5e-5, clip_norm=100.,
                polyak_decay=None, skip_non_finite=False,
-               check_pixel_range=True, seed=None, **kwargs):
+               check_pixel_range=True, dequantizer=None, seed=None,
+               averaged_statistics_batches=16, **kwargs):
     """Wraps `distribution`; arguments as `tfp_realnvp.FlowModel`'s.
 
     Raises:
@@ -65,8 +64,10 @@ class FlowModel(keras.Model):
     self.step = step_lib.TrainingStep(
         distribution, l2_scale=l2_scale, clip_norm=clip_norm,
         polyak_decay=polyak_decay, skip_non_finite=skip_non_finite,
-        seed=seed)
+        dequantizer=dequantizer, seed=seed)
     self.check_pixel_range = bool(check_pixel_range)
+    self.averaged_statistics_batches = (
+        entry_points.averaged_statistics_batches(averaged_statistics_batches))
     self._samples = 1
     # The flow made every variable; nothing is left to build.
     self.built = True
@@ -123,18 +124,6 @@ class FlowModel(keras.Model):
 
   # Keras' entry points, with the data checked first.
 
-  @contextlib.contextmanager
-  def _functions_retraced_after_failure(self, method):
-    try:
-      yield
-    except BaseException as error:
-      self.train_function = self.test_function = None
-      self.predict_function = None
-      message = pixels_lib.pixel_error_message(error, f'FlowModel.{method}')
-      if message is not None:
-        raise ValueError(message) from None
-      raise
-
   def _checked(self, data, method):
     input_checks.check_data(self.step, data, method, self.check_pixel_range)
     return input_checks.with_pixel_checks(self.step, data,
@@ -146,33 +135,27 @@ class FlowModel(keras.Model):
     if kwargs.get('validation_data') is not None:
       kwargs['validation_data'] = self._checked(kwargs['validation_data'],
                                                 'fit')
-    if self.step.averaging is not None:
-      self.step.averaging.set_statistics_data(
-          input_checks.as_batches(x, kwargs.get('batch_size')), 16)
-    with self._functions_retraced_after_failure('fit'):
+    entry_points.set_statistics_data(self.step, x, kwargs.get('batch_size'),
+                                     self.averaged_statistics_batches)
+    with entry_points.fresh_functions_after_failure(self, 'fit'):
       return super().fit(x, y, **kwargs)
 
   def evaluate(self, x=None, y=None, averaged=True,
                dequantization_samples=None, seed=None, **kwargs):
     """`keras.Model.evaluate`: Polyak-averaged weights, K draws, a seed."""
-    samples = int(dequantization_samples or 1)
-    if samples < 1:
-      raise ValueError('`dequantization_samples` must be a positive '
-                       f'integer, got {dequantization_samples}.')
+    samples = entry_points.dequantization_samples(dequantization_samples)
     if samples != self._samples:
       self._samples = samples
       self.test_function = None  # The step's graph depends on K.
     x = self._checked(x, 'evaluate')
-    self.step.start_evaluation(seed)
-    with self._functions_retraced_after_failure('evaluate'):
-      with (self.averaged_weights() if averaged
-            else contextlib.nullcontext()):
+    with entry_points.fresh_functions_after_failure(self, 'evaluate'):
+      with entry_points.evaluation(self.step, seed, averaged):
         return super().evaluate(x, y, **kwargs)
 
   def predict(self, x, **kwargs):
     """`keras.Model.predict`: per-example log-probs; data checked first."""
     input_checks.check_data(self.step, x, 'predict', self.check_pixel_range)
-    with self._functions_retraced_after_failure('predict'):
+    with entry_points.fresh_functions_after_failure(self, 'predict'):
       return super().predict(x, **kwargs)
 
   # Saving: the flow's config and every variable (Keras 3 sees none).
@@ -183,7 +166,9 @@ class FlowModel(keras.Model):
                 polyak_decay=self.step.polyak_decay,
                 skip_non_finite=self.step.skip_non_finite,
                 check_pixel_range=self.check_pixel_range,
-                seed=self.step.seed, name=self.name)
+                seed=self.step.seed,
+                averaged_statistics_batches=self.averaged_statistics_batches,
+                name=self.name)
 
   @classmethod
   def from_config(cls, config, custom_objects=None):

@@ -1,8 +1,9 @@
-"""The Keras callbacks of a training run: checkpoints, guards, figures.
+"""The Keras callbacks of a training run: checkpoints, guards, progress.
 
 Listed in this order by `tfp_realnvp.app.run.run`: a non-finite loss stops
 before the checkpoint callback can save it, so the last checkpoint is always
-the last good state.
+the last good state. (What a run writes for TensorBoard and samples/ is
+`summaries`'.)
 """
 
 import math
@@ -12,18 +13,15 @@ import threading
 import time
 
 from absl import logging
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from tfp_realnvp import compat
 from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
-from tfp_realnvp.app import figures
 
 __all__ = [
     'Checkpoints',
-    'EpochFigures',
     'NonFiniteLossError',
     'ProgressLog',
     'PeriodicValidation',
@@ -247,81 +245,6 @@ class SaveOnSignal(tf_keras.callbacks.Callback):
     for signal_number, handler in self._previous.items():
       signal.signal(signal_number, handler)
     self._previous = {}
-
-
-class EpochFigures(tf_keras.callbacks.Callback):
-  """After each epoch: a PNG sample grid and TensorBoard images and scalars."""
-
-  def __init__(self, distribution, model_dir, log_dir, num_samples,
-               temperature, seed, is_chief):
-    super().__init__()
-    self._distribution = distribution
-    self._model_dir = model_dir
-    self._is_chief = is_chief
-    self._writer = tf.summary.create_file_writer(
-        os.path.join(log_dir, 'train'))
-    self._is_image = len(distribution.event_shape) == 3
-
-    self._num_rows = None
-    label_kwargs = {}
-    num_classes = distribution.num_classes
-    if num_classes is not None:
-      # One row per class.
-      self._num_rows = num_classes
-      per_class = max(1, num_samples // num_classes)
-      label_kwargs['labels'] = tf.repeat(tf.range(num_classes), per_class)
-      num_samples = num_classes * per_class
-
-    @tf.function(autograph=False)
-    def sample():
-      # The same latents every epoch, so the grids show training progress.
-      return distribution.sample_values(num_samples, temperature,
-                                        seed=tf.constant([seed, 0]),
-                                        **label_kwargs)
-
-    self._sample = sample
-
-  def on_train_batch_end(self, batch, logs=None):
-    if not self._is_chief:
-      return
-    # The rate the step just taken used, at that step's index.
-    step = self.model.optimizer.iterations - 1
-    with self._writer.as_default(step=step):
-      tf.summary.scalar('learning_rate',
-                        _learning_rate(self.model.optimizer, step))
-
-  def on_epoch_end(self, epoch, logs=None):
-    # The averaged model's samples, when the run keeps a Polyak average.
-    with self.model.averaged_weights():
-      grid = self.write_grid(f'epoch_{epoch + 1:04d}')
-    if grid is not None:
-      with self._writer.as_default(step=epoch):
-        tf.summary.image('samples', grid[np.newaxis])
-      self._writer.flush()
-
-  def write_grid(self, name):
-    """Samples of the weights as they are to `samples/<name>.png`.
-
-    Returns the grid on the chief of an image model, else `None`.
-    """
-    if not self._is_image:
-      return None
-    # Every worker samples (reading batch-norm statistics may be a
-    # collective across workers); only the chief writes.
-    pixels = self._sample().numpy()
-    if not self._is_chief:
-      return None
-    grid = figures.image_grid(pixels, num_rows=self._num_rows)
-    figures.write_png(os.path.join(self._model_dir, 'samples', f'{name}.png'),
-                      grid, scale=max(1, 128 // pixels.shape[1]))
-    return grid
-
-
-def _learning_rate(optimizer, step):
-  rate = optimizer.learning_rate
-  if callable(rate):
-    rate = rate(step)
-  return tf.cast(rate, tf.float32)
 
 
 class PeriodicValidation(tf_keras.callbacks.Callback):

@@ -84,8 +84,9 @@ class TrainConfig:
   steps_per_epoch: int | None = _setting(
       None, 'Steps per epoch (default: the whole split).')
   log_every_steps: int = _setting(
-      100, 'Log a line every N steps (step, loss, bits/dim, steps/s, ETA); '
-      '0: epoch ends only. TensorBoard gets the loss of every step.')
+      100, 'Log a line every N steps (step, loss, bits/dim, steps/s, ETA), '
+      'and write the step\'s loss, bits/dim and learning rate for '
+      'TensorBoard; 0: epoch ends only.')
   checkpoint_every_steps: int = _setting(
       0, 'Also checkpoint every N steps (0: each epoch only).')
   learning_rate: float | None = _setting(

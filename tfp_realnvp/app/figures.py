@@ -7,6 +7,7 @@ matplotlib's non-interactive Agg backend, so both work on a headless machine.
 import io
 import os
 
+import einops
 import numpy as np
 import tensorflow as tf
 
@@ -34,21 +35,18 @@ def image_grid(pixels, num_rows=None, padding=1):
                      f'C = 1 or 3, got shape {pixels.shape}.')
   if pixels.dtype != np.uint8:
     pixels = np.clip(np.floor(pixels), 0, 255).astype(np.uint8)
-  count, height, width, channels = pixels.shape
+  count = len(pixels)
   if num_rows is None:
     num_rows = max(1, int(np.floor(np.sqrt(count))))
     while count % num_rows:
       num_rows -= 1
   if count % num_rows:
     raise ValueError(f'{num_rows} rows do not divide {count} images.')
-  num_cols = count // num_rows
-  grid = np.zeros([num_rows * (height + padding) - padding,
-                   num_cols * (width + padding) - padding, channels], np.uint8)
-  for index in range(count):
-    row, col = divmod(index, num_cols)
-    top, left = row * (height + padding), col * (width + padding)
-    grid[top:top + height, left:left + width] = pixels[index]
-  return grid
+  # Each tile padded below and right; the last row's and column's dropped.
+  tiles = np.pad(pixels, [(0, 0), (0, padding), (0, padding), (0, 0)])
+  grid = einops.rearrange(tiles, '(rows cols) h w c -> (rows h) (cols w) c',
+                          rows=num_rows)
+  return grid[:grid.shape[0] - padding, :grid.shape[1] - padding]
 
 
 def write_png(path, image, scale=1):

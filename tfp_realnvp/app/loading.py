@@ -29,6 +29,7 @@ __all__ = [
     'describe_weights',
     'evaluation_data',
     'evaluation_dataset_name',
+    'evaluation_split',
     'examples',
     'load_distribution',
     'load_flow',
@@ -205,6 +206,11 @@ def evaluation_dataset_name(path, dataset=None):
   return dataset
 
 
+def evaluation_split(path, split=None):
+  """`split`, else the test split of the run in `path`, else `'test'`."""
+  return split or (run_config(path) or {}).get('test_split') or 'test'
+
+
 def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
                     batch_size=256, download=True, seed=0, dequantized=True):
   """The evaluation data for a loaded flow, defaulting to its run's.
@@ -231,7 +237,7 @@ def evaluation_data(path, flow, dataset=None, split=None, data_dir=None,
   """
   config = run_config(path) or {}
   dataset = evaluation_dataset_name(path, dataset)
-  split = split or config.get('test_split') or 'test'
+  split = evaluation_split(path, split)
   batches = data.evaluation_dataset(
       dataset, split, data_dir or config.get('data_dir'), batch_size,
       recipe=config.get('recipe'), download=download, seed=seed,

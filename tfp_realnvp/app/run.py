@@ -46,6 +46,8 @@ from tfp_realnvp.app import figures
 from tfp_realnvp.app import health
 from tfp_realnvp.app import precision
 from tfp_realnvp.app import run_data
+from tfp_realnvp.app import summaries
+from tfp_realnvp.app import terminal
 from tfp_realnvp.app import weight_choice
 from tfp_realnvp.app.callbacks import NonFiniteLossError
 from tfp_realnvp.app.callbacks import TrainingInterrupted
@@ -257,7 +259,7 @@ def run(config, datasets=None, strategy=None, callbacks=()):
                                           config.checkpoint_every_steps,
                                           config.learning_rate)
   save_on_signal = callbacks_lib.SaveOnSignal(checkpoints)
-  epoch_figures = callbacks_lib.EpochFigures(
+  epoch_figures = summaries.EpochFigures(
       distribution, model_dir, log_dir, config.num_samples,
       config.temperature, config.seed, is_chief)
   extra_callbacks = list(callbacks)
@@ -267,9 +269,9 @@ def run(config, datasets=None, strategy=None, callbacks=()):
           config.skip_non_finite_batches),
       checkpoints,
       save_on_signal,
-      # The loss of every step, besides the epoch figures.
+      # The epoch figures (StepSummaries writes steps').
       tf_keras.callbacks.TensorBoard(log_dir, write_graph=False,
-                                     profile_batch=0, update_freq=1),
+                                     profile_batch=0, update_freq='epoch'),
       epoch_figures,
   ]
   # From its own copy of the validation data: each pass over a dataset
@@ -278,6 +280,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
   probe = next(iter(fresh_validation_data()))
   callbacks.append(health.EpochHealth(probe, log_dir, is_chief))
   if config.log_every_steps:
+    callbacks.append(summaries.StepSummaries(log_dir, config.log_every_steps,
+                                             is_chief))
     total_steps = (config.epochs * config.steps_per_epoch
                    if config.steps_per_epoch else None)
     callbacks.append(callbacks_lib.ProgressLog(config.log_every_steps,
@@ -288,6 +292,11 @@ def run(config, datasets=None, strategy=None, callbacks=()):
         is_chief))
   if budget is not None:
     callbacks.append(budget)
+  # At a terminal, a bar that log lines do not break; in a log, Keras' line
+  # per epoch.
+  progress_bar = terminal.ProgressBar() if sys.stdout.isatty() else None
+  if progress_bar is not None:
+    callbacks.append(progress_bar)
   callbacks += extra_callbacks
   num_parameters = int(sum(np.prod(v.shape)
                            for v in distribution.trainable_variables))
@@ -311,13 +320,15 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     history = tf_keras.callbacks.History()
     history.history = {}
   else:
-    history = flow_model.fit(train_data, validation_data=validation_data,
-                             epochs=config.epochs,
-                             steps_per_epoch=config.steps_per_epoch,
-                             callbacks=callbacks,
-                             # A progress bar with ETA on a terminal; one
-                             # line per epoch in a log.
-                             verbose=1 if sys.stdout.isatty() else 2)
+    try:
+      history = flow_model.fit(train_data, validation_data=validation_data,
+                               epochs=config.epochs,
+                               steps_per_epoch=config.steps_per_epoch,
+                               callbacks=callbacks,
+                               verbose=0 if progress_bar else 2)
+    finally:
+      if progress_bar is not None:
+        progress_bar.close()
   train_seconds = time.time() - start
   if save_on_signal.signal_number is not None:
     name = signal.Signals(save_on_signal.signal_number).name

@@ -5,13 +5,12 @@ steps, the figures) is `TrainingStep`'s; this module is the Keras plumbing
 around it: `compile`/`fit`/`evaluate`/`predict`, data checks, `.keras` files.
 """
 
-import contextlib
 import weakref
 
 import tf_keras
 
 from tfp_realnvp import flows
-from tfp_realnvp.dequantization import pixels as pixels_lib
+from tfp_realnvp.training import entry_points
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_flavor
 from tfp_realnvp.training import keras_saving
@@ -144,10 +143,8 @@ class FlowModel(tf_keras.Model):
     self.polyak_updates = None if polyak is None else polyak.updates
     self.polyak_zero_share = None if polyak is None else polyak.zero_share
     self.check_pixel_range = bool(check_pixel_range)
-    if averaged_statistics_batches < 0:
-      raise ValueError('`averaged_statistics_batches` must be >= 0, got '
-                       f'{averaged_statistics_batches}.')
-    self.averaged_statistics_batches = int(averaged_statistics_batches)
+    self.averaged_statistics_batches = (
+        entry_points.averaged_statistics_batches(averaged_statistics_batches))
     self.dequantization_samples = 1
     # Every replica's step returns the global figures (`StepMetrics`):
     # Keras' default would add them up across replicas.
@@ -272,23 +269,6 @@ class FlowModel(tf_keras.Model):
     return input_checks.with_pixel_checks(self.step, data,
                                           self.check_pixel_range)
 
-  @contextlib.contextmanager
-  def _fresh_functions_after_failure(self, method):
-    # A trace that failed still counts as the tf.function's first call, and
-    # anything the next one created (an optimizer's lazily made variables)
-    # tf.function would refuse: after a failure, Keras builds new ones, as it
-    # does for a model that was never called.
-    try:
-      yield
-    except BaseException as error:
-      self.train_function = None
-      self.test_function = None
-      self.predict_function = None
-      message = pixels_lib.pixel_error_message(error, f'FlowModel.{method}')
-      if message is not None:
-        raise ValueError(message) from None
-      raise
-
   def fit(self, x=None, y=None, *args, **kwargs):
     """`tf_keras.Model.fit`, refusing data the flow cannot take at once.
 
@@ -300,11 +280,10 @@ class FlowModel(tf_keras.Model):
     if kwargs.get('validation_data') is not None:
       self._check_data(kwargs['validation_data'], 'fit')
       kwargs['validation_data'] = self._checked(kwargs['validation_data'])
-    if self.step.averaging is not None:
-      self.step.averaging.set_statistics_data(
-          input_checks.as_batches(self._checked(x), kwargs.get('batch_size')),
-          self.averaged_statistics_batches)
-    with self._fresh_functions_after_failure('fit'):
+    entry_points.set_statistics_data(self.step, self._checked(x),
+                                     kwargs.get('batch_size'),
+                                     self.averaged_statistics_batches)
+    with entry_points.fresh_functions_after_failure(self, 'fit'):
       return super().fit(self._checked(x), y, *args, **kwargs)
 
   def make_train_function(self, force=False):
@@ -330,27 +309,21 @@ class FlowModel(tf_keras.Model):
     in `x` only, not on the batch size or the replicas (default the model's
     `seed`, else a new one each call). Data are checked as in `fit`.
     """
-    samples = 1 if dequantization_samples is None else int(
-        dequantization_samples)
-    if samples < 1:
-      raise ValueError(f'`dequantization_samples` must be a positive integer, '
-                       f'got {dequantization_samples}.')
+    samples = entry_points.dequantization_samples(dequantization_samples)
     if samples != self.dequantization_samples:
       self.dequantization_samples = samples
       self.test_function = None  # The step's graph depends on K.
     self._refuse_keras3_callbacks(kwargs, 'evaluate')
     self._check_data(x, 'evaluate')
-    self.step.start_evaluation(seed)
-    with self._fresh_functions_after_failure('evaluate'):
-      with (self.averaged_weights() if averaged
-            else contextlib.nullcontext()):
+    with entry_points.fresh_functions_after_failure(self, 'evaluate'):
+      with entry_points.evaluation(self.step, seed, averaged):
         return super().evaluate(self._checked(x), *args, **kwargs)
 
   def predict(self, x, *args, **kwargs):
     """`tf_keras.Model.predict`: per-example log-probs; data checked first."""
     self._refuse_keras3_callbacks(kwargs, 'predict')
     self._check_data(x, 'predict')
-    with self._fresh_functions_after_failure('predict'):
+    with entry_points.fresh_functions_after_failure(self, 'predict'):
       return super().predict(x, *args, **kwargs)
 
   # Saving.

@@ -1,6 +1,12 @@
-"""Learning-rate schedules: a linear warm-up, then a cosine or exponential decay."""
+"""Learning-rate schedules: a linear warm-up, then a cosine or exponential
+decay.
 
-import math
+The decays are tf_keras' `CosineDecay` and `ExponentialDecay`; this module
+adds the warm-up (its first step at `rate / warmup_steps`, where tf_keras'
+own warm-up starts at 0) and the clocks: steps after the warm-up
+(`WarmupDecay`), or a run's progress through its time budget
+(`ProgressDecay`).
+"""
 
 import tensorflow as tf
 import tf_keras
@@ -69,17 +75,26 @@ class WarmupDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
     """How far the decay has gone: steps since the warm-up over `T`."""
     return tf.maximum(step - self.warmup_steps, 0.) / self.decay_steps
 
+  def _decayed(self, progress):
+    """The rate after `progress` (in units of `T`) of tf_keras' decay."""
+    if self.decay == 'cosine':
+      # Clipped at 1 by the schedule itself (`min(step, decay_steps)`).
+      return tf_keras.optimizers.schedules.CosineDecay(
+          self.learning_rate, decay_steps=1.,
+          alpha=self.final_fraction)(progress)
+    if self.decay == 'exponential':
+      return tf_keras.optimizers.schedules.ExponentialDecay(
+          self.learning_rate, decay_steps=1.,
+          decay_rate=self.decay_rate)(progress)
+    return tf.constant(self.learning_rate, tf.float32)
+
   def __call__(self, step):
+    # The decays are tf_keras'; the warm-up (whose first step is not at 0,
+    # as tf_keras' own warm-up's is) and the clocks are this module's.
     step = tf.cast(step, tf.float32)
-    rate = tf.constant(self.learning_rate, tf.float32)
+    rate = self._decayed(self._progress(step) if self.decay else 0.)
     if self.warmup_steps:
       rate *= tf.minimum(1., (step + 1.) / self.warmup_steps)
-    if self.decay == 'cosine':
-      progress = tf.minimum(self._progress(step), 1.)
-      cosine = 0.5 * (1. + tf.cos(math.pi * progress))
-      rate *= self.final_fraction + (1. - self.final_fraction) * cosine
-    elif self.decay == 'exponential':
-      rate *= self.decay_rate ** self._progress(step)
     return rate
 
   def get_config(self):
