@@ -80,9 +80,9 @@ def test_a_model_whose_trace_failed_traces_anew():
 def test_the_recovery_is_what_makes_the_second_fit_work(monkeypatch):
   # Shown failing once: without the fresh function and the slots made
   # before tracing (either one alone mends it), the sequence above breaks.
-  monkeypatch.setattr(flow_model_lib.FlowModel,
-                      '_fresh_functions_after_failure',
-                      lambda self, method: _no_reset())
+  monkeypatch.setattr(flow_model_lib.entry_points,
+                      'fresh_functions_after_failure',
+                      lambda model, method: _no_reset())
   monkeypatch.setattr(flow_model_lib.FlowModel, 'make_train_function',
                       tf_keras.Model.make_train_function)
   model = _FailsFirstTrace(_flow())

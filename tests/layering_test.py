@@ -22,8 +22,8 @@ LAYERS = [
     ['toy_data', 'data', 'training'],
     ['root', 'keras3'],
     ['app.quiet', 'app.budget', 'app.precision', 'app.config',
-     'app.learning_rates', 'app.run_data', 'app.figures', 'app.callbacks',
-     'app.health',
+     'app.learning_rates', 'app.run_data', 'app.figures', 'app.summaries',
+     'app.callbacks', 'app.terminal', 'app.health',
      'app.export',
      'app.weight_choice', 'app.saved_flow', 'app.loading', 'app.latents', 'app.scoring', 'app.run', 'app.flags'],
 ]

@@ -313,3 +313,40 @@ def test_the_flag_takes_auto_and_its_old_bool_forms():
     flags_lib.parse_flags(argv, values)
     assert values['mixed_precision'].value == expected
   assert config_lib.TrainConfig(mixed_precision=True).mixed_precision == 'true'
+
+
+def _bfloat16_run_directory(model_dir):
+  """What a bfloat16 run leaves: config.json and a checkpoint (no training)."""
+  flow = _flow('bfloat16')
+  config_lib.write_json(str(model_dir / 'config.json'),
+                        dict(model=tfp_realnvp.flows.flow_config(flow)))
+  tf.train.Checkpoint(model=tfp_realnvp.FlowModel(flow)).save(
+      str(model_dir / 'checkpoints' / 'chief' / 'ckpt'))
+  return flow
+
+
+def _round_trip_error(flow, pixels):
+  with tfp_realnvp.training_mode(False):
+    latents = flow.encode(tf.identity(pixels))
+    return float(tf.reduce_max(tf.abs(flow.decode(latents) - pixels)))
+
+
+def test_a_bfloat16_run_loads_as_float32_networks_unless_told(tmp_path):
+  trained = _bfloat16_run_directory(tmp_path)
+  pixels = _pixels(8, seed=3)
+  loaded = loading.load_flow(str(tmp_path), weights='raw')
+  kept = loading.load_flow(str(tmp_path), weights='raw', compute_dtype=None)
+  def compute_dtypes(flow):
+    return {module.compute_dtype for module in flow.submodules
+            if isinstance(module, tf_keras.layers.Layer)}
+
+  assert compute_dtypes(loaded) == {'float32'}
+  assert 'bfloat16' in compute_dtypes(kept)
+  for variable, value in zip(loaded.variables, trained.variables):
+    np.testing.assert_array_equal(variable, value)
+  # Exact inference: float32's rounding, amplified by the scales (here
+  # about 1e-4 for pixels up to 256; a trained bfloat16 network, which
+  # rounds its inputs, decodes to within pixel levels).
+  assert _round_trip_error(loaded, pixels) < 1e-3
+  with pytest.raises(ValueError, match="'float32' or None"):
+    loading.load_flow(str(tmp_path), compute_dtype='bfloat16')

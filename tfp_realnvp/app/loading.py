@@ -51,7 +51,8 @@ def run_config(path):
 WEIGHTS = ('best',) + weight_choice.WEIGHTS
 
 
-def load_distribution(model_dir, image_shape=None, weights='best'):
+def load_distribution(model_dir, image_shape=None, weights='best',
+                      compute_dtype='float32'):
   """Rebuilds the model of a run and restores its latest checkpoint.
 
   Args:
@@ -66,6 +67,13 @@ def load_distribution(model_dir, image_shape=None, weights='best'):
       0.4 has none: the raw weights' then), else the trained weights;
       `'averaged_raw_statistics'`: the averages with the raw weights'
       statistics; `'raw'`: the trained weights.
+    compute_dtype: what the networks compute in. `'float32'` (default):
+      `encode`/`decode` invert each other to float32's rounding, whatever
+      precision the run trained in (a bfloat16 network rounds its inputs: a
+      bfloat16 run's flow decodes its own encodings to within pixel levels,
+      not ulps). `None`: the run's own precision (e.g. `'bfloat16'` where
+      it trained so, faster on hardware with native bfloat16). The
+      variables are float32 either way.
 
   Returns:
     `(distribution, config_dict)`, the distribution in the state of the last
@@ -97,6 +105,11 @@ def load_distribution(model_dir, image_shape=None, weights='best'):
     description['image_shape'] = list(image_shape)
   if weights not in WEIGHTS:
     raise ValueError(f'`weights` must be one of {WEIGHTS}, got {weights!r}.')
+  if compute_dtype not in ('float32', None):
+    raise ValueError("`compute_dtype` must be 'float32' or None (the run's "
+                     f'own), got {compute_dtype!r}.')
+  if compute_dtype == 'float32' and 'compute_dtype' in description:
+    description['compute_dtype'] = None  # The flows' name for float32.
   distribution = flows.flow_from_config(description)
   flow_model = training.FlowModel(
       distribution, polyak_decay=config.get('polyak_decay') or None)
@@ -140,7 +153,8 @@ def describe_weights(path, weights='best'):
   return 'the ' + weight_choice.describe(weights)
 
 
-def load_flow(path, image_shape=None, weights='best'):
+def load_flow(path, image_shape=None, weights='best',
+              compute_dtype='float32'):
   """Loads a flow from a run directory or a SavedModel.
 
   Args:
@@ -153,6 +167,10 @@ def load_flow(path, image_shape=None, weights='best'):
       (Polyak, if the run kept an average) or `'raw'` weights; see
       `load_distribution`. A SavedModel holds the weights it was exported
       with (a run exports its `'best'`).
+    compute_dtype: a run directory's networks compute in float32 by default
+      (exact inference), or in the run's own precision with `None`; see
+      `load_distribution`. A SavedModel computes in what it was exported
+      with (float32 unless exported otherwise).
 
   Returns:
     The restored `tfp_realnvp` model (a run directory) or a `SavedFlow`;
@@ -163,7 +181,7 @@ def load_flow(path, image_shape=None, weights='best'):
   """
   _check_is_directory(path)
   if run_config(path) is not None:
-    return load_distribution(path, image_shape, weights)[0]
+    return load_distribution(path, image_shape, weights, compute_dtype)[0]
   if weights != 'best':
     raise ValueError(
         f'{path!r} is not a training run directory: a SavedModel holds the '

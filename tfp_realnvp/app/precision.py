@@ -21,6 +21,7 @@ __all__ = [
     'Choice',
     'choose',
     'choose_for',
+    'computing_in_float32',
     'copy_variables',
     'cpu_flags',
     'float32_twin',
@@ -160,6 +161,20 @@ def float32_twin(flow):
     return None
   return flows.flow_from_config(dict(flows.flow_config(flow),
                                      compute_dtype=None))
+
+
+def computing_in_float32(flow):
+  """`flow` itself if it computes in float32, else its float32 twin now.
+
+  The twin holds `flow`'s current variable values (weights and batch-norm
+  statistics): the figures a run reports are the ones `load_flow` and the
+  SavedModel (float32 networks by default) give again.
+  """
+  twin = float32_twin(flow)
+  if twin is None:
+    return flow
+  copy_variables(flow, twin)
+  return twin
 
 
 def copy_variables(source, target):

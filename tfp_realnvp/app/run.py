@@ -24,7 +24,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 
@@ -94,11 +93,13 @@ def _test_figures(config, distribution, weights):
 
   Integer images are scored as `bin/evaluate.py` scores them (the same
   function and noise: an image's draws depend on the seed and its position
-  only), so it repeats them from the run directory: the single-draw figure
-  is the first of the `K` draws, seeded by `--seed + 2`.
+  only, and float32 networks), so it repeats them from the run directory:
+  the single-draw figure is the first of the `K` draws, seeded by
+  `--seed + 2`.
   """
   if not config.test_split:
     return {}
+  distribution = precision.computing_in_float32(distribution)
   samples = config.dequantization_samples
   if data.is_vector_dataset(config.dataset):
     figures = dict(test_bits_per_dim=training.evaluate_bits_per_dim(
@@ -294,9 +295,8 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     callbacks.append(budget)
   # At a terminal, a bar that log lines do not break; in a log, Keras' line
   # per epoch.
-  progress_bar = terminal.ProgressBar() if sys.stdout.isatty() else None
-  if progress_bar is not None:
-    callbacks.append(progress_bar)
+  progress_bar = terminal.ProgressBar.at_a_terminal()
+  callbacks += [progress_bar] if progress_bar else []
   callbacks += extra_callbacks
   num_parameters = int(sum(np.prod(v.shape)
                            for v in distribution.trainable_variables))
@@ -320,15 +320,12 @@ def run(config, datasets=None, strategy=None, callbacks=()):
     history = tf_keras.callbacks.History()
     history.history = {}
   else:
-    try:
+    with terminal.closed_after(progress_bar):
       history = flow_model.fit(train_data, validation_data=validation_data,
                                epochs=config.epochs,
                                steps_per_epoch=config.steps_per_epoch,
                                callbacks=callbacks,
                                verbose=0 if progress_bar else 2)
-    finally:
-      if progress_bar is not None:
-        progress_bar.close()
   train_seconds = time.time() - start
   if save_on_signal.signal_number is not None:
     name = signal.Signals(save_on_signal.signal_number).name

@@ -9,6 +9,7 @@ draws the bar again below it. (`tqdm.keras.TqdmCallback` subclasses
 `import keras`'s callback, a Keras 3 class that tf_keras' `fit` refuses.)
 """
 
+import contextlib
 import math
 import sys
 
@@ -16,7 +17,7 @@ from absl import logging
 import tf_keras
 import tqdm
 
-__all__ = ['ProgressBar']
+__all__ = ['ProgressBar', 'closed_after']
 
 
 class _AboveTheBar:
@@ -40,6 +41,11 @@ class ProgressBar(tf_keras.callbacks.Callback):
   meanwhile appear above it, whole. `file` is where the bar goes (standard
   output by default, as Keras' bar).
   """
+
+  @classmethod
+  def at_a_terminal(cls):
+    """A bar if standard output is a terminal, else `None`."""
+    return cls() if sys.stdout.isatty() else None
 
   def __init__(self, file=None, figures=('loss', 'bits_per_dim')):
     super().__init__()
@@ -104,3 +110,13 @@ class ProgressBar(tf_keras.callbacks.Callback):
       logging.get_absl_handler().python_handler.setStream(
           self._handler_stream)
       self._handler_stream = None
+
+
+@contextlib.contextmanager
+def closed_after(progress_bar):
+  """Closes `progress_bar` (if any) when the block ends, also by an error."""
+  try:
+    yield
+  finally:
+    if progress_bar is not None:
+      progress_bar.close()
