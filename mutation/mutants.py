@@ -323,4 +323,11 @@ MUTANTS = (
            '',
            ('tests/keras3_test.py::test_keras3_file_loads_with_the_same_'
             'figures',)),
+    Mutant('loaded-flow-keeps-bfloat16', 'a bfloat16 run loads with '
+           'bfloat16 networks, inexact inference (#45)',
+           'tfp_realnvp/app/loading.py',
+           "  if compute_dtype == 'float32' and 'compute_dtype' in description:\n",
+           "  if False:\n",
+           ('tests/mixed_precision_test.py::test_a_bfloat16_run_loads_as_'
+            'float32_networks_unless_told',)),
 )
