@@ -375,14 +375,9 @@ def export_saved_model(distribution, export_dir, version=None,
   Returns:
     The path of the written SavedModel.
   """
-  if compute_dtype not in ('float32', None):
-    raise ValueError("`compute_dtype` must be 'float32' or None (the flow's "
-                     f'own), got {compute_dtype!r}.')
+  precision.check_float32_or_own(compute_dtype, "the flow's own")
   if compute_dtype == 'float32':
-    twin = precision.float32_twin(distribution)
-    if twin is not None:
-      precision.copy_variables(distribution, twin)
-      distribution = twin
+    distribution = precision.computing_in_float32(distribution)
   path = next_version_dir(export_dir, version)
   module = FlowExport(distribution)
   if '://' in path:

@@ -21,6 +21,7 @@ from tfp_realnvp import training
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import export
 from tfp_realnvp.app import figures
+from tfp_realnvp.app import precision
 from tfp_realnvp.app import weight_choice
 from tfp_realnvp.app.saved_flow import SavedFlow
 
@@ -105,9 +106,7 @@ def load_distribution(model_dir, image_shape=None, weights='best',
     description['image_shape'] = list(image_shape)
   if weights not in WEIGHTS:
     raise ValueError(f'`weights` must be one of {WEIGHTS}, got {weights!r}.')
-  if compute_dtype not in ('float32', None):
-    raise ValueError("`compute_dtype` must be 'float32' or None (the run's "
-                     f'own), got {compute_dtype!r}.')
+  precision.check_float32_or_own(compute_dtype, "the run's own")
   if compute_dtype == 'float32' and 'compute_dtype' in description:
     description['compute_dtype'] = None  # The flows' name for float32.
   distribution = flows.flow_from_config(description)

@@ -19,6 +19,7 @@ __all__ = [
     'MIXED_PRECISION_SETTINGS',
     'SMALLEST_BFLOAT16_IMAGE',
     'Choice',
+    'check_float32_or_own',
     'choose',
     'choose_for',
     'computing_in_float32',
@@ -161,6 +162,13 @@ def float32_twin(flow):
     return None
   return flows.flow_from_config(dict(flows.flow_config(flow),
                                      compute_dtype=None))
+
+
+def check_float32_or_own(compute_dtype, own):
+  """Refuses a `compute_dtype` other than `'float32'` or `None` (`own`'s)."""
+  if compute_dtype not in ('float32', None):
+    raise ValueError(f"`compute_dtype` must be 'float32' or None ({own}), "
+                     f'got {compute_dtype!r}.')
 
 
 def computing_in_float32(flow):

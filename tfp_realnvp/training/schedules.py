@@ -70,29 +70,28 @@ class WarmupDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
     self.decay_steps = decay_steps
     self.decay_rate = float(decay_rate)
     self.final_fraction = float(final_fraction)
+    # tf_keras' decay, its clock in units of T (`_progress`); the cosine
+    # stops at 1 by itself (`min(step, decay_steps)`).
+    self._decayed = None
+    if decay == 'cosine':
+      self._decayed = tf_keras.optimizers.schedules.CosineDecay(
+          self.learning_rate, decay_steps=1., alpha=self.final_fraction)
+    elif decay == 'exponential':
+      self._decayed = tf_keras.optimizers.schedules.ExponentialDecay(
+          self.learning_rate, decay_steps=1., decay_rate=self.decay_rate)
 
   def _progress(self, step):
     """How far the decay has gone: steps since the warm-up over `T`."""
     return tf.maximum(step - self.warmup_steps, 0.) / self.decay_steps
 
-  def _decayed(self, progress):
-    """The rate after `progress` (in units of `T`) of tf_keras' decay."""
-    if self.decay == 'cosine':
-      # Clipped at 1 by the schedule itself (`min(step, decay_steps)`).
-      return tf_keras.optimizers.schedules.CosineDecay(
-          self.learning_rate, decay_steps=1.,
-          alpha=self.final_fraction)(progress)
-    if self.decay == 'exponential':
-      return tf_keras.optimizers.schedules.ExponentialDecay(
-          self.learning_rate, decay_steps=1.,
-          decay_rate=self.decay_rate)(progress)
-    return tf.constant(self.learning_rate, tf.float32)
-
   def __call__(self, step):
     # The decays are tf_keras'; the warm-up (whose first step is not at 0,
     # as tf_keras' own warm-up's is) and the clocks are this module's.
     step = tf.cast(step, tf.float32)
-    rate = self._decayed(self._progress(step) if self.decay else 0.)
+    if self._decayed is None:
+      rate = tf.constant(self.learning_rate, tf.float32)
+    else:
+      rate = self._decayed(self._progress(step))
     if self.warmup_steps:
       rate *= tf.minimum(1., (step + 1.) / self.warmup_steps)
     return rate
