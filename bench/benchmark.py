@@ -61,7 +61,7 @@ PHASES = (('train', 3), ('eval', 1), ('sample', 1))
 # (image shape, our preset or overrides, TFDS dataset, Glow blocks); the
 # tiny one trains on the embedded 8x8 digits.
 CONFIGS = {
-    'tiny': ((8, 8, 1), dict(num_scales=2, num_res_blocks=1, num_filters=4),
+    'tiny': ((8, 8, 1), dict(num_scales=1, num_res_blocks=1, num_filters=4),
              'digits', 2),
     # The main job's model (bin/train.py's default preset).
     'digits': ((8, 8, 1), dict(preset='digits'), 'digits', 2),

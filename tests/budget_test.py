@@ -211,7 +211,8 @@ def test_a_budgeted_run_ends_cleanly_and_its_rerun_trains_no_step(tmp_path):
 
 def _budgeted_train_command(model_dir, minutes):
   return [sys.executable, str(ROOT / 'bin' / 'train.py'),
-          f'--model_dir={model_dir}', '--num_res_blocks=1', '--num_filters=4',
+          f'--model_dir={model_dir}', '--num_scales=1', '--num_res_blocks=1',
+          '--num_filters=4',
           '--epochs=100000', '--steps_per_epoch=5',
           '--checkpoint_every_steps=5', '--export=false', '--num_samples=4',
           '--validation_examples=16', f'--train_minutes={minutes}']

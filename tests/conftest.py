@@ -118,7 +118,11 @@ def two_cpu_strategy():
 
 @pytest.fixture(scope='session')
 def trained_conditional_run_dir(tmp_path_factory):
-  """A class-conditional run (10 classes, 8x8 images, 2 steps), exported."""
+  """A class-conditional run (10 classes, 8x8 images, 2 steps), exported.
+
+  One scale, half the tracing of two: the multi-scale parts are the
+  unconditional run's.
+  """
 
   def train(model_dir):
     from tfp_realnvp.app import run as run_lib  # pylint: disable=g-import-not-at-top
@@ -130,7 +134,7 @@ def trained_conditional_run_dir(tmp_path_factory):
             (pixels[part], labels[part])).batch(16)
         for part in (slice(0, 48), slice(48, None)))
     config = run_lib.TrainConfig(
-        dataset='digits', model_dir=str(model_dir), num_scales=2,
+        dataset='digits', model_dir=str(model_dir), num_scales=1,
         num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=2,
         num_samples=20, conditional=True,
         # Float32 wherever it runs: the tests of these runs compare the
@@ -156,8 +160,10 @@ COMPAT_TESTS = {
                       'test_round_trip_is_exact',
                       'test_conditional_log_prob_matches_brute_force'),
     'masked_affine_coupling_test.py': ('TestCheckerboardParity0::',),
-    'stateful_test.py': ('test_same_config_models_give_their_own_log_prob',
-                         'test_models_answer_from_the_current_weights'),
+    'stateful_test.py': (
+        'test_same_config_models_give_their_own_log_prob[function]',
+        'test_models_answer_from_the_current_weights_for_a_tensor_seen_'
+        'before[assign]'),
     'first_hour_test.py': ('test_a_fit_on_boolean_pixels_is_refused',
                            'test_wrong_event_shape_and_dtype_are_named'),
     'pixels_test.py': ('test_fit_evaluate_and_predict_read_an_array',),
@@ -171,10 +177,12 @@ COMPAT_TESTS = {
                             'test_slicing_slices_the_condition',
                             'test_the_class_marginal_is_a_mixture'),
     'layering_test.py': ('test_the_library_imports_no_application',),
-    'loading_test.py': ('test_checkpoint_and_saved_model_agree',),
+    # The one-scale conditional run: half the unconditional run's training.
+    'loading_test.py': ('test_conditional_checkpoint_and_saved_model_agree',),
     # Keras 3 (the `keras` each minor installs beside tf_keras).
     'keras3_test.py': ('test_a_keras3_optimizer_is_refused_with_the_fix',
                        'test_keras3_fit_trains_every_variable_of_the_flow',
+                       'test_keras3_fit_traces_the_step_once',
                        'test_keras3_file_loads_with_the_same_figures'),
 }
 
@@ -203,10 +211,11 @@ LONGEST_FIRST = (
 
 # The same for the slow tail (`-m slow`), from its --durations.
 LONGEST_SLOW_FIRST = (
-    'benchmark_test.py', 'run_test.py', 'reliability_test.py',
-    'training_test.py', 'non_finite_test.py', 'reproducible_figures_test.py',
-    'multi_worker_test.py', 'distributed_test.py', 'budget_test.py',
-    'sample_test.py', 'seams_test.py', 'data_test.py', 'readme_test.py')
+    'run_test.py', 'benchmark_test.py', 'training_test.py',
+    'reliability_test.py', 'readme_test.py', 'budget_test.py',
+    'multi_worker_test.py', 'non_finite_test.py', 'data_test.py',
+    'reproducible_figures_test.py', 'seams_test.py', 'distributed_test.py',
+    'sample_test.py')
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,6 +13,7 @@ import pytest
 from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import flags as flags_lib
+from tests import binaries_test
 
 BIN = pathlib.Path(sys.executable).parent
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -29,7 +30,9 @@ OWN_FLAGS = {
 
 @pytest.mark.slow
 def test_every_console_script_help_lists_its_own_flags():
-  # All four at once: each spends most of its time importing TensorFlow.
+  # All five at once: each spends most of its time importing TensorFlow.
+  # What a user sees first: the binary's own line, its flags, no
+  # TensorFlow start-up lines.
   processes = {}
   for script in OWN_FLAGS:
     executable = shutil.which(script, path=str(BIN))
@@ -37,6 +40,7 @@ def test_every_console_script_help_lists_its_own_flags():
     processes[script] = subprocess.Popen(
         [executable, '--help'], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
+  outputs = {}
   for script, process in processes.items():
     stdout, stderr = process.communicate(timeout=300)
     # absl exits with 1 after printing the help.
@@ -45,8 +49,14 @@ def test_every_console_script_help_lists_its_own_flags():
     module = script.removeprefix('tfp-realnvp-').replace('-', '_')
     assert stdout.splitlines()[0] == ast.get_docstring(ast.parse(
         (ROOT / 'bin' / f'{module}.py').read_text())).splitlines()[0], script
+    assert binaries_test.no_startup_noise(stderr), (script, stderr[:2000])
     for flag in OWN_FLAGS[script]:
       assert flag in stdout, f'{script} --help does not list {flag}'
+    outputs[script] = stdout
+  assert "(default: the run's test split" in outputs['tfp-realnvp-evaluate']
+  # A usage example continued with a backslash keeps its line break.
+  assert '--data_dir=../shared/data/tfds \\\n      --download=false' in (
+      outputs['tfp-realnvp-train'])
 
 
 def test_train_flags_are_generated_from_the_config_fields():

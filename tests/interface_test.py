@@ -88,5 +88,5 @@ def test_loaded_flows_answer_the_interface_like_the_trained_model(
   np.testing.assert_allclose(flow.sample_values(2, 0.8, 5, labels=[3]),
                              trained.sample_values(2, 0.8, 5, labels=[3]),
                              atol=1e-3)
-  assert flow.num_classes == 10 and flow.num_scales == 2
+  assert flow.num_classes == 10 and flow.num_scales == 1
   assert tuple(flow.event_shape) == (8, 8, 1)

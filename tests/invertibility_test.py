@@ -3,7 +3,7 @@
 float32, on real CIFAR-10 images: at initialization and with every weight and
 batch-norm statistic randomized (far from the identity), the largest
 reconstruction error `max|x - forward(inverse(x))|` stays below 1e-2 in pixel
-units, in the library and through the SavedModel's encode/decode.
+units. (The SavedModel's encode/decode: export_test.py.)
 """
 
 import sys
@@ -31,7 +31,7 @@ def _max_reconstruction_error(encode, decode, pixels):
 
 @pytest.mark.slow
 @needs_cifar10
-def test_paper_cifar10_configuration_reconstructs_real_images(tmp_path):
+def test_paper_cifar10_configuration_reconstructs_real_images():
   images = next(iter(data.image_dataset(
       'cifar10', 'test', SHARED_TFDS_DIR, batch_size=8, shuffle=False,
       download=False, seed=0)))
@@ -52,13 +52,9 @@ def test_paper_cifar10_configuration_reconstructs_real_images(tmp_path):
     latents = bijector.inverse(tf.identity(images))
   assert float(tf.reduce_max(tf.abs(latents))) > 3.
   assert library_error() < _TOLERANCE
-
-  path = tfp_realnvp.export_saved_model(distribution, str(tmp_path))
-  signatures = tf.saved_model.load(path).signatures
-  served_error = _max_reconstruction_error(
-      lambda x: signatures['encode'](images=x)['latents'],
-      lambda z: signatures['decode'](latents=z)['images'], images)
-  assert served_error < _TOLERANCE
+  # The SavedModel's encode and decode are the same functions: their
+  # exactness is export_test.py's, at a size whose export traces in seconds
+  # (this model's took 100 s of a CI run).
 
 
 if __name__ == '__main__':

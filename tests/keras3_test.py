@@ -61,7 +61,7 @@ def test_tf_keras_objects_pass(model):
 def trained_keras3(tmp_path_factory):
   """A Keras 3 FlowModel of a tiny image flow fit on uint8 pixels, saved."""
   from tfp_realnvp import keras3  # pylint: disable=g-import-not-at-top
-  flow = tfp_realnvp.RealNVP((4, 4, 1), num_scales=2, num_res_blocks=1,
+  flow = tfp_realnvp.RealNVP((4, 4, 1), num_scales=1, num_res_blocks=1,
                              num_filters=4)
   model = keras3.FlowModel(flow, polyak_decay=0.5, seed=3)
   # Eagerly: four steps of a tiny flow take less than tracing them.
@@ -98,6 +98,21 @@ def test_keras3_file_loads_with_the_same_figures(trained_keras3):
       figures[1]['discrete_bits_per_dim'], rel=1e-5)
   # The optimizer's state came back too: training goes on where it was.
   assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations)
+
+
+def test_keras3_fit_traces_the_step_once():
+  """Slots made inside the first step would make tf.function trace twice."""
+  from tfp_realnvp import keras3  # pylint: disable=g-import-not-at-top
+  flow = tfp_realnvp.RealNVP((4, 4, 1), num_scales=1, num_res_blocks=0,
+                             num_filters=2)
+  model = keras3.FlowModel(flow)
+  model.compile(optimizer=keras.optimizers.Adam(1e-3))
+  traces = []
+  train = model.step.train
+  model.step.train = lambda *args: traces.append(1) or train(*args)
+  pixels = np.random.default_rng(1).integers(0, 256, (8, 4, 4, 1), np.uint8)
+  model.fit(pixels, batch_size=4, epochs=1, verbose=0)
+  assert len(traces) == 1
 
 
 def test_keras3_model_of_nothing_to_train_is_refused():

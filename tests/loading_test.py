@@ -94,7 +94,7 @@ def test_conditional_checkpoint_and_saved_model_agree(conditional_flows):
   checkpoint = conditional_flows['checkpoint']
   saved_model = conditional_flows['saved_model']
   assert checkpoint.num_classes == saved_model.num_classes == 10
-  assert checkpoint.num_scales == saved_model.num_scales == 2
+  assert checkpoint.num_scales == saved_model.num_scales == 1
   np.testing.assert_allclose(checkpoint.log_prob(pixels, labels=labels),
                              saved_model.log_prob(pixels, labels=labels),
                              rtol=1e-5)

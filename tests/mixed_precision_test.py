@@ -14,7 +14,7 @@ from tfp_realnvp.app import loading
 from tfp_realnvp.app import precision
 
 _SHAPE = (4, 4, 2)
-_SMALL = dict(num_scales=2, num_res_blocks=1, num_filters=8)
+_SMALL = dict(num_scales=1, num_res_blocks=1, num_filters=8)
 
 
 def _pixels(n, seed=0):

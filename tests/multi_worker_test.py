@@ -47,7 +47,7 @@ def datasets():
 
 def config(model_dir, strategy):
   return run_lib.TrainConfig(
-      dataset='injected', model_dir=model_dir, num_scales=2,
+      dataset='injected', model_dir=model_dir, num_scales=1,
       num_res_blocks=1, num_filters=4, batch_size=8, epochs=1,
       num_samples=2, learning_rate=1e-3, strategy=strategy,
       # No average: its statistics pass and weight choice would trace in

@@ -160,7 +160,7 @@ def test_a_run_exports_and_loads_the_weights_it_chose(tmp_path):
   datasets = (tf.data.Dataset.from_tensor_slices(pixels[:48]).batch(16),
               tf.data.Dataset.from_tensor_slices(pixels[48:]).batch(16))
   config = run_lib.TrainConfig(
-      dataset='injected', model_dir=str(tmp_path), num_scales=2,
+      dataset='injected', model_dir=str(tmp_path), num_scales=1,
       num_res_blocks=1, num_filters=4, epochs=1, steps_per_epoch=3,
       num_samples=4, polyak_decay=0.5, learning_rate=1e-2)
   results = run_lib.run(config, datasets=datasets)

@@ -15,6 +15,8 @@ from tests import bijector_test_util
 
 # derandomize: the same cases every run, so CI cannot flake.
 _SETTINGS = settings(max_examples=50, deadline=None, derandomize=True)
+# A coupling builds and traces its networks for every example.
+_COUPLING_SETTINGS = settings(_SETTINGS, max_examples=20)
 _DTYPES = st.sampled_from([tf.float32, tf.float64])
 
 
@@ -26,7 +28,7 @@ def _assert_round_trip(bijector, x, event_ndims, atol):
   np.testing.assert_allclose(x_again, x, atol=atol)
 
 
-@_SETTINGS
+@_COUPLING_SETTINGS
 @given(batch=st.integers(1, 3), height=st.integers(1, 5),
        width=st.integers(1, 5), channels=st.integers(1, 4),
        mask_type=st.sampled_from(['checkerboard', 'channel']),

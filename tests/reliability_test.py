@@ -37,7 +37,7 @@ def _datasets():
 
 
 def _config(model_dir, **overrides):
-  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=2,
+  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=1,
                   num_res_blocks=1, num_filters=4, epochs=1,
                   steps_per_epoch=2, num_samples=4, export=False)
   settings.update(overrides)
@@ -78,7 +78,8 @@ def test_a_half_written_checkpoint_is_never_used(tmp_path):
 
 def _train_command(model_dir):
   return [sys.executable, str(ROOT / 'bin' / 'train.py'),
-          f'--model_dir={model_dir}', '--num_res_blocks=1', '--num_filters=4',
+          f'--model_dir={model_dir}', '--num_scales=1', '--num_res_blocks=1',
+          '--num_filters=4',
           '--epochs=1', f'--steps_per_epoch={_TOTAL_STEPS}',
           f'--checkpoint_every_steps={_EVERY}', '--export=false',
           '--num_samples=4']

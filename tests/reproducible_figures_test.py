@@ -27,7 +27,7 @@ def run(tmp_path_factory):
   """150 steps, in two epochs, with a Polyak average and a 4-draw test."""
   model_dir = tmp_path_factory.mktemp('digits_run')
   config = run_lib.TrainConfig(
-      dataset='digits', model_dir=str(model_dir), num_scales=2,
+      dataset='digits', model_dir=str(model_dir), num_scales=1,
       num_res_blocks=1, num_filters=8, epochs=2, steps_per_epoch=75,
       dequantization_samples=_SAMPLES, export=False, num_samples=4,
       mixed_precision='false')

@@ -47,7 +47,7 @@ def _assert_png(path):
 
 
 def _tiny_config(model_dir, **overrides):
-  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=2,
+  settings = dict(dataset='injected', model_dir=str(model_dir), num_scales=1,
                   num_res_blocks=1, num_filters=4, epochs=1,
                   steps_per_epoch=2, num_samples=4)
   settings.update(overrides)

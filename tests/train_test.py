@@ -18,7 +18,8 @@ def test_train_binary_on_the_embedded_dataset(tmp_path):
   # (the uniform path runs in every other run of the suite).
   result = subprocess.run(
       [sys.executable, str(ROOT / 'bin' / 'train.py'), '--epochs=1',
-       '--steps_per_epoch=2', '--num_res_blocks=1', '--num_filters=4',
+       '--steps_per_epoch=2', '--num_scales=1', '--num_res_blocks=1',
+       '--num_filters=4',
        '--strategy=mirrored', '--log_every_steps=1',
        '--dequantization=variational',
        '--dequantization_samples=4', f'--model_dir={tmp_path}'],

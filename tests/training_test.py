@@ -26,7 +26,7 @@ def _prototype_pixels(n, seed=0):
 
 
 def _small_model(**kwargs):
-  return tfp_realnvp.RealNVP((8, 8, 1), num_scales=2, num_res_blocks=1,
+  return tfp_realnvp.RealNVP((8, 8, 1), num_scales=1, num_res_blocks=1,
                              num_filters=8, bn_momentum=0.9, **kwargs)
 
 
@@ -85,8 +85,8 @@ def test_l2_penalty_is_on_the_weight_norm_scales():
   distribution = _small_model()
   model = tfp_realnvp.FlowModel(distribution, l2_scale=5e-5)
   scales = networks.weight_scale_variables(distribution)
-  # 4 + 3 + 3 couplings, each with input, 2 block and output layers.
-  assert len(scales) == 10 * 4
+  # 4 couplings (one scale), each with input, 2 block and output layers.
+  assert len(scales) == 4 * 4
   expected = 5e-5 * sum(float(tf.reduce_sum(s ** 2)) for s in scales)
   np.testing.assert_allclose(model.regularization_loss(), expected, rtol=1e-5)
 

@@ -137,6 +137,10 @@ class FlowModel(keras.Model):
                                                 'fit')
     entry_points.set_statistics_data(self.step, x, kwargs.get('batch_size'),
                                      self.averaged_statistics_batches)
+    # Slots created inside the first step make tf.function trace the step
+    # twice (the `digits` preset's first 3-step fit: 50 s, 26 s built).
+    if not self.optimizer.built:
+      self.optimizer.build(self.trainable_variables)
     with entry_points.fresh_functions_after_failure(self, 'fit'):
       return super().fit(x, y, **kwargs)
 

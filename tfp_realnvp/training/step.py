@@ -9,6 +9,7 @@ and a plain `tf.function` loop needs nothing else:
 ```python
 step = tfp_realnvp.training.TrainingStep(flow, polyak_decay=0.999)
 optimizer = tf_keras.optimizers.Adam(1e-3)
+optimizer.build(flow.trainable_variables)  # Slots first: traced once, not twice.
 
 @tf.function
 def train(batch):
