@@ -9,7 +9,7 @@ seeded draw gets Philox's outputs at counter offset `(first_example + i) * G`
 
 import tensorflow as tf
 
-__all__ = ['draw_seed', 'seed_pair', 'uniform']
+__all__ = ['draw_seed', 'replica_seed', 'seed_pair', 'uniform']
 
 # Philox on every device, so that a seed means the same noise on CPU and GPU
 # (`tf.random`'s default algorithm may differ by device).
@@ -30,6 +30,15 @@ def draw_seed(seed, draw):
   """The seed of draw `draw` of a `K`-draw estimate (draw 0 included)."""
   return tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64),
                                                   tf.cast(draw, tf.int64))
+
+
+def replica_seed(seed, count):
+  """`seed` folded with `count` and the replica: one stream a replica."""
+  seed = tf.random.experimental.stateless_fold_in(
+      tf.cast(seed, tf.int64), tf.cast(count, tf.int64))
+  replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+  return tf.random.experimental.stateless_fold_in(seed,
+                                                  tf.cast(replica, tf.int64))
 
 
 def uniform(shape, seed=None, dtype=tf.float32, minval=0., first_example=0):

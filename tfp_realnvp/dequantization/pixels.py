@@ -22,9 +22,9 @@ import tensorflow as tf
 from tfp_realnvp.dequantization import units
 
 __all__ = [
-    'check_array', 'describe', 'is_integer', 'looks_like_unit_range',
-    'looks_like_whole_numbers', 'pixel_error_message', 'require_pixels',
-    'require_values', 'suspicion', 'with_pixel_checks',
+    'check_array', 'describe', 'float_pixels_message', 'is_integer',
+    'looks_like_unit_range', 'looks_like_whole_numbers', 'pixel_error_message',
+    'require_pixels', 'require_values', 'suspicion', 'with_pixel_checks',
 ]
 
 
@@ -213,3 +213,11 @@ def with_pixel_checks(data):
     return (values,) + element[1:] if len(element) > 1 else values
 
   return data.map(check)
+
+
+def float_pixels_message(flow, described):
+  """Why a flow with a learned `q(u | x)` refuses float pixels in training."""
+  return (f'the data are {described}, already dequantized; {flow.name} '
+          'learns its dequantization noise (dequantization=\'variational\') '
+          'and trains on the integer pixels. Give it uint8 images (e.g. '
+          'tfp_realnvp.data.image_dataset(..., dequantized=False)).')

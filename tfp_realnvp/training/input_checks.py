@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from tfp_realnvp import flows
 from tfp_realnvp.dequantization import pixels as pixels_lib
-from tfp_realnvp.training import step as step_lib
 
 __all__ = ['as_batches', 'check_data', 'checks_pixels', 'with_pixel_checks',
            'without_sample_weights']
@@ -73,7 +72,7 @@ def _check_spec(step, spec, method):
                     f'tf.cast(x, tf.{flow.dtype.name}).')
   if (method == 'fit' and not values.dtype.is_integer and
       step.dequantizer is not None and step.dequantizer.is_learned):
-    raise TypeError(name + step_lib.float_pixels_message(flow, described))
+    raise TypeError(name + pixels_lib.float_pixels_message(flow, described))
   event_rank = flow.event_shape.rank
   if (values.shape.rank is not None and
       (values.shape.rank != event_rank + 1 or

@@ -40,15 +40,7 @@ from tfp_realnvp.training import non_finite
 from tfp_realnvp.training import optimizers
 from tfp_realnvp.training import polyak
 
-__all__ = ['TrainingStep', 'float_pixels_message']
-
-
-def float_pixels_message(flow, described):
-  """Why a flow with a learned `q(u | x)` refuses float pixels in training."""
-  return (f'the data are {described}, already dequantized; {flow.name} '
-          'learns its dequantization noise (dequantization=\'variational\') '
-          'and trains on the integer pixels. Give it uint8 images (e.g. '
-          'tfp_realnvp.data.image_dataset(..., dequantized=False)).')
+__all__ = ['TrainingStep']
 
 
 def _counter(dtype=tf.int64):
@@ -70,15 +62,6 @@ class _RunState:
     # The examples evaluated since `start_evaluation`, over all replicas:
     # the position of the next batch's first example.
     self.evaluation_examples = _counter()
-
-
-def _replica_seed(seed, count):
-  """`seed` folded with `count` and the replica: one stream a replica."""
-  seed = tf.random.experimental.stateless_fold_in(
-      tf.cast(seed, tf.int64), tf.cast(count, tf.int64))
-  replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-  return tf.random.experimental.stateless_fold_in(seed,
-                                                  tf.cast(replica, tf.int64))
 
 
 class TrainingStep(tf.Module):
@@ -251,7 +234,7 @@ class TrainingStep(tf.Module):
     """
     if self.seed is None:
       return None
-    return _replica_seed([self.seed, 0], step_count)
+    return noise.replica_seed([self.seed, 0], step_count)
 
   @tf.autograph.experimental.do_not_convert
   def train(self, data, optimizer):
@@ -270,8 +253,8 @@ class TrainingStep(tf.Module):
     if not pixels_lib.is_integer(values) and self.dequantizer is not None and (
         self.dequantizer.is_learned):
       # Data Keras reads only as it trains (generators) reach this.
-      raise TypeError(float_pixels_message(self.distribution,
-                                           pixels_lib.describe(values)))
+      raise TypeError(pixels_lib.float_pixels_message(
+          self.distribution, pixels_lib.describe(values)))
     num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
     statistics = (self._guard.statistics_before_step() if self._guard
                   else None)
