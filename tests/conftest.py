@@ -222,6 +222,10 @@ def pytest_collection_modifyitems(config, items):
   for item in items:
     if _is_compat(item):
       item.add_marker(pytest.mark.compat)
+  if not hasattr(config, 'workerinput'):
+    # One process (`-n 0`): the order given, as the mutation run lists a
+    # mutant's fastest catching test first.
+    return
   longest = (LONGEST_SLOW_FIRST if config.getoption('markexpr') == 'slow'
              else LONGEST_FIRST)
   rank = {name: index for index, name in enumerate(longest)}
