@@ -22,6 +22,9 @@ def create_variables(optimizer, variables):
     compat.create_optimizer_slots(optimizer, variables)
   elif isinstance(optimizer, tf_keras.optimizers.Optimizer):
     optimizer.build(variables)
+  elif not getattr(optimizer, 'built', True):
+    # Keras 3's (tfp_realnvp.keras3), built once: `built` says when.
+    optimizer.build(variables)
 
 
 def optimizer_variables(optimizer):
