@@ -20,20 +20,11 @@ from tfp_realnvp import data
 from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
+from tests import injected_data
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 _TOTAL_STEPS = 150
 _EVERY = 10
-
-
-def _pixels(n, seed):
-  rng = np.random.default_rng(seed)
-  return rng.uniform(0., 256., size=(n, 8, 8, 1)).astype(np.float32)
-
-
-def _datasets():
-  return (tf.data.Dataset.from_tensor_slices(_pixels(64, 0)).batch(16),
-          tf.data.Dataset.from_tensor_slices(_pixels(16, 1)).batch(16))
 
 
 def _config(model_dir, **overrides):
@@ -47,16 +38,18 @@ def _config(model_dir, **overrides):
 @pytest.mark.slow
 def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
     tmp_path):
-  run_lib.run(_config(tmp_path), datasets=_datasets())
+  run_lib.run(_config(tmp_path),
+              datasets=injected_data.injected_datasets(16))
   good, _ = loading.load_distribution(str(tmp_path))
-  probe = _pixels(4, 2)
+  probe = injected_data.random_pixels(4, 2)
   with tfp_realnvp.training_mode(False):
     good_log_prob = good.log_prob(probe).numpy()
   # An absurd learning rate blows the scales up within a step or two.
   with pytest.raises(run_lib.NonFiniteLossError,
                      match=r'became nan at step \d+ .*--learning_rate'):
     run_lib.run(_config(tmp_path, epochs=2, steps_per_epoch=4,
-                        learning_rate=1e8), datasets=_datasets())
+                        learning_rate=1e8),
+                datasets=injected_data.injected_datasets(16))
   restored, _ = loading.load_distribution(str(tmp_path))
   with tfp_realnvp.training_mode(False):
     np.testing.assert_allclose(restored.log_prob(probe), good_log_prob,
@@ -65,14 +58,16 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(
 
 @pytest.mark.slow
 def test_a_half_written_checkpoint_is_never_used(tmp_path):
-  run_lib.run(_config(tmp_path), datasets=_datasets())
+  run_lib.run(_config(tmp_path),
+              datasets=injected_data.injected_datasets(16))
   chief = tmp_path / 'checkpoints' / 'chief'
   complete = tf.train.latest_checkpoint(str(chief))
   # What a kill in the middle of a save leaves: new files, old state file.
   (chief / 'ckpt-99.index').write_bytes(b'half')
   (chief / 'ckpt-99.data-00000-of-00001').write_bytes(b'half')
   assert tf.train.latest_checkpoint(str(chief)) == complete
-  results = run_lib.run(_config(tmp_path, epochs=2), datasets=_datasets())
+  results = run_lib.run(_config(tmp_path, epochs=2),
+                        datasets=injected_data.injected_datasets(16))
   assert results['steps'] == 4
 
 

@@ -17,16 +17,7 @@ from tfp_realnvp.app import config as config_lib
 from tfp_realnvp.app import learning_rates
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib
-
-
-def _pixels(n, seed):
-  rng = np.random.default_rng(seed)
-  return rng.uniform(0., 256., size=(n, 8, 8, 1)).astype(np.float32)
-
-
-def _injected_datasets():
-  return (tf.data.Dataset.from_tensor_slices(_pixels(64, 0)).batch(16),
-          tf.data.Dataset.from_tensor_slices(_pixels(32, 1)).batch(16))
+from tests import injected_data
 
 
 @pytest.mark.slow
@@ -72,7 +63,7 @@ class TestRunOutputsAndResume:
   def test_two_steps_write_every_output_and_resume(self, tmp_path):
     model_dir = tmp_path / 'run'
     config = _tiny_config(model_dir)
-    first = run_lib.run(config, datasets=_injected_datasets())
+    first = run_lib.run(config, datasets=injected_data.injected_datasets(32))
     assert first['steps'] == 2
     assert tf.train.latest_checkpoint(
         str(model_dir / 'checkpoints' / 'chief')) is not None
@@ -96,7 +87,7 @@ class TestRunOutputsAndResume:
     # More epochs continue from step 2, not from 0 (without an export this
     # time: the first run's and the one below show where exports go).
     extended = run_lib.run(_tiny_config(model_dir, epochs=2, export=False),
-                           datasets=_injected_datasets())
+                           datasets=injected_data.injected_datasets(32))
     assert extended['steps'] == 4
     assert len(extended['history']['loss']) == 1
     _assert_png(model_dir / 'samples' / 'epoch_0002.png')
@@ -110,14 +101,15 @@ class TestRunOutputsAndResume:
 
   @pytest.mark.slow
   def test_resumes_mid_epoch_from_a_step_checkpoint(self, tmp_path):
-    pixels = _pixels(64, 0)
+    pixels = injected_data.random_pixels(64, 0)
     poisoned = pixels.copy()
     poisoned[32:48] = np.nan  # The third batch of 16.
 
     def datasets(train_pixels):
       train = tf.data.Dataset.from_tensor_slices(train_pixels).batch(16).map(
           lambda x: tf.debugging.check_numerics(x, 'poisoned batch'))
-      return train, tf.data.Dataset.from_tensor_slices(_pixels(16, 1)).batch(16)
+      return train, tf.data.Dataset.from_tensor_slices(
+          injected_data.random_pixels(16, 1)).batch(16)
 
     # A warm-up and cosine decay, to see the schedule continue at the step
     # the resumed run starts from.
@@ -146,9 +138,10 @@ def test_mirrored_run_writes_outputs_that_load_on_one_device(
     tmp_path, two_cpu_strategy):
   strategy = two_cpu_strategy
   results = run_lib.run(_tiny_config(tmp_path, batch_size=16),
-                        datasets=_injected_datasets(), strategy=strategy)
+                        datasets=injected_data.injected_datasets(32),
+                        strategy=strategy)
   assert results['steps'] == 2
-  pixels = _pixels(4, 7)
+  pixels = injected_data.random_pixels(4, 7)
   with tfp_realnvp.training_mode(False):
     expected = results['distribution'].log_prob(pixels).numpy()
   restored, _ = loading.load_distribution(str(tmp_path), weights='raw')
@@ -200,14 +193,14 @@ class TestBadConfigurations:
   def test_bad_numbers_name_the_flag(self, tmp_path, flag, value):
     with pytest.raises(ValueError, match=f'--{flag} must be|Unknown --{flag}'):
       run_lib.run(_tiny_config(tmp_path, **{flag: value}),
-                  datasets=_injected_datasets())
+                  datasets=injected_data.injected_datasets(32))
     assert not os.listdir(tmp_path)
 
   def test_a_decay_needs_its_length(self, tmp_path):
     with pytest.raises(ValueError, match='--decay=cosine needs --decay_steps'):
       run_lib.run(_tiny_config(tmp_path, decay='cosine',
                                steps_per_epoch=None),
-                  datasets=_injected_datasets())
+                  datasets=injected_data.injected_datasets(32))
 
 
 def test_preset_for_other_image_shape_raises(tmp_path):
@@ -215,14 +208,14 @@ def test_preset_for_other_image_shape_raises(tmp_path):
                                model_dir=str(tmp_path))
   with pytest.raises(ValueError, match=r"Preset 'cifar10' is for images of "
                      r'shape \(32, 32, 3\)'):
-    run_lib.run(config, datasets=_injected_datasets())
+    run_lib.run(config, datasets=injected_data.injected_datasets(32))
 
 
 def test_unknown_preset_raises(tmp_path):
   config = run_lib.TrainConfig(dataset='injected', preset='svhn',
                                model_dir=str(tmp_path))
   with pytest.raises(ValueError, match="Unknown --preset 'svhn'"):
-    run_lib.run(config, datasets=_injected_datasets())
+    run_lib.run(config, datasets=injected_data.injected_datasets(32))
 
 
 def test_paper_datasets_get_their_recipe_and_preset():
@@ -255,7 +248,7 @@ def test_conditional_needs_labels(tmp_path):
                                     model_dir=str(tmp_path)))
   with pytest.raises(ValueError, match=r'\(images, labels\)'):
     run_lib.run(_tiny_config(tmp_path, conditional=True),
-                datasets=_injected_datasets())
+                datasets=injected_data.injected_datasets(32))
 
 
 if __name__ == '__main__':
@@ -286,7 +279,7 @@ def _run_again_and_load_on_a_non_local_filesystem():
   """
   model_dir = 'ram://run_test/non_local'
   config = _tiny_config(model_dir, checkpoint_every_steps=1)
-  first = run_lib.run(config, datasets=_injected_datasets())
+  first = run_lib.run(config, datasets=injected_data.injected_datasets(32))
   assert first['steps'] == 2
   assert first['saved_model'] == model_dir + '/export/2'
   assert set(tf.io.gfile.listdir(model_dir)) >= {
@@ -296,7 +289,7 @@ def _run_again_and_load_on_a_non_local_filesystem():
   # value is restored at once (TensorFlow warns on exit about any left
   # pending); another model is refused, naming what differs.
   pending = _WarningsOf(tf.get_logger())
-  again = run_lib.run(config, datasets=_injected_datasets())
+  again = run_lib.run(config, datasets=injected_data.injected_datasets(32))
   assert again['steps'] == 2 and again['history'] == {}
   assert again['validation_bits_per_dim'] == pytest.approx(
       first['validation_bits_per_dim'], rel=1e-4)
@@ -308,9 +301,9 @@ def _run_again_and_load_on_a_non_local_filesystem():
   with pytest.raises(ValueError, match=r'different model \(num_filters: 4 '
                                        r'there, 8 now\)'):
     run_lib.run(_tiny_config(model_dir, num_filters=8),
-                datasets=_injected_datasets())
+                datasets=injected_data.injected_datasets(32))
   # The restored weights are the trained ones.
-  pixels = _pixels(2, 7)
+  pixels = injected_data.random_pixels(2, 7)
   restored, saved_config = loading.load_distribution(model_dir,
                                                      weights='raw')
   assert saved_config['num_filters'] == 4
@@ -352,7 +345,8 @@ def test_validation_every_steps_keeps_the_best_checkpoint(tmp_path):
   config = _tiny_config(tmp_path, steps_per_epoch=4, validation_every_steps=1,
                         validation_examples=16, learning_rate=5e-2,
                         export=False)
-  run_lib.run(config, datasets=_injected_datasets(), callbacks=[counter])
+  run_lib.run(config, datasets=injected_data.injected_datasets(32),
+              callbacks=[counter])
   assert counter.steps == 4  # the extra callback ran with the run's own
   figures = _logged_validation(tmp_path)
   assert sorted(figures) == [1, 2, 3, 4]
@@ -371,7 +365,8 @@ def test_validation_every_steps_keeps_the_best_checkpoint(tmp_path):
   assert checkpoint.endswith(f'-{best_step}')
   tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
   assert model.step.averaged_statistics.has_statistics()
-  validation = _injected_datasets()[1].unbatch().take(16).batch(64)
+  validation = injected_data.injected_datasets(32)[1].unbatch().take(
+      16).batch(64)
   with model.averaged_weights():
     assert tfp_realnvp.evaluate_bits_per_dim(
         model.distribution, validation) == pytest.approx(

@@ -25,7 +25,6 @@ sums gradients itself, which a Keras 3 optimizer cannot be told (use
 
 import keras
 
-from tfp_realnvp import flows
 from tfp_realnvp.training import entry_points
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_saving
@@ -36,7 +35,7 @@ __all__ = ['FlowModel']
 
 
 @keras.saving.register_keras_serializable(package='tfp_realnvp')
-class FlowModel(keras.Model):
+class FlowModel(entry_points.KerasAdapter, keras.Model):
   """Trains a `tfp_realnvp` flow with Keras 3's `compile` and `fit`.
 
   As `tfp_realnvp.FlowModel` (the tf_keras model): `fit` minimizes the mean
@@ -69,7 +68,8 @@ class FlowModel(keras.Model):
     self.check_pixel_range = bool(check_pixel_range)
     self.averaged_statistics_batches = (
         entry_points.averaged_statistics_batches(averaged_statistics_batches))
-    self._samples = 1
+    # `evaluate`'s draws of noise per image, which `test_step` takes.
+    self.dequantization_samples = 1
     # The flow made every variable; nothing is left to build.
     self.built = True
 
@@ -95,29 +95,6 @@ class FlowModel(keras.Model):
   trainable_variables = trainable_weights
   non_trainable_variables = non_trainable_weights
   variables = weights
-
-  @property
-  def metrics(self):
-    return []  # The step keeps its figures itself.
-
-  def reset_metrics(self):
-    self.step.reset_metrics()
-
-  def call(self, inputs, training=False):
-    return self.step.objective(input_checks.without_sample_weights(inputs),
-                               training=bool(training))
-
-  def train_step(self, data):
-    return self.step.train(input_checks.without_sample_weights(data),
-                           self.optimizer)
-
-  def test_step(self, data):
-    return self.step.evaluate(input_checks.without_sample_weights(data),
-                              self._samples)
-
-  def predict_step(self, data):
-    return self.step.objective(input_checks.without_sample_weights(data),
-                               training=False)
 
   def averaged_weights(self, own_statistics=True):
     """As `tfp_realnvp.FlowModel.averaged_weights`."""
@@ -148,8 +125,8 @@ class FlowModel(keras.Model):
                dequantization_samples=None, seed=None, **kwargs):
     """`keras.Model.evaluate`: Polyak-averaged weights, K draws, a seed."""
     samples = entry_points.dequantization_samples(dequantization_samples)
-    if samples != self._samples:
-      self._samples = samples
+    if samples != self.dequantization_samples:
+      self.dequantization_samples = samples
       self.test_function = None  # The step's graph depends on K.
     x = self._checked(x, 'evaluate')
     with entry_points.fresh_functions_after_failure(self, 'evaluate'):
@@ -163,21 +140,6 @@ class FlowModel(keras.Model):
       return super().predict(x, **kwargs)
 
   # Saving: the flow's config and every variable (Keras 3 sees none).
-
-  def get_config(self):
-    return dict(flow=keras_saving.flow_config(self._flow),
-                l2_scale=self.step.l2_scale, clip_norm=self.step.clip_norm,
-                polyak_decay=self.step.polyak_decay,
-                skip_non_finite=self.step.skip_non_finite,
-                check_pixel_range=self.check_pixel_range,
-                seed=self.step.seed,
-                averaged_statistics_batches=self.averaged_statistics_batches,
-                name=self.name)
-
-  @classmethod
-  def from_config(cls, config, custom_objects=None):
-    config = dict(config)
-    return cls(flows.flow_from_config(config.pop('flow')), **config)
 
   def save_own_variables(self, store):
     if self.step.averaging is not None:

@@ -9,13 +9,71 @@ functions after a failure) is here, once.
 
 import contextlib
 
+from tfp_realnvp import flows
 from tfp_realnvp.dequantization import pixels as pixels_lib
 from tfp_realnvp.training import input_checks
+from tfp_realnvp.training import keras_saving
 
 __all__ = [
-    'averaged_statistics_batches', 'dequantization_samples', 'evaluation',
-    'fresh_functions_after_failure', 'set_statistics_data',
+    'KerasAdapter', 'averaged_statistics_batches', 'dequantization_samples',
+    'evaluation', 'fresh_functions_after_failure', 'set_statistics_data',
 ]
+
+
+class KerasAdapter:
+  """What both Keras models are alike in: per-batch methods and config.
+
+  Mixed in before the Keras `Model` class. Each per-batch method is one
+  call of the model's `TrainingStep` (`self.step`), with its optimizer and
+  `self.dequantization_samples`, the draws `evaluate` asked for; Keras'
+  sample weights are refused by the step's data checks and dropped here.
+  The config is the flow's and the step's settings, for `.keras` files.
+  """
+
+  @property
+  def metrics(self):
+    # The step keeps its figures itself (`reset_metrics`).
+    return []
+
+  def reset_metrics(self):
+    self.step.reset_metrics()
+
+  def call(self, inputs, training=None):
+    """Per-example log-probs of values, or of `(values, labels or context)`.
+
+    Of integer pixels, one draw's `log p(x + u) - log q(u | x)`.
+    """
+    return self.step.objective(input_checks.without_sample_weights(inputs),
+                               training=bool(training))
+
+  def train_step(self, data):
+    return self.step.train(input_checks.without_sample_weights(data),
+                           self.optimizer)
+
+  def test_step(self, data):
+    return self.step.evaluate(input_checks.without_sample_weights(data),
+                              self.dequantization_samples)
+
+  def predict_step(self, data):
+    return self.step.objective(input_checks.without_sample_weights(data),
+                               training=False)
+
+  def get_config(self):
+    """The flow's config and the step's settings, for the `.keras` format."""
+    return dict(flow=keras_saving.flow_config(self.distribution),
+                l2_scale=self.step.l2_scale, clip_norm=self.step.clip_norm,
+                polyak_decay=self.step.polyak_decay,
+                skip_non_finite=self.step.skip_non_finite,
+                check_pixel_range=self.check_pixel_range,
+                seed=self.step.seed,
+                averaged_statistics_batches=self.averaged_statistics_batches,
+                name=self.name)
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    del custom_objects  # The flow's config names only this package's parts.
+    config = dict(config)
+    return cls(flows.flow_from_config(config.pop('flow')), **config)
 
 
 def averaged_statistics_batches(value):

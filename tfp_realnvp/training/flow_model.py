@@ -9,7 +9,6 @@ import weakref
 
 import tf_keras
 
-from tfp_realnvp import flows
 from tfp_realnvp.training import entry_points
 from tfp_realnvp.training import input_checks
 from tfp_realnvp.training import keras_flavor
@@ -21,7 +20,7 @@ __all__ = ['FlowModel']
 
 
 @tf_keras.saving.register_keras_serializable(package='tfp_realnvp')
-class FlowModel(tf_keras.Model):
+class FlowModel(entry_points.KerasAdapter, tf_keras.Model):
   """Trains a `tfd.TransformedDistribution` with `compile` and `fit`.
 
   The loss is the mean negative log-likelihood plus the paper's L2 penalty
@@ -161,37 +160,9 @@ class FlowModel(tf_keras.Model):
   skip_non_finite = property(lambda self: self.step.skip_non_finite)
   dequantizer = property(lambda self: self.step.dequantizer)
 
-  @property
-  def metrics(self):
-    # The step keeps its figures itself (`reset_metrics`).
-    return []
-
-  def reset_metrics(self):
-    self.step.reset_metrics()
-
-  def call(self, inputs, training=None):
-    """Per-example log-probs of values, or of `(values, labels or context)`.
-
-    Of integer pixels, one draw's `log p(x + u) - log q(u | x)`.
-    """
-    return self.step.objective(input_checks.without_sample_weights(inputs),
-                               training=bool(training))
-
   def regularization_loss(self):
     """The paper's L2 penalty on the networks' weight-norm scales."""
     return self.step.regularization_loss()
-
-  def train_step(self, data):
-    return self.step.train(input_checks.without_sample_weights(data),
-                           self.optimizer)
-
-  def test_step(self, data):
-    return self.step.evaluate(input_checks.without_sample_weights(data),
-                              self.dequantization_samples)
-
-  def predict_step(self, data):
-    return self.step.objective(input_checks.without_sample_weights(data),
-                               training=False)
 
   # Averaged weights.
 
@@ -327,22 +298,6 @@ class FlowModel(tf_keras.Model):
       return super().predict(x, *args, **kwargs)
 
   # Saving.
-
-  def get_config(self):
-    """The flow's config and the step's settings, for the `.keras` format."""
-    return dict(flow=keras_saving.flow_config(self.distribution),
-                l2_scale=self.l2_scale, clip_norm=self.clip_norm,
-                polyak_decay=self.polyak_decay,
-                skip_non_finite=self.skip_non_finite,
-                check_pixel_range=self.check_pixel_range,
-                seed=self.step.seed,
-                averaged_statistics_batches=self.averaged_statistics_batches,
-                name=self.name)
-
-  @classmethod
-  def from_config(cls, config, custom_objects=None):
-    config = dict(config)
-    return cls(flows.flow_from_config(config.pop('flow')), **config)
 
   def save(self, filepath, *args, **kwargs):
     """`tf_keras.Model.save`; the `.keras` format, refusing legacy `.h5`."""
