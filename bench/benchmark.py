@@ -201,7 +201,7 @@ def ceiling(repeats, tiny, matmul=True, dtype='float32'):
   return results
 
 
-def _graph_flops(fn, spec):
+def graph_flops(fn, spec):
   """FLOPs of one call of `fn` on `spec`, from the traced graph."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   graph = tf.function(fn).get_concrete_function(spec).graph
@@ -315,8 +315,8 @@ def measure(config_name, model_name, jit, batch_size, repeats, phases,
     row.update(eval=_rate(batch_size, eval_times),
                sample=_rate(batch_size, sample_times),
                inference_ceiling=conv['gflops'],
-               flops=_graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
-               log_prob_flops=_graph_flops(
+               flops=graph_flops(one_sample, tf.TensorSpec([2], tf.int32)),
+               log_prob_flops=graph_flops(
                    log_prob, tf.TensorSpec((1,) + shape, tf.float32)))
   row['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.
   return row

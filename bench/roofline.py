@@ -83,7 +83,7 @@ def analyse(config_name, precision):
     with tfp_realnvp.training_mode(False):
       return distribution.sample(1, seed=seed)
 
-  flops = benchmark._graph_flops(  # pylint: disable=protected-access
+  flops = benchmark.graph_flops(
       one_sample, tf.TensorSpec([2], tf.int32))
   written, weights = bytes_per_image(distribution, shape, FLAGS.batch_size)
   traffic = 2 * written + weights / FLAGS.batch_size

@@ -2,6 +2,7 @@
 
   python bench/step_profile.py --config=cifar10 --precisions=float32,bfloat16
   python bench/step_profile.py --config=tiny --steps=1
+  python bench/step_profile.py --config=cifar10 --phase=sample
 
 For each precision, in one process: our model's training step as `fit` runs
 it (one traced step, a dataset iterator, bin/train.py's optimizer), two
@@ -59,6 +60,9 @@ KINDS = (
 # its executor ('ExecutorState::Process'), the iterator.
 _ENCLOSING = re.compile(r'^__inference|:$')
 _OP_TYPE = re.compile(r'^_?[A-Z][A-Za-z0-9]*$')
+PHASES = ('train', 'sample')
+# What one profiled call is, in the table's words.
+_CALL = {'train': 'step', 'sample': 'sampling pass'}
 
 
 def define_flags():
@@ -67,6 +71,8 @@ def define_flags():
   flags.DEFINE_list('precisions', ['float32', 'bfloat16'],
                     'Compute dtypes to profile.')
   flags.DEFINE_integer('batch_size', 64, 'Images per step.')
+  flags.DEFINE_enum('phase', 'train', PHASES, 'What to profile: `fit`\'s '
+                    'training step, or sampling a batch in evaluation mode.')
   flags.DEFINE_integer('steps', 3, 'Profiled steps, and rounds of an '
                        'untraced step and the convolutions alone.')
   flags.DEFINE_integer('inter_op_threads', 0, 'Ops run at once (0: TF\'s '
@@ -109,7 +115,14 @@ def timed_call(function):
   return time.perf_counter() - start
 
 
-def convolutions_alone(distribution, batch_size):
+def sample_in_evaluation_mode(distribution, batch_size):
+  """A batch of samples in evaluation mode, as the benchmarks time it."""
+  import tfp_realnvp  # pylint: disable=g-import-not-at-top
+  with tfp_realnvp.training_mode(False):
+    return distribution.sample(batch_size, seed=[1, 2])
+
+
+def convolutions_alone(distribution, batch_size, phase='train'):
   """A function running the step's convolutions and nothing else, warmed up.
 
   The 3x3 (and other) convolutions of one training step, read from the
@@ -117,6 +130,8 @@ def convolutions_alone(distribution, batch_size):
   kernel, as a step computes them, on random tensors of the same shapes and
   dtype, all in one `tf.function`. Its time over the step's is the share of
   TF's own convolution rate on the model's shapes that the step reaches.
+  With `phase='sample'`, those of a sampling pass, read from its graph, each
+  forward only.
 
   Returns:
     The function (traced and run once) and the number of convolutions.
@@ -129,8 +144,12 @@ def convolutions_alone(distribution, batch_size):
     with tfp_realnvp.training_mode(True):
       return distribution.log_prob(x)
 
-  graph = tf.function(log_prob).get_concrete_function(
-      tf.TensorSpec(shape, tf.float32)).graph
+  if phase == 'train':
+    graph = tf.function(log_prob).get_concrete_function(
+        tf.TensorSpec(shape, tf.float32)).graph
+  else:
+    graph = tf.function(lambda: sample_in_evaluation_mode(
+        distribution, batch_size)).get_concrete_function().graph
   counts = collections.Counter()
   for op in graph.get_operations():
     if op.type == 'Conv2D':
@@ -151,8 +170,10 @@ def convolutions_alone(distribution, batch_size):
         with tf.GradientTape() as tape:
           tape.watch([x, k])
           y = tf.nn.conv2d(x, k, 1, padding.decode())
-        for t in tape.gradient(y, [x, k], output_gradients=output_gradient):
-          total += tf.cast(tf.reduce_sum(t[:1, :1]), tf.float32)
+        if phase == 'train':
+          for t in tape.gradient(y, [x, k],
+                                 output_gradients=output_gradient):
+            total += tf.cast(tf.reduce_sum(t[:1, :1]), tf.float32)
         total += tf.cast(tf.reduce_sum(y[:1, :1]), tf.float32)
     return total
 
@@ -160,36 +181,44 @@ def convolutions_alone(distribution, batch_size):
   return run, sum(counts.values())
 
 
-def profile(config_name, precision, batch_size, steps):
+def profile(config_name, precision, batch_size, steps, phase='train'):
   """(median wall seconds per step, the same under the profiler,
   {kind: op seconds per step}, {op type: ...}, (median seconds of the
-  convolutions alone, their number), median of the rounds' alone / step)."""
+  convolutions alone, their number), median of the rounds' alone / step).
+
+  With `phase='sample'`, a step is a sampling pass.
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tfp_realnvp  # pylint: disable=g-import-not-at-top
   distribution = benchmark.build_model(
       config_name, 'ours',
       compute_dtype=None if precision == 'float32' else precision)
-  model = tfp_realnvp.FlowModel(distribution)
-  model.compile(optimizer=benchmark.optimizer(1e-4))
-  shape = benchmark.CONFIGS[config_name][0]
-  pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
-  batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
-  train_function = model.make_train_function()
+  if phase == 'train':
+    model = tfp_realnvp.FlowModel(distribution)
+    model.compile(optimizer=benchmark.optimizer(1e-4))
+    shape = benchmark.CONFIGS[config_name][0]
+    pixels = tf.random.uniform((batch_size,) + shape, 0., 256., seed=0)
+    batches = iter(tf.data.Dataset.from_tensors(pixels).repeat())
+    train_function = model.make_train_function()
+    step = lambda: train_function(batches)['loss']
+  else:
+    step = tf.function(
+        lambda: sample_in_evaluation_mode(distribution, batch_size))
   for _ in range(2):
-    train_function(batches)['loss'].numpy()
-  alone, count = convolutions_alone(distribution, batch_size)
+    step().numpy()
+  alone, count = convolutions_alone(distribution, batch_size, phase)
   # A step and the convolutions alone in turn, so each ratio is of two
   # timings a few seconds apart: the machine's speed drifts by up to 10%
   # within a minute, which timings minutes apart would read as the step's.
   untraced, alone_times = [], []
   for _ in range(steps):
-    untraced.append(timed_call(lambda: train_function(batches)['loss']))
+    untraced.append(timed_call(step))
     alone_times.append(timed_call(alone))
   with tempfile.TemporaryDirectory() as trace_dir:
     tf.profiler.experimental.start(trace_dir)
     start = time.perf_counter()
     for _ in range(steps):
-      train_function(batches)['loss'].numpy()
+      step().numpy()
     wall = (time.perf_counter() - start) / steps
     tf.profiler.experimental.stop()
     times = op_times(trace_dir)
@@ -203,15 +232,16 @@ def profile(config_name, precision, batch_size, steps):
           statistics.median(a / u for a, u in zip(alone_times, untraced)))
 
 
-def report(config_name, results, command):
-  """The results as Markdown."""
+def report(config_name, results, command, phase='train'):
+  """The results as Markdown; `phase` names what one call is."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   lines = [f'Command: `{command}`', '',
            f'CPU: {benchmark.cpu_description()}; TensorFlow {tf.__version__}; '
            f'{os.cpu_count()} cores.', '']
   precisions = list(results)
+  call = _CALL[phase]
   lines += ['| kind | ' + ' | '.join(
-      f'{p} ms/step (share)' for p in precisions) + ' |',
+      f'{p} ms/{call} (share)' for p in precisions) + ' |',
             '| --- |' + ' --- |' * len(precisions)]
   for kind, _ in KINDS:
     cells = []
@@ -223,9 +253,10 @@ def report(config_name, results, command):
     lines.append(f'| {kind} | ' + ' | '.join(cells) + ' |')
   rows = {name: [] for name in (
       'all ops (op time)', 'convolutions\' share of op time',
-      'wall time per step, traced (ms)', 'wall time per step, median (ms)',
+      f'wall time per {call}, traced (ms)',
+      f'wall time per {call}, median (ms)',
       'the same convolutions alone, median (ms)',
-      'step at TF\'s convolution rate (median of the rounds)')}
+      f'{call} at TF\'s convolution rate (median of the rounds)')}
   for p in precisions:
     step, traced, by_kind, _, (alone, count), rate_share = results[p]
     share = sum(v for k, v in by_kind.items() if k.startswith('convolution'))
@@ -238,7 +269,8 @@ def report(config_name, results, command):
       rows[name].append(cell)
   lines += [f'| {name} | ' + ' | '.join(cells) + ' |'
             for name, cells in rows.items()] + ['']
-  lines += [f'Busiest op types ({config_name}, ms of op time per step):', '']
+  lines += [f'Busiest op types ({config_name}, ms of op time per {call}):',
+            '']
   for p in precisions:
     by_type = results[p][3]
     lines.append(f'- {p}: ' + ', '.join(
@@ -268,18 +300,21 @@ def main(argv):
         FLAGS.intra_op_threads)
   if FLAGS.float32_parts is not None:
     networks.FLOAT32_PARTS = frozenset(FLAGS.float32_parts)
-  results = {p: profile(FLAGS.config, p, FLAGS.batch_size, FLAGS.steps)
+  results = {p: profile(FLAGS.config, p, FLAGS.batch_size, FLAGS.steps,
+                       FLAGS.phase)
              for p in FLAGS.precisions}
   command = (f'python bench/step_profile.py --config={FLAGS.config} '
              f'--precisions={",".join(FLAGS.precisions)} '
              f'--batch_size={FLAGS.batch_size} --steps={FLAGS.steps}')
+  if FLAGS.phase != 'train':
+    command += f' --phase={FLAGS.phase}'
   if FLAGS.inter_op_threads:
     command += f' --inter_op_threads={FLAGS.inter_op_threads}'
   if FLAGS.intra_op_threads:
     command += f' --intra_op_threads={FLAGS.intra_op_threads}'
   if FLAGS.float32_parts is not None:
     command += f' --float32_parts={",".join(FLAGS.float32_parts)}'
-  text = report(FLAGS.config, results, command)
+  text = report(FLAGS.config, results, command, FLAGS.phase)
   benchmark.publish(text, FLAGS.output)
 
 

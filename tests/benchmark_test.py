@@ -10,7 +10,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'bench'))
 import benchmark  # pylint: disable=g-import-not-at-top,wrong-import-position
+import budget_sweep  # pylint: disable=g-import-not-at-top,wrong-import-position
 import convergence  # pylint: disable=g-import-not-at-top,wrong-import-position
+import reference_speed  # pylint: disable=g-import-not-at-top,wrong-import-position
 import step_profile  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -66,9 +68,6 @@ def test_tiny_benchmark_prints_every_column_for_both_models(tmp_path):
   for cells in by_width[len(benchmark.COLUMNS)]:
     assert float(cells[benchmark.COLUMNS.index(
         'train % training conv')].rstrip('%')) > 0.
-
-if __name__ == '__main__':
-  sys.exit(pytest.main([__file__]))
 
 
 @pytest.mark.parametrize('ulps', [1, 2])
@@ -189,3 +188,123 @@ def test_tiny_ablation_roofline_profile_and_statistics_print_their_tables(
   averaged = json.loads(stdouts['averaged_statistics'].splitlines()[0])
   assert averaged['batches'] == 2 and averaged['computation_seconds'] > 0.
   assert '| tiny | 64 |' in (tmp_path / 'averaged_statistics.md').read_text()
+
+
+def test_a_sampling_profile_times_forward_convolutions_of_one_pass():
+  results = step_profile.profile('tiny', 'float32', batch_size=4, steps=1,
+                                 phase='sample')
+  step, _, by_kind, _, (alone, count), share = results
+  # Sampling evaluates each coupling's network once, forward only.
+  from tfp_realnvp import networks  # pylint: disable=g-import-not-at-top
+  layers = sum(isinstance(m, networks.WeightNormConv2D) for m in
+               benchmark.build_model('tiny', 'ours').submodules)
+  assert count == layers
+  assert by_kind['convolution: forward'] > 0.
+  assert by_kind['convolution: kernel gradient'] == 0.
+  assert by_kind['convolution: input gradient'] == 0.
+  assert step > 0. and alone > 0. and share > 0.
+  text = step_profile.report('tiny', {'float32': results}, 'command',
+                             phase='sample')
+  assert '| kind | float32 ms/sampling pass (share) |' in text
+  assert ("| sampling pass at TF's convolution rate (median of the rounds) |"
+          in text)
+
+
+def test_the_reference_copy_reshapes_where_it_viewed(tmp_path):
+  checkout = tmp_path / 'real-nvp'
+  for package in ('models', 'util'):
+    (checkout / package / 'inner').mkdir(parents=True)
+    (checkout / package / 'inner' / 'code.py').write_text(
+        'y = x.permute(0, 2, 1).view(b, -1)\n')
+  (checkout / 'train.py').write_text('x.view(1)\n')
+  copy = tmp_path / 'copy'
+  copy.mkdir()
+  reference_speed.copy_reference(str(checkout), str(copy))
+  for package in ('models', 'util'):
+    assert (copy / package / 'inner' / 'code.py').read_text() == (
+        'y = x.permute(0, 2, 1).reshape(b, -1)\n')
+  assert not (copy / 'train.py').exists()
+  # The checkout itself is left as it was.
+  assert '.view(' in (checkout / 'models' / 'inner' / 'code.py').read_text()
+
+
+def test_the_reference_copy_names_a_directory_that_is_not_a_checkout(
+    tmp_path):
+  with pytest.raises(FileNotFoundError, match='no models/ directory'):
+    reference_speed.copy_reference(str(tmp_path), str(tmp_path / 'copy'))
+
+
+class _Worker:
+
+  def __init__(self, parameters, gflop_per_image, convolution_rates):
+    self.info = dict(parameters=parameters, gflop_per_image=gflop_per_image,
+                     convolution_rates=convolution_rates)
+
+
+def test_the_reference_table_divides_our_median_by_the_reference_median():
+  rates = {'ours float32': dict(train=[6., 9., 7.], sample=[20., 30., 25.]),
+           'reference float32': dict(train=[5., 4., 6.],
+                                     sample=[10., 100., 20.])}
+  workers = {
+      'ours float32': _Worker(18_501_129, 12.26, {'16x16x128': 320.4}),
+      'reference float32': _Worker(19_631_640, 12.91, {
+          '16x16x128': 214., '16x16x128 channels_last': 328.})}
+  text = reference_speed.report(workers, rates, 'python bench/x.py',
+                                precisions=['float32'], batch_size=64,
+                                rounds=3, train_steps=3)
+  assert '| float32 | train | 7 (6-9) | 5 (4-6) | 1.40x |' in text
+  assert '| float32 | sample | 25 (20-30) | 20 (10-100) | 1.25x |' in text
+  assert '| reference | 19,631,640 | 12.91 |' in text
+  # Each worker's convolution rates, and its sampling GFLOP/s: the median
+  # rate times its own model's GFLOP per image.
+  assert ('| worker | 64x16x16x128 | 64x16x16x128 channels_last | sampling |'
+          in text)
+  assert '| ours float32 | 320 | - | 306 |' in text
+  assert '| reference float32 | 214 | 328 | 258 |' in text
+
+
+def test_a_sweep_arm_is_its_name_and_its_own_train_flags():
+  assert budget_sweep.parse_arm('defaults=') == ('defaults', {})
+  assert budget_sweep.parse_arm('wide=num_filters=32:batch_size=128') == (
+      'wide', {'num_filters': '32', 'batch_size': '128'})
+  command = budget_sweep.train_command(
+      {'num_filters': '32'}, '/runs/wide', 'mnist', '/data', 10., 0, 16)
+  assert command[1] == budget_sweep.TRAIN and command[1].endswith(
+      'bin/train.py')
+  assert command[2:] == [
+      '--dataset=mnist', '--train_minutes=10.0', '--seed=0',
+      '--dequantization_samples=16', '--model_dir=/runs/wide',
+      '--data_dir=/data', '--num_filters=32']
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('wide', 'Cannot read arm'),
+    ('=num_filters=32', 'Cannot read arm'),
+    ('wide=num_filters', 'cannot read \'num_filters\''),
+    ('long=train_minutes=60', 'sets --train_minutes, which every arm shares'),
+])
+def test_a_sweep_arm_that_cannot_be_read_is_named(spec, message):
+  with pytest.raises(ValueError, match=message):
+    budget_sweep.parse_arm(spec)
+
+
+def test_the_sweep_table_has_a_row_per_arm_from_its_results():
+  results = dict(num_parameters=1351729, steps=1698, train_seconds=615.4,
+                 validation_bits_per_dim=1.48637, test_bits_per_dim=1.48194,
+                 test_discrete_bits_per_dim=1.44781,
+                 test_discrete_bits_per_dim_standard_error=0.0030001)
+  rows = [budget_sweep.row('defaults', {}, results),
+          budget_sweep.row('wide', {'num_filters': '32'},
+                           dict(results, test_discrete_bits_per_dim=None))]
+  text = budget_sweep.report(rows, 'python bench/budget_sweep.py', 10.)
+  assert '| ' + ' | '.join(budget_sweep.COLUMNS) + ' |' in text
+  assert ('| defaults | (defaults) | 1,351,729 | 1698 | 2.76 | 1.4864 | '
+          '1.4819 | 1.4478 +- 0.0030 |') in text
+  assert '| wide | --num_filters=32 | 1,351,729 | 1698 | 2.76 |' in text
+  assert text.rstrip().endswith('| 1.4819 | - |')
+  assert 'a 10-minute budget' in text and 'CPU: ' in text
+
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))
