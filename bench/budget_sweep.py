@@ -10,10 +10,12 @@ defaults): the preset's shape (num_scales, num_res_blocks, num_filters),
 batch_size, learning_rate, polyak_decay, mixed_precision, or any other
 bin/train.py flag. The arms run one after another, each alone on the
 machine, as a user's run would (tracing, the budget's decay, the choice of
-weights on validation and the test figure included); the table gives each
-arm's parameters, steps, steps per second of training, its validation and
-test bits/dim (and the K-draw figure with --dequantization_samples=K > 1)
-from the run's results.json, with the CPU's flags. The runs stay under
+weights on validation and the test figure included). An arm whose directory
+already holds a results.json is read, not run again, so a sweep stopped
+midway resumes with the same --work_dir. The table gives each arm's
+parameters, steps, steps per second of training, its validation and test
+bits/dim (and the K-draw figure with --dequantization_samples=K > 1) from
+the run's results.json, with the CPU's flags. The runs stay under
 --work_dir (a temporary directory unless given).
 """
 
@@ -101,6 +103,15 @@ def row(name, settings, results):
   ]
 
 
+def arm_results(model_dir, command, run=subprocess.run):
+  """An arm's results.json as a dict, running `command` unless it ran."""
+  results_path = os.path.join(model_dir, 'results.json')
+  if not os.path.exists(results_path):
+    run(command, check=True)
+  with open(results_path) as f:
+    return json.load(f)
+
+
 def report(rows, command, train_minutes):
   lines = [f'Command: `{command}`', '',
            f'CPU: {benchmark.cpu_description()}.', '',
@@ -131,12 +142,10 @@ def main(argv):
   rows = []
   for name, settings in arms:
     model_dir = os.path.join(work_dir, name)
-    subprocess.run(
-        train_command(settings, model_dir, FLAGS.dataset, FLAGS.data_dir,
-                      FLAGS.train_minutes, FLAGS.seed,
-                      FLAGS.dequantization_samples), check=True)
-    with open(os.path.join(model_dir, 'results.json')) as f:
-      rows.append(row(name, settings, json.load(f)))
+    command = train_command(settings, model_dir, FLAGS.dataset,
+                            FLAGS.data_dir, FLAGS.train_minutes, FLAGS.seed,
+                            FLAGS.dequantization_samples)
+    rows.append(row(name, settings, arm_results(model_dir, command)))
   command = 'python bench/budget_sweep.py ' + ' '.join(
       a for a in sys.argv[1:] if not a.startswith('--work_dir'))
   benchmark.publish(report(rows, command, FLAGS.train_minutes), FLAGS.output)

@@ -305,6 +305,20 @@ def test_the_sweep_table_has_a_row_per_arm_from_its_results():
   assert 'a 10-minute budget' in text and 'CPU: ' in text
 
 
+def test_a_sweep_arm_that_already_ran_is_read_not_run_again(tmp_path):
+  commands = []
+
+  def train(command, check):
+    assert check
+    commands.append(command)
+    (tmp_path / 'results.json').write_text(json.dumps({'steps': 7}))
+
+  assert budget_sweep.arm_results(str(tmp_path), ['train'], train) == {
+      'steps': 7}
+  assert budget_sweep.arm_results(str(tmp_path), ['train'], train) == {
+      'steps': 7}
+  assert commands == [['train']]
+
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))

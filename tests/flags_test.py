@@ -95,7 +95,12 @@ def test_the_paper_preset_of_flags_sets_the_papers_optimization():
 def test_the_default_learning_rate_follows_the_kind_of_data():
   resolve = learning_rates.with_default_learning_rate
   assert resolve(config_lib.TrainConfig()).learning_rate == 3e-3
-  assert resolve(config_lib.TrainConfig(dataset='mnist')).learning_rate == 3e-3
+  # The mnist preset's own rate, from the budget sweep; by preset, not name.
+  assert resolve(config_lib.TrainConfig(dataset='mnist')).learning_rate == 6e-3
+  assert resolve(config_lib.TrainConfig(dataset='digits',
+                                        preset='mnist')).learning_rate == 6e-3
+  assert resolve(config_lib.TrainConfig(dataset='mnist',
+                                        preset='digits')).learning_rate == 3e-3
   assert resolve(config_lib.TrainConfig(dataset='moons')).learning_rate == 1e-3
   given = config_lib.TrainConfig(dataset='moons', learning_rate=5e-4)
   assert resolve(given).learning_rate == 5e-4

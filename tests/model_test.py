@@ -106,7 +106,7 @@ def test_paper_presets():
         config['num_scales']), name
   model = tfp_realnvp.RealNVP.from_preset('mnist', num_filters=4,
                                           num_res_blocks=1)
-  assert model.num_scales == 3 and model.event_shape == (28, 28, 1)
+  assert model.num_scales == 2 and model.event_shape == (28, 28, 1)
 
 
 def test_bad_configurations_raise():

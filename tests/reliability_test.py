@@ -16,7 +16,6 @@ import tensorflow as tf
 import tf_keras
 
 import tfp_realnvp
-from tfp_realnvp import data
 from tfp_realnvp.app import callbacks as callbacks_lib
 from tfp_realnvp.app import loading
 from tfp_realnvp.app import run as run_lib

@@ -9,7 +9,6 @@ versions, so a CI run on a new release names the one that broke.
 
 import importlib
 
-import tensorflow as tf
 import tf_keras
 from tensorflow_probability.python.bijectors import bijector as bijector_lib
 
